@@ -1,0 +1,87 @@
+"""fastact: neural-network activation functions at hardware speed from plain NumPy code.
+
+>>> import numpy as np, fastact
+>>> fastact.relu(np.array([-1.0, 0.5], dtype=np.float32))
+array([0. , 0.5], dtype=float32)
+
+Every activation ``f`` in :data:`ACTIVATIONS` has a forward function ``fastact.f(x, *params, *,
+out=None, inplace=False, backend=None)`` and a fused backward ``fastact.f_grad(grad_output, x,
+*params, *, out=None, backend=None) = grad_output * f'(x)``; both are generated from the registry.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+from . import _api
+from .backends import BACKENDS
+from .dispatch import explain, use_backend
+from .registry import ACTIVATIONS
+
+try:
+    __version__ = _version("fastact")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+_FUNCTIONS = _api.public_functions()
+globals().update(_FUNCTIONS)
+derivative = _api.derivative
+
+
+def warmup(progress=None) -> int:
+    """Compile (or load from Numba's cache) every kernel now; returns how many ufuncs were built.
+
+    ``progress``, if given, is called as ``progress(done, total, name)`` after each one.
+    """
+    from .backends import cpu
+
+    names = sorted(cpu.KERNELS)
+    for i, name in enumerate(names, 1):
+        cpu.ufunc(name)
+        if progress is not None:
+            progress(i, len(names), name)
+    return len(names)
+
+
+def info() -> dict:
+    """The machine and the configuration fastact runs with, as a dict of plain values."""
+    import os
+    import platform
+
+    import numba
+    import numpy
+    import psutil
+
+    from . import hardware
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel code has run yet
+        layer = f"not loaded yet (configured: {numba.config.THREADING_LAYER})"
+    mem = psutil.virtual_memory()
+    return {
+        "fastact": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "cpu": hardware.cpu_model(),
+        "logical_cores": psutil.cpu_count(logical=True),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "affinity": hardware.affinity(),
+        "caches": hardware.cache_sizes(),
+        "memory_total": mem.total,
+        "memory_available": mem.available,
+        "numba_threads": numba.config.NUMBA_NUM_THREADS,
+        "threading_layer": layer,
+        "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR") or "(next to the sources)",
+        "backends": list(BACKENDS),
+        "cuda": "not supported by this version (the CUDA backend is planned)",
+        "activations": list(ACTIVATIONS),
+    }
+
+
+__all__ = [
+    "ACTIVATIONS", "BACKENDS", "derivative", "explain", "info", "use_backend", "warmup",
+    *_FUNCTIONS,
+]

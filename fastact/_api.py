@@ -1,0 +1,330 @@
+"""The public functions, generated from the registry: arguments, validation, dtypes, dispatch.
+
+Every check happens before the first write, so a refused call leaves every array as it was.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+
+import numpy as np
+
+from . import dispatch, hardware
+from .registry import ACTIVATIONS, REQUIRED, Activation
+
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+_SUPPORTED_FLOATS = (_F16, _F32, _F64)
+
+
+# -- dtypes ------------------------------------------------------------------------------------
+
+
+def _refuse_dtype(name, dtype):
+    raise TypeError(
+        f"{name}: unsupported dtype {dtype}; fastact computes float16, float32 and float64 "
+        "(integers and bools are promoted to float64)"
+    )
+
+
+def _dtypes(name: str, dtype: np.dtype, keeps_integers: bool) -> tuple[np.dtype, np.dtype]:
+    """(compute dtype, result dtype) for an input dtype, or TypeError naming both."""
+    kind = dtype.kind
+    if kind == "f":
+        if dtype not in _SUPPORTED_FLOATS:
+            _refuse_dtype(name, dtype)
+        return (_F32, _F16) if dtype == _F16 else (dtype, dtype)
+    if kind in "biu":
+        return (dtype, dtype) if keeps_integers else (_F64, _F64)
+    _refuse_dtype(name, dtype)
+
+
+# -- argument checks ---------------------------------------------------------------------------
+
+
+def _as_array(x):
+    return x if isinstance(x, np.ndarray) else np.asarray(x)
+
+
+def _check_writeable(name, arr, what):
+    if not arr.flags.writeable:
+        raise ValueError(f"{name}: {what} is read-only")
+
+
+def _check_out(name, out, shape, dtype):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name}: out must be a NumPy array, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"{name}: out has shape {out.shape}, but the result has shape {shape}")
+    if out.dtype != dtype:
+        raise ValueError(f"{name}: out has dtype {out.dtype}, but the result has dtype {dtype}")
+    _check_writeable(name, out, "out")
+
+
+def _check_real(name, param, value):
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value[()]
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: {param} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+def _bind(spec: Activation, fname: str, args: tuple, kwargs: dict) -> dict:
+    """The activation's parameters from positional and keyword arguments, checked."""
+    if len(args) > len(spec.params):
+        raise TypeError(
+            f"{fname}() takes {len(spec.params) + 1 + fname.endswith('_grad')} positional "
+            f"arguments but {len(args) + 1 + fname.endswith('_grad')} were given"
+        )
+    params = {}
+    for i, p in enumerate(spec.params):
+        if i < len(args):
+            if p.name in kwargs:
+                raise TypeError(f"{fname}() got multiple values for argument {p.name!r}")
+            value = args[i]
+        elif p.name in kwargs:
+            value = kwargs.pop(p.name)
+        elif p.default is REQUIRED:
+            raise TypeError(f"{fname}() missing required argument: {p.name!r}")
+        else:
+            value = p.default
+        if p.kind == "real":
+            value = _check_real(spec.name, p.name, value)
+        elif p.kind == "choice" and value not in p.choices:
+            raise ValueError(
+                f"{spec.name}: {p.name} must be one of {', '.join(map(repr, p.choices))}, "
+                f"got {value!r}"
+            )
+        params[p.name] = value
+    if kwargs:
+        raise TypeError(f"{fname}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+    if spec.check is not None:
+        spec.check(params)
+    return params
+
+
+def _channel_weight(name, x_shape, weight, compute):
+    """prelu's weight as an array that broadcasts along x's channel axis (axis 1)."""
+    w = np.asarray(weight)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: weight has unsupported dtype {w.dtype}")
+    if w.ndim > 1:
+        raise ValueError(f"{name}: weight must be a scalar or 1-D, got shape {w.shape}")
+    w = w.astype(compute)
+    if w.ndim == 0 or w.size == 1:
+        return w.reshape(())
+    channels = x_shape[1] if len(x_shape) >= 2 else None
+    if channels is None:
+        raise ValueError(
+            f"{name}: a {len(x_shape)}-D input has no channel axis and takes a scalar or "
+            f"length-1 weight, got length {w.size}"
+        )
+    if w.size != channels:
+        raise ValueError(
+            f"{name}: weight has length {w.size}, but x has {channels} channels (x.shape[1])"
+        )
+    return w.reshape((channels,) + (1,) * (len(x_shape) - 2))
+
+
+def _kernel_args(spec, params, shape, compute):
+    """The scalar (or channel-weight) arguments that follow the array inputs."""
+    args = [compute.type(params[p.name]) for p in spec.real_params]
+    if "weight" in params:
+        args.append(_channel_weight(spec.name, shape, params["weight"], compute))
+    return args
+
+
+# -- the calls ---------------------------------------------------------------------------------
+
+
+def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
+    """Allocate if needed and run kernel ``ufname``; arrays and out are already checked."""
+    impl = dispatch.backend_for(backend, spec, shape, compute)
+    if out is None:
+        hardware.check_fits(spec.name, int(np.prod(shape)) * result.itemsize)
+        if compute != result:  # float16: computed by the float32 loop into a float16 output
+            res = np.empty(shape, result)
+            impl.call(ufname, arrays + extra, res, compute)
+            return res if res.ndim else res[()]
+    return impl.call(ufname, arrays + extra, out, compute)
+
+
+def forward(spec, x, params, out=None, inplace=False, backend=None):
+    name = spec.name
+    backend = dispatch.resolve(backend)
+    arr = _as_array(x)
+    compute, result = _dtypes(name, arr.dtype, spec.keeps_integers)
+    ufname, _, _ = spec.kernels(params)
+    extra = _kernel_args(spec, params, arr.shape, compute)
+    if inplace:
+        if out is not None:
+            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{name}: inplace=True needs a NumPy array, got {type(x).__name__}")
+        _check_writeable(name, x, "x (inplace=True)")
+        if result != x.dtype:
+            raise TypeError(
+                f"{name}: cannot work in place on a {x.dtype} array: the result is {result}; "
+                f"convert x to {result} first or pass out="
+            )
+        out = x
+    elif out is not None:
+        _check_out(name, out, arr.shape, result)
+    return _run(spec, ufname, [arr], extra, arr.shape, compute, result, out, backend)
+
+
+def grad(spec, grad_output, x, params, out=None, backend=None):
+    name = f"{spec.name}_grad"
+    backend = dispatch.resolve(backend)
+    g, arr = _as_array(grad_output), _as_array(x)
+    for a in (g, arr):
+        if a.dtype.kind not in "biuf":
+            _refuse_dtype(name, a.dtype)
+    compute, result = _dtypes(name, np.result_type(g.dtype, arr.dtype), False)
+    try:
+        shape = np.broadcast_shapes(g.shape, arr.shape)
+    except ValueError:
+        raise ValueError(
+            f"{name}: grad_output of shape {g.shape} does not broadcast with x of shape "
+            f"{arr.shape}"
+        ) from None
+    ufname, _, _ = spec.kernels(params)
+    extra = _kernel_args(spec, params, arr.shape, compute)
+    if out is not None:
+        _check_out(name, out, shape, result)
+    grad_input = _run(
+        spec, f"{ufname}_grad", [g, arr], extra, shape, compute, result, out, backend
+    )
+    if "weight" not in params:
+        return grad_input
+    # prelu: d(loss)/d(weight) = sum of g * x where x <= 0, over all but the channel axis
+    w = extra[-1]
+    contrib = dispatch.backend_for(backend, spec, shape, compute).call(
+        "prelu_weight_grad", [g, arr], None, compute
+    )
+    contrib = np.broadcast_to(contrib, shape)
+    if w.ndim == 0:
+        grad_weight = contrib.sum(dtype=compute)
+    else:
+        grad_weight = contrib.sum(axis=tuple(i for i in range(len(shape)) if i != 1),
+                                  dtype=compute)
+    grad_weight = np.asarray(grad_weight, dtype=result).reshape(np.shape(params["weight"]))
+    return grad_input, (grad_weight if grad_weight.ndim else grad_weight[()])
+
+
+# -- generated public functions ----------------------------------------------------------------
+
+_P = inspect.Parameter
+
+
+def _signature(spec, grad_fn):
+    first = ["grad_output", "x"] if grad_fn else ["x"]
+    ps = [_P(n, _P.POSITIONAL_OR_KEYWORD) for n in first]
+    for p in spec.params:
+        default = _P.empty if p.default is REQUIRED else p.default
+        ps.append(_P(p.name, _P.POSITIONAL_OR_KEYWORD, default=default))
+    ps.append(_P("out", _P.KEYWORD_ONLY, default=None))
+    if not grad_fn and "weight" not in {p.kind for p in spec.params}:
+        ps.append(_P("inplace", _P.KEYWORD_ONLY, default=False))
+    ps.append(_P("backend", _P.KEYWORD_ONLY, default=None))
+    return inspect.Signature(ps)
+
+
+def _accuracy(spec):
+    if spec.accuracy_ulp == 0:
+        return "exact (bit-equal to the correctly rounded result)"
+    return f"within {spec.accuracy_ulp} ULP of the exact value in float32 (float64: 16 ULP)"
+
+
+def _docstring(spec, grad_fn):
+    params = "\n".join(
+        f"{p.name} : {'one of ' + ', '.join(map(repr, p.choices)) if p.choices else 'float'}"
+        + ("" if p.default is REQUIRED else f", default {p.default!r}")
+        for p in spec.params
+    )
+    if grad_fn:
+        head = (
+            f"Gradient of {spec.name}: ``grad_output * f'(x)`` in one pass.\n\n"
+            f".. math::\n\n    f'(x) = {spec.derivative}\n\n"
+            f"Convention: {spec.kinks}.\n"
+        )
+        if spec.name == "prelu":
+            head += "\nReturns ``(grad_input, grad_weight)``; grad_weight has weight's shape.\n"
+        args = "grad_output, x : array_like\n    Broadcast together.\n"
+    else:
+        head = (
+            f"{spec.summary}\n\n.. math::\n\n    f(x) = {spec.formula}\n\n"
+            f"    f'(x) = {spec.derivative}\n\n"
+            f"Convention: {spec.kinks}. Accuracy: {_accuracy(spec)}.\n"
+        )
+        args = "x : array_like\n"
+    options = (
+        "out : ndarray, optional\n    Result array of the result's shape and dtype; returned.\n"
+        + ("" if grad_fn or spec.name == "prelu" else
+           "inplace : bool, default False\n    Write the result into x and return x.\n")
+        + "backend : {'auto', 'cpu'}, optional\n    Overrides use_backend() and FASTACT_BACKEND.\n"
+    )
+    example = "" if grad_fn else f"\nExamples\n--------\n>>> import fastact\n{spec.example}\n"
+    return f"{head}\nParameters\n----------\n{args}{params + chr(10) if params else ''}" \
+           f"{options}{example}"
+
+
+def _make_forward(spec):
+    def fn(x, *args, out=None, inplace=False, backend=None, **kwargs):
+        params = _bind(spec, spec.name, args, kwargs)
+        return forward(spec, x, params, out, inplace, backend)
+
+    if spec.name == "prelu":  # prelu has no in-place form (DESIGN.md)
+        def fn(x, *args, out=None, backend=None, **kwargs):  # noqa: F811
+            params = _bind(spec, spec.name, args, kwargs)
+            return forward(spec, x, params, out, False, backend)
+
+    return _finish(fn, spec, spec.name, grad_fn=False)
+
+
+def _make_grad(spec):
+    fname = f"{spec.name}_grad"
+
+    def fn(grad_output, x, *args, out=None, backend=None, **kwargs):
+        params = _bind(spec, fname, args, kwargs)
+        return grad(spec, grad_output, x, params, out, backend)
+
+    return _finish(fn, spec, fname, grad_fn=True)
+
+
+def _finish(fn, spec, fname, grad_fn):
+    fn.__name__ = fn.__qualname__ = fname
+    fn.__module__ = "fastact"
+    fn.__signature__ = _signature(spec, grad_fn)
+    fn.__doc__ = _docstring(spec, grad_fn)
+    return fn
+
+
+def public_functions() -> dict:
+    """name -> function, for every activation and its gradient."""
+    fns = {}
+    for spec in ACTIVATIONS.values():
+        fns[spec.name] = _make_forward(spec)
+        fns[f"{spec.name}_grad"] = _make_grad(spec)
+    return fns
+
+
+
+def derivative(name, x, **params):
+    """f'(x) of activation ``name`` (its gradient with ``grad_output = 1``).
+
+    >>> import fastact
+    >>> fastact.derivative("relu", [-1.0, 0.0, 2.0])
+    array([0., 0., 1.])
+    """
+    try:
+        spec = ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}"
+        ) from None
+    p = _bind(spec, f"{name}_grad", (), dict(params))
+    arr = _as_array(x)
+    one = np.ones((), dtype=arr.dtype if arr.dtype.kind == "f" else _F64)
+    res = grad(spec, one, arr, p)
+    return res[0] if isinstance(res, tuple) else res

@@ -1,0 +1,70 @@
+"""What the machine has: cores, affinity, memory, caches; and the out-of-memory guard."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import psutil
+
+#: Outputs below this size are allocated without asking psutil (which costs ~20 us a call).
+MEMORY_CHECK_BYTES = 64 << 20
+
+
+def check_fits(name: str, nbytes: int) -> None:
+    """MemoryError, before anything is allocated, if an output of ``nbytes`` cannot fit."""
+    if nbytes < MEMORY_CHECK_BYTES:
+        return
+    available = psutil.virtual_memory().available
+    if nbytes > available:
+        raise MemoryError(
+            f"{name}: the result needs {nbytes / 2**30:.2f} GiB but only "
+            f"{available / 2**30:.2f} GiB is available; pass inplace=True or out= to reuse memory"
+        )
+
+
+def affinity() -> list[int]:
+    """The CPUs this process may run on."""
+    try:
+        return sorted(psutil.Process().cpu_affinity())
+    except (AttributeError, psutil.Error, OSError):  # macOS has no affinity
+        return list(range(os.cpu_count() or 1))
+
+
+def cache_sizes() -> dict[str, int]:
+    """CPU cache sizes in bytes by level name ("L1d", "L2", "L3"), from Linux's sysfs."""
+    sizes = {}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        entries = sorted(os.listdir(base))
+    except OSError:
+        return sizes
+    for entry in entries:
+        if not entry.startswith("index"):
+            continue
+        try:
+            with open(f"{base}/{entry}/level") as f:
+                level = f.read().strip()
+            with open(f"{base}/{entry}/type") as f:
+                kind = f.read().strip()
+            with open(f"{base}/{entry}/size") as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if kind == "Instruction":
+            continue
+        mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        size = int(text.rstrip("KMG")) * mult
+        sizes[f"L{level}" + ("d" if kind == "Data" else "")] = size
+    return sizes
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

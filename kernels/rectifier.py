@@ -1,0 +1,69 @@
+"""Piecewise-linear rectifiers: relu, relu6, hardtanh, leaky_relu and prelu.
+
+Exact in every dtype (at most one rounding, in ``x * slope``), computed natively in the input's
+type. Conventions are PyTorch's: ``relu(-0.0) == -0.0``; NaN in gives NaN out; gradients at NaN
+pass ``g`` through where torch's comparisons do.
+"""
+
+from ._jit import kernel
+
+
+@kernel
+def relu(x):
+    zero = type(x)(0)
+    return zero if x < zero else x
+
+
+@kernel
+def relu_grad(g, x):
+    # torch's threshold_backward: x <= 0 -> 0 (so relu'(0) = 0), else g (NaN passes g)
+    return type(g)(0) if x <= type(x)(0) else g
+
+
+@kernel
+def hardtanh(x, min_val, max_val):
+    if x < min_val:
+        return min_val
+    if x > max_val:
+        return max_val
+    return x
+
+
+@kernel
+def hardtanh_grad(g, x, min_val, max_val):
+    # gradient only strictly inside (min_val, max_val)
+    return type(g)(0) if (x <= min_val or x >= max_val) else g
+
+
+@kernel
+def relu6(x):
+    T = type(x)
+    return hardtanh(x, T(0), T(6))
+
+
+@kernel
+def relu6_grad(g, x):
+    T = type(x)
+    return hardtanh_grad(g, x, T(0), T(6))
+
+
+@kernel
+def leaky_relu(x, negative_slope):
+    return x if x > type(x)(0) else x * negative_slope
+
+
+@kernel
+def leaky_relu_grad(g, x, negative_slope):
+    # leaky_relu'(0) = negative_slope, as in torch
+    return g if x > type(x)(0) else g * negative_slope
+
+
+# prelu is leaky_relu with a learned (per-channel) slope: the same element-wise math.
+prelu = leaky_relu
+prelu_grad = leaky_relu_grad
+
+
+@kernel
+def prelu_weight_grad(g, x):
+    """One element's contribution to d(loss)/d(weight): ``g * x`` where ``x <= 0``."""
+    return type(g)(0) if x > type(x)(0) else g * x

@@ -1,0 +1,190 @@
+"""Accuracy of every activation and gradient against the float64 / mpmath references.
+
+float32: within the registry's ``accuracy_ulp`` of the float64 reference wherever the reference is a
+normal float32, on samples spanning the whole float32 range (random bit patterns: every exponent,
+both signs) plus dense grids, the tails and the kinks. float64: within 16 ULP of mpmath.
+Piecewise-linear activations: exact.
+"""
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+import fastact
+from fastact.registry import ACTIVATIONS, REQUIRED
+
+from .reference import REFS, cases, ref_params
+
+F64_ULP = 16
+#: Within this distance of a zero of f', f' = a - b with a ~ b ~ O(1): relative accuracy of the
+#: difference would need more than float64 (|f'| < 0.1 there), so the bound there is absolute.
+F64_ROOT_WINDOW = 0.5
+CASES = cases()
+IDS = [f"{v}-{'-'.join(f'{k}={p[k]}' for k in p) or 'default'}" for _, v, p in CASES]
+
+
+def call(name, x, params, grad=False, g=None):
+    p = dict(params)
+    if grad:
+        g = np.ones_like(x) if g is None else g
+        r = getattr(fastact, f"{name}_grad")(g, x, **p)
+        return r[0] if name == "prelu" else r
+    return getattr(fastact, name)(x, **p)
+
+
+def with_defaults(name, params):
+    """The parameters with the registry's defaults filled in (the reference needs them all)."""
+    full = {p.name: p.default for p in ACTIVATIONS[name].params if p.default is not REQUIRED}
+    full.update(params)
+    return full
+
+
+def rounded(params, dtype):
+    """Parameters as the kernels see them: rounded to the compute dtype."""
+    return {k: (float(dtype(v)) if not isinstance(v, str) else v) for k, v in params.items()}
+
+
+def float32_sample(seed=0):
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2**32, 40_000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    parts = [
+        bits[np.isfinite(bits)],
+        np.linspace(-50, 50, 40_001, dtype=np.float32),
+        np.linspace(-110, -80, 3_001, dtype=np.float32),  # silu/mish gates go subnormal
+        np.linspace(-20, -5, 3_001, dtype=np.float32),  # gelu tails
+        np.float32([0, -0.0, 1e-45, -1e-45, 1e-38, -1e-38, 3, -3, 6, -1, 1, 10, 20, 30]),
+        np.float32([3.4e38, -3.4e38, np.finfo(np.float32).max, -np.finfo(np.float32).max]),
+    ]
+    kinks = np.float32([0, -3, 3, 6, -1, 1, 0.5, -2.5, 5, 7.5, 10, 15, 20])
+    near = [np.nextafter(kinks, np.float32(np.inf)), np.nextafter(kinks, np.float32(-np.inf))]
+    return np.concatenate(parts + near)
+
+
+def check_ulp(got, x, ref, dtype, tol, what, exact_zero_sign=False):
+    """Assert ``got`` (dtype) is within ``tol`` ULP of float64 ``ref`` where ref is normal."""
+    with np.errstate(all="ignore"):
+        _check_ulp(got, x, ref, dtype, tol, what, exact_zero_sign)
+
+
+def _check_ulp(got, x, ref, dtype, tol, what, exact_zero_sign):
+    got = np.asarray(got)
+    assert got.dtype == dtype, what
+    finfo = np.finfo(dtype)
+    nan_ref, nan_got = np.isnan(ref), np.isnan(got)
+    bad = nan_ref != nan_got
+    assert not bad.any(), f"{what}: NaN mismatch at x={x[bad][:5]} got={got[bad][:5]}"
+    with np.errstate(over="ignore"):
+        r = ref.astype(dtype)
+    inf = np.isinf(r)
+    bad = inf & (got != r)
+    assert not bad.any(), f"{what}: expected inf at x={x[bad][:5]}, got {got[bad][:5]}"
+    normal = np.isfinite(r) & ~nan_ref & (np.abs(ref) >= finfo.tiny)
+    if tol == 0:
+        bad = normal & (got != r)
+        if exact_zero_sign:
+            bad |= (got == 0) & (r == 0) & (np.signbit(got) != np.signbit(r))
+        assert not bad.any(), f"{what}: not exact at x={x[bad][:5]}: {got[bad][:5]} vs {r[bad][:5]}"
+    else:
+        ulp = np.spacing(np.abs(r[normal])).astype(np.float64)
+        err = np.abs(got[normal].astype(np.float64) - ref[normal]) / ulp
+        worst = int(np.argmax(err)) if err.size else 0
+        assert err.size == 0 or err[worst] <= tol, (
+            f"{what}: {err[worst]:.2f} ULP at x={x[normal][worst]!r} "
+            f"(got {got[normal][worst]!r}, reference {ref[normal][worst]!r})"
+        )
+    small = np.isfinite(r) & ~nan_ref & ~normal
+    bad = small & (np.abs(got.astype(np.float64) - ref) > finfo.tiny)
+    assert not bad.any(), f"{what}: tiny results wrong at x={x[bad][:5]}"
+
+
+def _near_roots(x, roots):
+    mask = np.zeros(x.shape, bool)
+    for r in roots:
+        mask |= np.abs(x.astype(np.float64) - r) < 1e-3
+    return mask
+
+
+@pytest.mark.parametrize(("name", "variant", "params"), CASES, ids=IDS)
+def test_float32_forward_and_grad(name, variant, params):
+    spec, ref = ACTIVATIONS[name], REFS[variant]
+    x = float32_sample()
+    p32 = rounded(with_defaults(name, params), np.float32)
+    x64 = x.astype(np.float64)
+    with np.errstate(all="ignore"):
+        want = ref.f(x64, **ref_params(p32))
+        dwant = ref.df(x64, **ref_params(p32))
+    tol = spec.accuracy_ulp
+    check_ulp(call(name, x, params), x, want, np.float32, tol, f"{variant} float32",
+              exact_zero_sign=tol == 0)
+    got = call(name, x, params, grad=True)
+    keep = ~_near_roots(x, ref.roots)
+    check_ulp(got[keep], x[keep], dwant[keep], np.float32, max(tol, 0 if tol == 0 else 4),
+              f"{variant}_grad float32")
+    # near a root of f', the error is bounded in absolute terms
+    near = ~keep
+    assert np.all(np.abs(got[near] - dwant[near]) <= 4 * 2.0**-24), variant
+
+
+def float64_sample(variant, seed=1):
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2**64, 120, dtype=np.uint64).view(np.float64)
+    parts = [
+        bits[np.isfinite(bits)],
+        rng.uniform(-40, 40, 160),
+        rng.uniform(-5, 5, 60),
+        rng.uniform(-745, -700, 30),  # exp(x) subnormal, x * exp(x) not
+        rng.uniform(-40, -27, 30),  # gelu's asymptotic branch
+        rng.uniform(-30, -20, 30),  # gelu_tanh's underflow
+        np.array([0.0, -0.0, 1e-310, -1e-310, 3.0, -3.0, 20.0, 20.5, -28.0, 10.0, 1e300, -1e300]),
+    ]
+    return np.concatenate(parts)
+
+
+def _mp_ulp_error(got, want):
+    if math.isnan(got) or mp.isnan(want):
+        return 0.0 if (math.isnan(got) and mp.isnan(want)) else math.inf
+    if abs(want) < mp.mpf("1e-330"):  # below float64's range (mpmath cannot convert it)
+        w = 0.0
+    elif abs(want) > mp.mpf("1e330"):
+        w = math.copysign(math.inf, want)
+    else:
+        w = float(want)
+    if math.isinf(w) or abs(w) < np.finfo(np.float64).tiny:
+        return 0.0 if (got == w or abs(got - w) <= np.finfo(np.float64).tiny) else math.inf
+    return float(abs(mp.mpf(got) - want) / np.spacing(abs(w)))
+
+
+@pytest.mark.parametrize(("name", "variant", "params"), CASES, ids=IDS)
+def test_float64_against_mpmath(name, variant, params):
+    spec, ref = ACTIVATIONS[name], REFS[variant]
+    x = float64_sample(variant)
+    rp = ref_params(with_defaults(name, params))
+    got = call(name, x, params)
+    dgot = call(name, x, params, grad=True)
+    tol = 0.5 if spec.accuracy_ulp == 0 else F64_ULP  # exact: correctly rounded
+    worst = (0.0, None)
+    for xi, yi, dyi in zip(x.tolist(), got.tolist(), dgot.tolist(), strict=True):
+        xm = mp.mpf(xi)
+        e = _mp_ulp_error(yi, ref.mf(xm, **rp))
+        if any(abs(xi - r) < F64_ROOT_WINDOW for r in ref.roots):
+            # f' cancels near its zero: bounded in absolute terms, on the scale of its terms (~1)
+            de = 0.0 if abs(dyi - float(ref.mdf(xm, **rp))) <= F64_ULP * 2.0**-53 else math.inf
+        else:
+            de = _mp_ulp_error(dyi, ref.mdf(xm, **rp))
+        worst = max(worst, (e, ("forward", xi)), (de, ("grad", xi)), key=lambda t: t[0])
+    assert worst[0] <= tol, f"{variant} float64: {worst[0]:.2f} ULP at {worst[1]}"
+
+
+@pytest.mark.parametrize(("name", "variant", "params"), CASES, ids=IDS)
+def test_float16_computed_in_float32(name, variant, params):
+    ref = REFS[variant]
+    x = np.linspace(-12, 12, 2001).astype(np.float16)
+    x = np.concatenate([x, np.float16([np.inf, -np.inf, np.nan, 0, -0.0, 65504, -65504])])
+    p16 = rounded(with_defaults(name, params), np.float32)
+    with np.errstate(all="ignore"):
+        want = ref.f(x.astype(np.float64), **ref_params(p16))
+    got = call(name, x, params)
+    assert got.dtype == np.float16
+    check_ulp(got, x, want, np.float16, 1, f"{variant} float16")
