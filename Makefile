@@ -5,21 +5,31 @@ PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test bench lint clean venv
+RESULTS = benchmarks/results
+BENCH_OPTS = --benchmark-only --benchmark-storage=file://$(RESULTS) --benchmark-autosave \
+             --benchmark-max-time=0.1 --benchmark-min-rounds=5 --benchmark-columns=median,iqr,rounds \
+             --benchmark-group-by=group --benchmark-sort=name -p no:cacheprovider
+
+.PHONY: test bench bench-compare lint clean venv
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test,lint]'
+	$(PIP) install --quiet -e '.[test,lint,plot]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 test: venv
 	$(PY) -m pytest -q
 
+# BENCH=quick make bench: the 2-minute subset. Peers (torch, JAX, numexpr) are timed when installed.
 bench: venv
-	$(PY) -m pytest benchmarks -q --benchmark-only --benchmark-columns=median,iqr,rounds
+	$(PY) -m pytest benchmarks -q $(BENCH_OPTS)
+	$(PY) benchmarks/report.py --latest $(RESULTS)
+
+bench-compare: venv
+	$(PY) benchmarks/compare.py $(RESULTS)
 
 lint: venv
 	$(VENV)/bin/ruff check fastact kernels tests benchmarks

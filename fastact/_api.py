@@ -6,6 +6,7 @@ Every check happens before the first write, so a refused call leaves every array
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 
 import numpy as np
@@ -141,7 +142,7 @@ def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
     """Allocate if needed and run kernel ``ufname``; arrays and out are already checked."""
     impl = dispatch.backend_for(backend, spec, shape, compute)
     if out is None:
-        hardware.check_fits(spec.name, int(np.prod(shape)) * result.itemsize)
+        hardware.check_fits(spec.name, math.prod(shape) * result.itemsize)
         if compute != result:  # float16: computed by the float32 loop into a float16 output
             res = np.empty(shape, result)
             impl.call(ufname, arrays + extra, res, compute)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 from . import kernels as K
@@ -63,12 +64,12 @@ class Activation:
     #: further element-wise kernels the activation needs: ufunc name -> (kernel, inputs)
     extra_kernels: Mapping[str, tuple[Callable, int]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def real_params(self) -> tuple[Param, ...]:
         """The parameters passed to the kernels, in order."""
         return tuple(p for p in self.params if p.kind == "real")
 
-    @property
+    @cached_property
     def choice(self) -> Param | None:
         return next((p for p in self.params if p.kind == "choice"), None)
 

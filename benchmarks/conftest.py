@@ -1,0 +1,123 @@
+"""Shared machinery for the benchmark suites: modes, machine info, data, honest timing."""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+#: "full" (default) or "quick" (BENCH=quick: fewer sizes and activations, same columns)
+MODE = os.environ.get("BENCH", "full").strip().lower() or "full"
+if MODE not in ("full", "quick"):
+    raise pytest.UsageError(f"BENCH must be 'full' or 'quick', got {MODE!r}")
+
+#: seconds of measurement per benchmark once an array is large enough to time one call at a time
+TARGET_SECONDS = 0.25 if MODE == "quick" else 0.3
+MIN_ROUNDS, MAX_ROUNDS = 3, 1000
+
+
+def machine_info() -> dict:
+    import numba
+
+    import fastact
+    from fastact import hardware
+
+    info = {
+        "cpu_model": hardware.cpu_model(),
+        "logical_cores": psutil.cpu_count(logical=True),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "affinity": hardware.affinity(),
+        "cpu_freq_mhz": getattr(psutil.cpu_freq(), "current", None),
+        "caches": hardware.cache_sizes(),
+        "memory_total": psutil.virtual_memory().total,
+        "memory_available": psutil.virtual_memory().available,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "numba_threading_layer": fastact.info()["threading_layer"],
+        "numba_num_threads": numba.config.NUMBA_NUM_THREADS,
+        "fastact": fastact.__version__,
+        "bench_mode": MODE,
+    }
+    for name in ("torch", "jax", "numexpr", "scipy"):
+        try:
+            mod = __import__(name)
+            info[name] = mod.__version__
+        except ImportError:
+            info[name] = None
+    if info["torch"]:
+        import torch
+
+        info["torch_num_threads"] = torch.get_num_threads()
+    if info["numexpr"]:
+        import numexpr
+
+        info["numexpr_num_threads"] = numexpr.get_num_threads()
+    return info
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info.update(globals()["machine_info"]())
+
+
+def pytest_report_header(config):
+    return f"fastact benchmarks, mode {MODE} (BENCH=quick for the short run)"
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+class Data:
+    """Random normal inputs (never zeros), one size at a time to bound memory."""
+
+    def __init__(self):
+        self._key = None
+        self._arrays = None
+
+    def get(self, n: int, dtype) -> dict:
+        key = (n, np.dtype(dtype).name)
+        if key != self._key:
+            self._arrays = None
+            gc.collect()
+            rng = np.random.default_rng(12345)
+            x = (rng.standard_normal(n, dtype=np.float64) * 3).astype(dtype)
+            g = rng.standard_normal(n, dtype=np.float64).astype(dtype)
+            self._arrays = {"x": x, "g": g, "out": np.empty_like(x), "work": x.copy()}
+            self._key = key
+        return self._arrays
+
+
+DATA = Data()
+
+
+def skip_if_no_memory(n: int, itemsize: int, arrays: int) -> None:
+    """Skip, saying why, when ``arrays`` arrays of n elements would not fit in free memory."""
+    need = n * itemsize * arrays
+    have = psutil.virtual_memory().available
+    if need > 0.8 * have:
+        reason = (f"needs ~{need / 2**30:.1f} GiB for N={n:.0e}, only {have / 2**30:.1f} GiB "
+                  "available")
+        print(f"\nSKIP: {reason}")
+        pytest.skip(reason)
+
+
+def measure(benchmark, fn, setup=None, once=None):
+    """Time ``fn`` (already called once, so warm): calibrated rounds for fast calls, otherwise one
+    call per round for about TARGET_SECONDS; ``setup`` (untimed) runs before every round.
+    ``once`` is a previous call's duration (else one more call measures it)."""
+    if once is None or once < 1e-3:  # the warm-up call may have included a compile
+        if setup is not None:
+            setup()
+        t0 = time.perf_counter()
+        fn()
+        once = time.perf_counter() - t0
+    if setup is None and once < 1e-4:
+        benchmark(fn)  # pytest-benchmark calibrates iterations per round
+        return
+    rounds = int(min(MAX_ROUNDS, max(MIN_ROUNDS, TARGET_SECONDS / max(once, 1e-9))))
+    benchmark.pedantic(fn, setup=setup, rounds=rounds, iterations=1, warmup_rounds=0)

@@ -1,0 +1,289 @@
+"""Turn a pytest-benchmark JSON from `make bench` into a markdown report (and a PNG).
+
+    python benchmarks/report.py [RESULTS.json | --latest DIR] [--md OUT.md] [--png OUT.png]
+
+Per row: the median time, GB/s (bytes read + written), % of the streaming ceiling (the best copy
+of the same bytes at the same N), the ratio to the NumPy formula, to torch and to the best peer
+(fastest of numpy, torch, JAX, numexpr on that row; < 1 means fastact is faster), and whether each
+DESIGN.md target is met. With matplotlib installed, a PNG of throughput against N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+PEERS = ("numpy", "torch", "jax", "numexpr")
+SHORT = {"forward": "fwd", "backward": "bwd"}
+#: DESIGN.md's performance targets: (description, ratio goal)
+GOALS = {
+    "relu_out": ("relu, N=1e8, `out=` vs `torch.clamp_min(x, 0, out=o)`", 0.8),
+    "relu_inplace": ("relu in-place, N=1e8 vs `torch.relu_(x)`", 0.9),
+    "relu_alloc": ("relu allocating, N=1e8 vs `torch.relu(x)`", 0.6),
+    "others": ("every other activation, fwd and bwd, N=1e6 and 1e8 vs best of torch/JAX", 0.8),
+    "small": ("any activation, N=1e3 vs `np.maximum(x, 0)`", 1.5),
+    "ceiling": ("relu `out=` at N=1e8, share of the streaming ceiling", 0.9),
+    "import": ("`import fastact` (s)", 0.5),
+    "first_call": ("first call in a new process, warm cache (s)", 0.1),
+}
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def latest(directory: Path, k: int = 1) -> list[Path]:
+    files = sorted(directory.rglob("*.json"), key=lambda p: p.stat().st_mtime)
+    if len(files) < k:
+        raise SystemExit(f"need {k} result file(s) under {directory}, found {len(files)}")
+    return files[-k:]
+
+
+def index(data: dict):
+    """{(variant, direction, n, dtype, style): {impl: median seconds}}, copies, startup info."""
+    rows, copies, startup, nbytes = defaultdict(dict), {}, {}, {}
+    for b in data["benchmarks"]:
+        e = b.get("extra_info", {})
+        med = b["stats"]["median"]
+        if e.get("variant") == "startup":
+            startup[e["impl"]] = {**e, "median": med}
+        elif e.get("variant") == "copy":
+            key = (e["n"], e["dtype"])
+            copies[key] = max(copies.get(key, 0.0), e["bytes"] / med)
+        elif "impl" in e:
+            key = (e["variant"], e["direction"], e["n"], e["dtype"], e["style"])
+            rows[key][e["impl"]] = med
+            nbytes[key] = e["bytes"]
+    return rows, copies, startup, nbytes
+
+
+def fmt_time(s):
+    if s is None:
+        return "—"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s * 1e9:.3g} ns"
+
+
+def fmt_ratio(r):
+    return "—" if r is None else f"{r:.2f}×"
+
+
+def best_peer(impls: dict, names=PEERS):
+    peers = {k: v for k, v in impls.items() if k in names}
+    if not peers:
+        return None, None
+    name = min(peers, key=peers.get)
+    return name, peers[name]
+
+
+def n_label(n):
+    return f"1e{round(math.log10(n))}"
+
+
+def targets(rows, copies, startup):
+    """[(goal key, label, fastact, peer, value, goal, met)] for the DESIGN.md targets."""
+    out = []
+
+    def ratio_row(key, rowkey, peer_impl):
+        r = rows.get(rowkey, {})
+        f, p = r.get("fastact:auto"), r.get(peer_impl)
+        if f is None or p is None:
+            return
+        label, goal = GOALS[key]
+        out.append((key, label, fmt_time(f), f"{peer_impl} {fmt_time(p)}", f / p, goal,
+                    f / p <= goal))
+
+    ratio_row("relu_out", ("relu", "forward", 10**8, "float32", "out"), "torch")
+    ratio_row("relu_inplace", ("relu", "forward", 10**8, "float32", "inplace"), "torch")
+    ratio_row("relu_alloc", ("relu", "forward", 10**8, "float32", "alloc"), "torch")
+    r = rows.get(("relu", "forward", 10**8, "float32", "out"), {})
+    ceiling = copies.get((10**8, "float32"))
+    if r.get("fastact:auto") and ceiling:
+        share = (2 * 4 * 10**8 / r["fastact:auto"]) / ceiling
+        label, goal = GOALS["ceiling"]
+        out.append(("ceiling", label, f"{2 * 4e8 / r['fastact:auto'] / 1e9:.1f} GB/s",
+                    f"copy {ceiling / 1e9:.1f} GB/s", share, goal, share >= goal))
+    others = []
+    for (variant, direction, n, dtype, style), impls in rows.items():
+        if variant == "relu" or dtype != "float32" or style != "alloc" or n not in (10**6, 10**8):
+            continue
+        name, peer = best_peer(impls, ("torch", "jax"))
+        if peer and impls.get("fastact:auto"):
+            others.append((impls["fastact:auto"] / peer, variant, direction, n, name))
+    if others:
+        label, goal = GOALS["others"]
+        worst = max(others)
+        met = sum(r <= goal for r, *_ in others)
+        out.append(("others", label, f"{met}/{len(others)} rows met",
+                    f"worst: {worst[1]} {worst[2]} N={n_label(worst[3])} vs {worst[4]}",
+                    worst[0], goal, met == len(others)))
+    base = rows.get(("relu", "forward", 10**3, "float32", "alloc"), {}).get("numpy")
+    small = [(impls["fastact:auto"] / base, v, d) for (v, d, n, dt, st), impls in rows.items()
+             if n == 10**3 and dt == "float32" and st == "alloc" and "fastact:auto" in impls]
+    if base and small:
+        label, goal = GOALS["small"]
+        worst = max(small)
+        out.append(("small", label, f"worst {worst[1]} {worst[2]}",
+                    f"np.maximum {fmt_time(base)}", worst[0], goal, worst[0] <= goal))
+    warm = startup.get("startup:warm")
+    if warm:
+        for key, value in (("import", warm["import_s"]), ("first_call", warm["first_relu_s"])):
+            label, goal = GOALS[key]
+            out.append((key, label, f"{value:.3f} s", "—", value, goal, value <= goal))
+    return out
+
+
+def markdown(data: dict, source: str) -> str:
+    rows, copies, startup, nbytes = index(data)
+    m = data.get("machine_info", {})
+    lines = [
+        "# fastact benchmark report",
+        "",
+        f"Source: `{source}` ({data.get('datetime', '?')}), mode **{m.get('bench_mode', '?')}**.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m.get('cpu_model', '?')}, {m.get('logical_cores')} logical / "
+        f"{m.get('physical_cores')} physical cores, affinity {m.get('affinity')}, "
+        f"{m.get('cpu_freq_mhz') or '?'} MHz; caches {m.get('caches')}",
+        f"- Memory: {m.get('memory_total', 0) / 2**30:.1f} GiB total, "
+        f"{m.get('memory_available', 0) / 2**30:.1f} GiB available at start",
+        f"- Python {m.get('python')}, NumPy {m.get('numpy')}, Numba {m.get('numba')} "
+        f"(threading layer: {m.get('numba_threading_layer')}, {m.get('numba_num_threads')} "
+        f"threads), fastact {m.get('fastact')}",
+        f"- Peers: torch {m.get('torch') or 'not installed'}"
+        + (f" ({m.get('torch_num_threads')} threads)" if m.get("torch") else "")
+        + f", JAX {m.get('jax') or 'not installed'}, numexpr {m.get('numexpr') or 'not installed'}"
+        + (f" ({m.get('numexpr_num_threads')} threads)" if m.get("numexpr") else ""),
+        "",
+        "Times are medians; ratios are fastact's time over the peer's (below 1: fastact is "
+        "faster). GB/s counts bytes read + written; the ceiling is the best of `np.copyto` and "
+        "torch `copy_` over the same bytes at the same N.",
+        "",
+        "## DESIGN.md targets",
+        "",
+        "| target | fastact | peer | value | goal | met? |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    for key, label, f, p, value, goal, met in targets(rows, copies, startup):
+        cmp_ = "≥" if key == "ceiling" else "≤"
+        val = f"{value:.0%}" if key == "ceiling" else (
+            f"{value:.3f}" if key in ("import", "first_call") else f"{value:.2f}×")
+        goal_s = f"{cmp_} {goal:.0%}" if key == "ceiling" else f"{cmp_} {goal}"
+        lines.append(f"| {label} | {f} | {p} | {val} | {goal_s} | {'yes' if met else '**no**'} |")
+    if startup:
+        lines += ["", "## Start-up (fresh process each round)", "",
+                  "| cache | process | import fastact | first relu call | first gelu call |",
+                  "|---|---:|---:|---:|---:|"]
+        for k in sorted(startup):
+            s = startup[k]
+            lines.append(f"| {k.split(':')[1]} | {fmt_time(s['median'])} | "
+                         f"{fmt_time(s['import_s'])} | {fmt_time(s['first_relu_s'])} | "
+                         f"{fmt_time(s['first_gelu_s'])} |")
+    lines += ["", "## All rows", "",
+              "| activation | dir | N | dtype | style | backend | median | GB/s | % ceiling | "
+              "vs numpy | vs torch | vs best peer |",
+              "|---|---|---|---|---|---|---:|---:|---:|---:|---:|---|"]
+    for key in sorted(rows, key=lambda k: (k[0], k[1], k[3], k[2], k[4])):
+        variant, direction, n, dtype, style = key
+        impls = rows[key]
+        ceiling = copies.get((n, dtype))
+        name, peer = best_peer(impls)
+        for impl in sorted(i for i in impls if i.startswith("fastact:")):
+            t = impls[impl]
+            gbs = nbytes[key] / t
+            lines.append(
+                f"| {variant} | {SHORT[direction]} | {n_label(n)} | {dtype} | {style} | "
+                f"{impl.split(':')[1]} | {fmt_time(t)} | {gbs / 1e9:.2f} | "
+                f"{(f'{gbs / ceiling:.0%}' if ceiling else '—')} | "
+                f"{fmt_ratio(t / impls['numpy'] if 'numpy' in impls else None)} | "
+                f"{fmt_ratio(t / impls['torch'] if 'torch' in impls else None)} | "
+                f"{fmt_ratio(t / peer if peer else None)}{f' ({name})' if name else ''} |"
+            )
+    lines += ["", "## Streaming ceiling", "", "| N | dtype | best copy GB/s |", "|---|---|---:|"]
+    for (n, dtype), gbs in sorted(copies.items()):
+        lines.append(f"| {n_label(n)} | {dtype} | {gbs / 1e9:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+COLORS = {"fastact:auto": "tab:blue", "fastact:cpu": "tab:cyan", "numpy": "tab:red",
+          "torch": "tab:orange", "jax": "tab:green", "numexpr": "tab:purple"}
+PLOTS = [("relu", "forward", "out"), ("relu", "forward", "alloc"), ("gelu", "forward", "alloc"),
+         ("gelu", "backward", "alloc")]
+
+
+def plot(data: dict, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install 'fastact[plot]'): no PNG written")
+        return False
+    rows, copies, _, nbytes = index(data)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey=True)
+    axes = axes.ravel()
+    handles = {}
+    for ax, (variant, direction, style) in zip(axes, PLOTS, strict=True):
+        series = defaultdict(list)
+        for (v, d, n, dt, st), impls in rows.items():
+            if (v, d, st, dt) == (variant, direction, style, "float32"):
+                for impl, t in impls.items():
+                    series[impl].append((n, nbytes[(v, d, n, dt, st)] / t / 1e9))
+        for impl, pts in sorted(series.items()):
+            pts.sort()
+            style_ = "-o" if impl.startswith("fastact") else "--."
+            (handles[impl],) = ax.plot(*zip(*pts, strict=True), style_, label=impl,
+                                       color=COLORS.get(impl))
+        ceil = sorted((n, g / 1e9) for (n, dt), g in copies.items() if dt == "float32")
+        if ceil:
+            (handles["copy ceiling"],) = ax.plot(*zip(*ceil, strict=True), ":", color="black",
+                                                 label="copy ceiling")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"{variant} {direction}, {style} (float32)")
+        ax.set_xlabel("N (elements)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("GB/s (read + written)")
+    axes[2].set_ylabel("GB/s (read + written)")
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles),
+               fontsize=9)
+    m = data.get("machine_info", {})
+    fig.suptitle(f"fastact vs peers on {m.get('cpu_model', '?')}, "
+                 f"{m.get('logical_cores', '?')} cores")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("json", nargs="?", type=Path, help="a pytest-benchmark JSON file")
+    ap.add_argument("--latest", type=Path, help="use the newest JSON under this folder")
+    ap.add_argument("--md", type=Path, help="markdown output (default: beside the JSON)")
+    ap.add_argument("--png", type=Path, help="PNG output (default: beside the JSON)")
+    args = ap.parse_args(argv)
+    if args.json is None:
+        if args.latest is None:
+            ap.error("give a JSON file or --latest DIR")
+        args.json = latest(args.latest)[0]
+    data = load(args.json)
+    md_path = args.md or args.json.with_suffix(".md")
+    png_path = args.png or args.json.with_suffix(".png")
+    md_path.write_text(markdown(data, str(args.json)))
+    print(f"report:   {md_path}")
+    if plot(data, png_path):
+        print(f"plot:     {png_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

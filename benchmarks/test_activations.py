@@ -1,0 +1,299 @@
+"""Every activation, forward and backward, fastact's backends beside the peers, in one run.
+
+Rows are grouped by (variant, direction, N, dtype, call style); within a group the implementations
+are fastact's backends (``fastact:auto`` plus each concrete backend from ``fastact.BACKENDS``) and
+the installed peers (``numpy``, ``torch``, ``jax``, ``numexpr``). Every implementation's result is
+checked once against the float64 reference before it is timed: a fast wrong kernel fails.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact.registry import ACTIVATIONS, PIECEWISE_LINEAR
+from tests.reference import REFS
+
+from . import peers
+from .conftest import DATA, MODE, measure, skip_if_no_memory
+
+VARIANTS = list(REFS)  # every registry activation, plus gelu's tanh form
+PARAMS = {"prelu": (peers.PRELU_W,), "gelu_tanh": ("tanh",)}
+CHEAP = {v for v in VARIANTS if v in ACTIVATIONS and ACTIVATIONS[v].family == PIECEWISE_LINEAR}
+
+#: size -> (forward styles, backward styles). The large sizes keep what the DESIGN.md targets
+#: compare (allocating against allocating, and every relu-family style), within the time budget.
+PLAN = {
+    10**3: (("alloc", "out"), ("alloc",)),
+    10**5: (("alloc", "out"), ("alloc",)),
+    10**6: (("alloc", "out", "inplace"), ("alloc", "out")),
+    10**7: (("alloc", "out"), ("alloc",)),
+    10**8: (("alloc", "out", "inplace"), ("alloc",)),
+}
+#: at N >= this, transcendental activations are timed allocating only, a concrete backend that
+#: "auto" already runs is not timed again, and the NumPy formula (seconds per call) is skipped
+LARGE = 10**8
+
+if MODE == "quick":  # within 2 minutes: relu up to 1e8, gelu (serial: seconds a call) to 1e7
+    VARIANTS = ["relu", "gelu"]
+    PLAN = {n: PLAN[n] for n in (10**3, 10**6, 10**7, 10**8)}
+SIZES = list(PLAN)
+CONCRETE_IMPLS = [f"fastact:{b}" for b in fastact.BACKENDS if b != "auto"]
+def activation_of(variant: str) -> str:
+    return "gelu" if variant == "gelu_tanh" else variant
+
+
+def available_impls():
+    impls = [f"fastact:{b}" for b in fastact.BACKENDS] + ["numpy"]
+    for mod in ("torch", "jax", "numexpr"):
+        if peers.installed(mod):
+            impls.append(mod)
+    return impls
+
+
+@dataclass(frozen=True)
+class Case:
+    variant: str
+    direction: str  # "forward" | "backward"
+    n: int
+    dtype: str
+    style: str  # "alloc" | "out" | "inplace"
+    impl: str
+
+    @property
+    def group(self):
+        return f"{self.variant} {self.direction} N=1e{len(str(self.n)) - 1} {self.dtype} " \
+               f"{self.style}"
+
+    @property
+    def bytes(self):
+        arrays = 3 if self.direction == "backward" else 2
+        return arrays * self.n * np.dtype(self.dtype).itemsize
+
+
+def _has_peer(impl, variant, direction, style):
+    if impl == "numpy":
+        table = {("forward", "alloc"): peers.NUMPY_FORWARD, ("forward", "out"): peers.NUMPY_OUT,
+                 ("forward", "inplace"): peers.NUMPY_INPLACE,
+                 ("backward", "alloc"): peers.NUMPY_BACKWARD}.get((direction, style), {})
+        return variant in table
+    if impl == "torch":
+        return True  # refined when the tables are built (they need torch imported)
+    if impl == "jax":
+        return style == "alloc"
+    if impl == "numexpr":
+        table = peers.NUMEXPR_FORWARD if direction == "forward" else peers.NUMEXPR_BACKWARD
+        return style in ("alloc", "out") and variant in table
+    return True
+
+
+def _cases():
+    impls = available_impls()
+    out = []
+    for n, (fwd_styles, bwd_styles) in PLAN.items():
+        dtypes = ["float32", "float64"] if n == 10**6 else ["float32"]
+        for dtype, variant in ((d, v) for d in dtypes for v in VARIANTS):
+            for direction, styles in (("forward", fwd_styles), ("backward", bwd_styles)):
+                for style in styles:
+                    if (variant == "prelu" and style == "inplace") or (
+                        dtype == "float64" and style != "alloc"
+                    ):
+                        continue
+                    if n >= LARGE and variant not in CHEAP and (
+                            style != "alloc" or MODE == "quick"):
+                        continue
+                    for impl in impls:
+                        if n >= LARGE and (impl in CONCRETE_IMPLS or (
+                                impl == "numpy" and variant not in CHEAP)):
+                            continue
+                        if _has_peer(impl, variant, direction, style):
+                            out.append(Case(variant, direction, n, dtype, style, impl))
+    return out
+
+
+CASES = _cases()
+_TORCH = None
+_JAX = None
+
+
+def torch_tables():
+    global _TORCH
+    if _TORCH is None:
+        _TORCH = peers.torch_tables()
+    return _TORCH
+
+
+def jax_tables():
+    global _JAX
+    if _JAX is None:
+        _JAX = peers.jax_tables()
+    return _JAX
+
+
+def build(case: Case, d: dict):
+    """(timed callable, setup or None, callable returning the result to check)."""
+    x, g, out, work = d["x"], d["g"], d["out"], d["work"]
+    p = PARAMS.get(case.variant, ())
+    name = activation_of(case.variant)
+    fwd = case.direction == "forward"
+    restore = (lambda: np.copyto(work, x)) if case.style == "inplace" else None
+    last = {}
+
+    if case.impl.startswith("fastact:"):
+        backend = case.impl.split(":", 1)[1]
+        f = getattr(fastact, name if fwd else f"{name}_grad")
+        if fwd and case.style == "alloc":
+            def call():
+                last["y"] = f(x, *p, backend=backend)
+        elif fwd and case.style == "out":
+            def call():
+                f(x, *p, out=out, backend=backend)
+        elif fwd:
+            def call():
+                f(work, *p, inplace=True, backend=backend)
+        elif case.style == "alloc":
+            def call():
+                last["y"] = f(g, x, *p, backend=backend)
+        else:
+            def call():
+                f(g, x, *p, out=out, backend=backend)
+        result = {"alloc": lambda: last["y"], "out": lambda: out, "inplace": lambda: work}
+        if name == "prelu" and not fwd:
+            result["alloc"] = lambda: last["y"][0]
+            result["out"] = lambda: out
+        return call, restore, result[case.style]
+
+    if case.impl == "numpy":
+        if fwd:
+            fn = {"alloc": peers.NUMPY_FORWARD, "out": peers.NUMPY_OUT,
+                  "inplace": peers.NUMPY_INPLACE}[case.style][case.variant]
+            if case.style == "alloc":
+                def call():
+                    with np.errstate(all="ignore"):
+                        last["y"] = fn(x)
+                return call, None, lambda: last["y"]
+            if case.style == "out":
+                def call():
+                    fn(x, out)
+                return call, None, lambda: out
+
+            def call():
+                fn(work)
+            return call, restore, lambda: work
+        fn = peers.NUMPY_BACKWARD[case.variant]
+
+        def call():
+            with np.errstate(all="ignore"):
+                last["y"] = fn(g, x)
+        return call, None, lambda: last["y"]
+
+    if case.impl == "torch":
+        import torch
+
+        tf, tf_out, t_inplace, tb, tb_out = torch_tables()
+        tx, tg, to, tw = (torch.from_numpy(a) for a in (x, g, out, work))
+        table = {("forward", "alloc"): tf, ("forward", "out"): tf_out,
+                 ("forward", "inplace"): t_inplace, ("backward", "alloc"): tb,
+                 ("backward", "out"): tb_out}[(case.direction, case.style)]
+        if case.variant not in table:
+            pytest.skip(f"torch has no {case.style} form of {case.variant} {case.direction}")
+        fn = table[case.variant]
+        saved = peers.torch_saved(case.variant, tx)
+        if fwd and case.style == "alloc":
+            def call():
+                last["y"] = fn(tx)
+        elif fwd and case.style == "out":
+            def call():
+                fn(tx, to)
+        elif fwd:
+            def call():
+                fn(tw)
+        elif case.style == "alloc":
+            def call():
+                last["y"] = fn(tg, tx, saved)
+        else:
+            def call():
+                fn(tg, tx, saved, to)
+        result = {"alloc": lambda: last["y"].numpy(), "out": lambda: out, "inplace": lambda: work}
+        return call, restore, result[case.style]
+
+    if case.impl == "jax":
+        import jax
+
+        jf, jb = jax_tables()
+        jx, jg = jax.device_put(x), jax.device_put(g)
+        if fwd:
+            fn = jf[case.variant]
+
+            def call():
+                last["y"] = fn(jx).block_until_ready()
+        else:
+            fn = jb[case.variant]
+
+            def call():
+                last["y"] = fn(jg, jx).block_until_ready()
+        return call, None, lambda: np.asarray(last["y"])
+
+    if case.impl == "numexpr":
+        import numexpr
+
+        expr = (peers.NUMEXPR_FORWARD if fwd else peers.NUMEXPR_BACKWARD)[case.variant]
+        local = {"x": x, "g": g}
+        if case.style == "alloc":
+            def call():
+                last["y"] = numexpr.evaluate(expr, local_dict=local)
+            return call, None, lambda: last["y"]
+
+        def call():
+            numexpr.evaluate(expr, local_dict=local, out=out)
+        return call, None, lambda: out
+    raise AssertionError(case.impl)
+
+
+def check(case: Case, result: np.ndarray, d: dict):
+    """The result, on a sample of elements, against the float64 reference."""
+    x, g = d["x"], d["g"]
+    idx = np.unique(np.concatenate([np.arange(min(x.size, 2000)),
+                                    np.random.default_rng(1).integers(0, x.size, 2000)]))
+    ref = REFS[case.variant]
+    kw = {"weight": peers.PRELU_W} if case.variant == "prelu" else {}
+    xs = x[idx].astype(np.float64)
+    with np.errstate(all="ignore"):
+        want = ref.f(xs, **kw) if case.direction == "forward" else g[idx] * ref.df(xs, **kw)
+    got = np.asarray(result).reshape(-1)[idx].astype(np.float64)
+    eps = np.finfo(case.dtype).eps
+    if case.impl.startswith("fastact"):  # float64: the SciPy reference's own tail error
+        rtol, atol = max(8 * eps, 1e-13), 0.0
+    else:  # the peers' own formulas cancel or overflow in places: a loose but real check
+        rtol, atol = 1e-3, 1e-4
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol,
+                               err_msg=f"{case.impl} {case.group}: wrong result")
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: f"{c.group.replace(' ', '-').replace('=', '')}-{c.impl}"
+)
+def test_activation(benchmark, case):
+    itemsize = np.dtype(case.dtype).itemsize
+    skip_if_no_memory(case.n, itemsize, 10)  # inputs, outputs and the peers' temporaries
+    d = DATA.get(case.n, case.dtype)
+    call, setup, result = build(case, d)
+    if setup is not None:
+        setup()
+    t0 = time.perf_counter()
+    call()  # warm-up (and, for fastact, the JIT compile): never timed
+    once = time.perf_counter() - t0
+    check(case, result(), d)
+    benchmark.group = case.group
+    benchmark.name = case.impl
+    benchmark.extra_info.update({
+        "variant": case.variant, "activation": activation_of(case.variant),
+        "direction": case.direction, "n": case.n, "dtype": case.dtype, "style": case.style,
+        "impl": case.impl, "bytes": case.bytes,
+        "family": ACTIVATIONS[activation_of(case.variant)].family,
+    })
+    measure(benchmark, call, setup, once)
