@@ -32,7 +32,7 @@ bench-compare: venv
 	$(PY) benchmarks/compare.py $(RESULTS)
 
 lint: venv
-	$(VENV)/bin/ruff check fastact kernels tests benchmarks
+	$(VENV)/bin/ruff check fastact kernels tests benchmarks tools
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks benchmarks/results

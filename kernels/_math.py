@@ -1,87 +1,349 @@
-"""Scalar math shared by the activation kernels.
+"""Vectorizable scalar math for the kernels: exp, expm1, log1p, tanh, erf, erfc, erfcx.
 
-The elementary functions are re-exported from :mod:`math` in one place (`exp`, `expm1`, `log1p`,
-`tanh`, `erfc`), so that a vectorizable implementation can replace them for every kernel at once.
+No libm calls (a call inside a loop stops LLVM from vectorizing it, and llvmlite has no SVML), no
+data-dependent branches that LLVM cannot turn into selects, and constants of the argument's type
+(a bare float literal would promote float32 math to float64, halving the SIMD width). Each
+function has a float32 and a float64 implementation, chosen at compile time by the argument type.
 
-Beside them: error-free transformations (`two_prod`) that let a kernel carry the rounding error
-of an argument into an ill-conditioned function, a numerically stable sigmoid pair, and
-`mul_exp`, which keeps ``a * exp(z)`` accurate when ``exp(z)`` alone would be subnormal. All
-helpers take float64 (kernels call :func:`kernels._jit.wide` first).
+Range reduction is Cody-Waite (``x = k ln2 + r`` with ``ln2`` split so ``k * LN2_HI`` is exact),
+powers of two are built from bits (``_bits.scale_pow2``), polynomials are Taylor series where they
+converge fast enough and a Chebyshev fit for erfcx (``tools/fit_erfcx.py``).
+
+Measured max error against mpmath (``benchmarks/accuracy.py --math``; float32 over every float32
+in the stated range, float64 over 2e5 random points):
+
+=========  ==========  ==========  ===========================================
+function   float32     float64     range
+=========  ==========  ==========  ===========================================
+exp        see table   see table   overflow to inf, underflow to 0 / subnormals
+=========  ==========  ==========  ===========================================
+
+(the table is filled by the accuracy script: docs/accuracy.md)
 """
 
 import math
-from math import erfc, exp, expm1, log1p, tanh  # noqa: F401  (re-exported for the kernels)
 
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from ._bits import SHIFTER32, SHIFTER64, exponent_sqrt2, fma, mantissa_sqrt2, scale_pow2
+from ._erfcx_coeffs import (
+    ERFCX_F32_A,
+    ERFCX_F32_C,
+    ERFCX_F32_T0,
+    ERFCX_F64_A,
+    ERFCX_F64_C,
+    ERFCX_F64_T0,
+    erfcx_series_f32,
+    erfcx_series_f64,
+)
 from ._jit import kernel
 
-#: Veltkamp's splitting constant for float64: 2**27 + 1.
-_SPLIT = 134217729.0
-#: exp(z) is subnormal below about -708.4; below this bound `mul_exp` rescales by 2**128.
-_EXP_SUBNORMAL_BELOW = -700.0
+f32 = np.float32
+
+
+def _by_dtype(name, impl32, impl64):
+    """A function for kernels that compiles to ``impl32`` on float32 and ``impl64`` on float64."""
+
+    def stub(x):  # pragma: no cover - only the compiled versions run
+        raise TypeError(f"{name} is callable only from compiled kernels")
+
+    stub.__name__ = stub.__qualname__ = name
+
+    @overload(stub, inline="always")
+    def _select(x):
+        if x == types.float32:
+            return impl32
+        if x == types.float64:
+            return impl64
+        return None
+
+    return stub
+
+
+# -- exp -----------------------------------------------------------------------------------------
+
+LOG2E32, LN2HI32, LN2LO32 = f32(1.4426950408889634), f32(0.693145751953125), f32(1.4286068e-06)
+LOG2E64, LN2HI64, LN2LO64 = 1.4426950408889634, 6.9314718036912382e-01, 1.9082149292705877e-10
+SH32 = f32(SHIFTER32)
+
+
+@kernel
+def _reduce32(x):
+    kf = x * LOG2E32 + SH32  # k + SHIFTER, k = round(x / ln2)
+    k = kf - SH32
+    return kf, (x - k * LN2HI32) - k * LN2LO32
+
+
+@kernel
+def _reduce64(x):
+    kf = x * LOG2E64 + SHIFTER64
+    k = kf - SHIFTER64
+    return kf, (x - k * LN2HI64) - k * LN2LO64
+
+
+@kernel
+def _expm1_poly32(r):
+    """e**r - 1 for |r| <= ln2/2 (Taylor to r**7)."""
+    return r + r * r * (f32(0.5) + r * (f32(1 / 6) + r * (f32(1 / 24) + r * (f32(1 / 120) + r * (
+        f32(1 / 720) + r * f32(1 / 5040))))))
+
+
+@kernel
+def _expm1_poly64(r):
+    """e**r - 1 for |r| <= ln2/2 (Taylor to r**13)."""
+    p = 1 / 479001600 + r * (1 / 6227020800)
+    p = 1 / 39916800 + r * p
+    p = 1 / 3628800 + r * p
+    p = 1 / 362880 + r * p
+    p = 1 / 40320 + r * p
+    p = 1 / 5040 + r * p
+    p = 1 / 720 + r * p
+    p = 1 / 120 + r * p
+    p = 1 / 24 + r * p
+    p = 1 / 6 + r * p
+    p = 0.5 + r * p
+    return r + r * r * p
+
+
+def _exp32(x):
+    c = min(max(x, f32(-104.0)), f32(88.8))  # beyond: 0 and inf
+    c = c if x == x else x  # NaN passes
+    kf, r = _reduce32(c)
+    return scale_pow2(f32(1) + _expm1_poly32(r), kf)
+
+
+def _exp64(x):
+    c = min(max(x, -746.0), 710.0)
+    c = c if x == x else x
+    kf, r = _reduce64(c)
+    return scale_pow2(1.0 + _expm1_poly64(r), kf)
+
+
+def _expm1_32(x):
+    c = min(max(x, f32(-30.0)), f32(88.8))  # expm1(-30) rounds to -1
+    c = c if x == x else x
+    kf, r = _reduce32(c)
+    q = _expm1_poly32(r)
+    h = scale_pow2(f32(1), kf - f32(1))  # 2**(k-1): 2**k (1 + q) - 1 = 2 (h q + (h - 1/2))
+    y = f32(2) * (h * q + (h - f32(0.5)))
+    return y if x != f32(0) else x  # expm1(-0.0) = -0.0
+
+
+def _expm1_64(x):
+    c = min(max(x, -60.0), 710.0)
+    c = c if x == x else x
+    kf, r = _reduce64(c)
+    q = _expm1_poly64(r)
+    h = scale_pow2(1.0, kf - 1.0)
+    y = 2.0 * (h * q + (h - 0.5))
+    return y if x != 0.0 else x
+
+
+exp = _by_dtype("exp", _exp32, _exp64)
+expm1 = _by_dtype("expm1", _expm1_32, _expm1_64)
+
+
+# -- log1p ---------------------------------------------------------------------------------------
+
+
+def _log1p32(x):
+    u = f32(1) + x
+    c = (x - (u - f32(1))) / u  # the rounding error of 1 + x, relative to u
+    k = exponent_sqrt2(u)
+    f = mantissa_sqrt2(u) - f32(1)  # log(1 + x) = k ln2 + log(1 + f) + c
+    s = f / (f32(2) + f)  # log(1 + f) = 2 atanh(s) = 2s + s R(s**2)
+    z = s * s
+    R = z * (f32(2 / 3) + z * (f32(2 / 5) + z * (f32(2 / 7) + z * (f32(2 / 9) + z * f32(2 / 11)))))
+    y = k * LN2HI32 + ((f32(2) * s + s * R) + (k * LN2LO32 + c))
+    y = y if x < f32(np.inf) else x  # +inf
+    y = y if x >= f32(-1) else f32(np.nan)
+    return y if x != f32(-1) else f32(-np.inf)
+
+
+def _log1p64(x):
+    u = 1.0 + x
+    c = (x - (u - 1.0)) / u
+    k = exponent_sqrt2(u)
+    f = mantissa_sqrt2(u) - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    R = 2 / 21 + z * (2 / 23)
+    R = 2 / 19 + z * R
+    R = 2 / 17 + z * R
+    R = 2 / 15 + z * R
+    R = 2 / 13 + z * R
+    R = 2 / 11 + z * R
+    R = 2 / 9 + z * R
+    R = 2 / 7 + z * R
+    R = 2 / 5 + z * R
+    R = 2 / 3 + z * R
+    y = k * LN2HI64 + ((2.0 * s + s * (z * R)) + (k * LN2LO64 + c))
+    y = y if x < np.inf else x
+    y = y if x >= -1.0 else np.nan
+    return y if x != -1.0 else -np.inf
+
+
+log1p = _by_dtype("log1p", _log1p32, _log1p64)
+
+
+# -- erfcx: exp(a*a) * erfc(a) for a >= 0 --------------------------------------------------------
+
+
+_E32_S = 2 / (1 - ERFCX_F32_T0)
+
+
+def _erfcx32(x):
+    # evaluated in float64 (4 lanes instead of 8): in float32 the rounding of t and of the series
+    # alone would cost ~3 ULP of the 4 the activations may spend
+    b = np.float64(x)
+    b = ERFCX_F32_A if b > ERFCX_F32_A else b  # beyond the fit erfc(a) underflows anyway
+    t = 1.0 / (1.0 + ERFCX_F32_C * b)
+    return np.float32(t * erfcx_series_f32((t - ERFCX_F32_T0) * _E32_S - 1.0))
+
+
+_E64_S = 2 / (1 - ERFCX_F64_T0)
+
+
+def _erfcx64(x):
+    a = ERFCX_F64_A if x > ERFCX_F64_A else x
+    t = 1.0 / (1.0 + ERFCX_F64_C * a)
+    return t * erfcx_series_f64((t - ERFCX_F64_T0) * _E64_S - 1.0)
+
+
+erfcx = _by_dtype("erfcx", _erfcx32, _erfcx64)
+
+
+# -- generic helpers built on those --------------------------------------------------------------
 
 
 @kernel
 def two_prod(a, b):
-    """``(p, e)`` with ``p = fl(a*b)`` and ``a*b == p + e`` exactly (Dekker's product, no FMA).
+    """``(p, e)`` with ``p = fl(a*b)`` and ``a*b == p + e`` exactly (one FMA).
 
-    ``e`` is 0 where the product or the split overflows or is not finite: there the error term is
-    meaningless and the callers' first-order corrections must vanish.
+    ``e`` is 0 where the product is not finite: there the callers' first-order corrections must
+    vanish instead of turning into NaN.
     """
     p = a * b
-    t = _SPLIT * a
-    ah = t - (t - a)
-    al = a - ah
-    t = _SPLIT * b
-    bh = t - (t - b)
-    bl = b - bh
-    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
-    if not math.isfinite(e):
-        e = 0.0
-    return p, e
+    e = fma(a, b, -p)
+    return p, (e if math.isfinite(e) else type(a)(0))
+
+
+@kernel
+def exp_neg_sq(x, half):
+    """``exp(-x*x * half)`` (half = 1 or 0.5) with ``x*x`` carried exactly (no amplification)."""
+    T = type(x)
+    p, e = two_prod(x, x)
+    return exp(-p * half) * (T(1) - e * half)
+
+
+@kernel
+def tanh(x):
+    """tanh from expm1(-2|x|) in (-1, 0]: ``-e / (e + 2)``, sign restored (-0 kept)."""
+    T = type(x)
+    e = expm1(T(-2) * abs(x))
+    return math.copysign(-e / (e + T(2)), x)
+
+
+def _erf_coef(n):
+    return (-1) ** n / (math.factorial(n) * (2 * n + 1))
+
+
+E0, E1, E2, E3, E4, E5, E6, E7, E8, E9, E10, E11, E12 = (_erf_coef(n) for n in range(13))
+
+
+@kernel
+def _erf_small(a):
+    """erf(a) for |a| <= 0.5: 2/sqrt(pi) a sum_n (-1)**n a**(2n) / (n! (2n+1)), n <= 12 (the next
+    term is below 1e-18 there)."""
+    T = type(a)
+    z = a * a
+    p = T(E11) + z * T(E12)
+    p = T(E10) + z * p
+    p = T(E9) + z * p
+    p = T(E8) + z * p
+    p = T(E7) + z * p
+    p = T(E6) + z * p
+    p = T(E5) + z * p
+    p = T(E4) + z * p
+    p = T(E3) + z * p
+    p = T(E2) + z * p
+    p = T(E1) + z * p
+    p = T(E0) + z * p
+    return T(1.1283791670955126) * a * p
+
+
+@kernel
+def erfc(a):
+    """erfc for every real a: 1 - erf(a) near 0, exp(-a*a) * erfcx(|a|) (reflected) elsewhere."""
+    T = type(a)
+    b = abs(a)
+    tail = exp_neg_sq(b, T(1)) * erfcx(b)
+    big = tail if a >= T(0) else T(2) - tail
+    return T(1) - _erf_small(a) if b < T(0.5) else big
+
+
+@kernel
+def erf(a):
+    """erf for every real a: a series near 0, 1 - erfc(|a|) (signed) elsewhere."""
+    T = type(a)
+    b = abs(a)
+    big = math.copysign(T(1) - exp_neg_sq(b, T(1)) * erfcx(b), a)
+    return _erf_small(a) if b < T(0.5) else big
 
 
 @kernel
 def signed_zero(x):
-    """-0.0 for negative ``x``, else +0.0: the limit of ``x * tiny``."""
-    return -0.0 if x < 0.0 else 0.0
-
-
-@kernel
-def mul_exp(a, z, ze):
-    """``a * exp(z + ze)`` for ``|ze| << 1``, rounded once even where ``exp(z)`` is subnormal.
-
-    Below -700, ``exp(z) = h * h`` with ``h = exp(z / 2)`` (``z / 2`` is exact and ``h`` normal):
-    ``(a * h) * h`` keeps full precision until the last product, which rounds only once.
-    """
-    if z < _EXP_SUBNORMAL_BELOW:
-        h = exp(0.5 * z)
-        return (a * (h * (1.0 + ze))) * h
-    return a * (exp(z) * (1.0 + ze))
+    """-0 for negative ``x``, else +0: the limit of ``x * tiny``."""
+    T = type(x)
+    return -T(0) if x < T(0) else T(0)
 
 
 @kernel
 def sigmoid_pair(z, ze):
     """``(sigmoid(z + ze), sigmoid(-(z + ze)))``, each with small relative error.
 
-    Computing ``1 - sigmoid(z)`` by subtraction would lose every digit for large ``z``; here both
-    come from ``e = exp(-|z|) <= 1``. ``ze`` is the rounding error of the argument (first order).
+    ``1 - sigmoid(z)`` by subtraction would lose every digit for large ``z``; both come from
+    ``e = exp(-|z|) <= 1`` instead. ``ze`` is the rounding error of the argument (first order).
     NaN in gives NaN in both.
     """
-    if z <= 0.0:
-        e = exp(z) * (1.0 + ze)
-        r = 1.0 / (1.0 + e)
-        return e * r, r
-    e = exp(-z) * (1.0 - ze)
-    r = 1.0 / (1.0 + e)
-    return r, e * r
+    T = type(z)
+    neg = z <= T(0)
+    e = exp(-abs(z)) * (T(1) + ze if neg else T(1) - ze)
+    r = T(1) / (T(1) + e)
+    return (e * r, r) if neg else (r, e * r)
+
+
+@kernel
+def scaled_exp(z):
+    """``(h, m)`` with ``exp(z) == h * m``, both normal wherever ``exp(z/2)`` is.
+
+    Where exp(z) itself would be subnormal, ``h = m = exp(z/2)``; multiply ``m`` in last so a normal
+    product like ``x * exp(z)`` is rounded once instead of losing the subnormal's bits.
+    """
+    T = type(z)
+    low = z < _low(z)
+    h = exp(z * (T(0.5) if low else T(1)))
+    return h, (h if low else T(1))
+
+
+@kernel
+def _low(z):
+    # exp(z) is subnormal below about -87.3 (float32) / -708.4 (float64)
+    T = type(z)
+    return T(-87.0) if T(1e-50) == T(0) else T(-708.0)
 
 
 @kernel
 def x_sigmoid(x, z, ze):
     """``x * sigmoid(z + ze)`` without overflow, ``inf * 0 = NaN`` or subnormal intermediates."""
-    if z < -800.0:  # exp(z) is 0 in float64; x * sigmoid(z) is a (signed) zero for any finite x
-        return signed_zero(x)
-    if z < _EXP_SUBNORMAL_BELOW:  # sigmoid(z) == exp(z) to double precision
-        return mul_exp(x, z, ze)
-    s, _ = sigmoid_pair(z, ze)
-    return x * s
+    T = type(x)
+    neg = z <= T(0)
+    h, m = scaled_exp(-abs(z))  # exp(-|z|) = h * m
+    e = h * m
+    r = T(1) / (T(1) + e)
+    # sigmoid(z + ze) = sigmoid(z) (1 + ze sigmoid(-z)): z <= 0: e r (1 + ze r), else r (1 + ze e r)
+    low_part = ((x * h) * (r * (T(1) + ze * r))) * m  # x e r, with its one rounding at the end
+    y = low_part if neg else x * (r * (T(1) + ze * e * r))
+    return signed_zero(x) if (neg and e == T(0)) else y

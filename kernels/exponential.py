@@ -4,7 +4,7 @@ Forward ``x > 0 ? x : alpha * expm1(x)``; the gradient uses torch's ``x <= 0`` b
 ``elu'(0) = alpha``, ``celu'(0) = 1`` and ``selu'(0) = scale * alpha``; NaN takes the linear branch.
 """
 
-from ._jit import kernel, wide
+from ._jit import kernel
 from ._math import exp, expm1
 
 #: SELU's constants (Klambauer et al. 2017), as in torch.
@@ -14,36 +14,32 @@ kSeluScale = 1.0507009873554804934193349852946
 
 @kernel
 def elu(x, alpha):
-    x = wide(x)
-    return x if not (x <= 0.0) else alpha * expm1(x)
+    return x if not (x <= type(x)(0)) else alpha * expm1(x)
 
 
 @kernel
 def elu_grad(g, x, alpha):
-    x = wide(x)
-    return g if not (x <= 0.0) else g * (alpha * exp(x))
+    return g if not (x <= type(x)(0)) else g * (alpha * exp(x))
 
 
 @kernel
 def celu(x, alpha):
     # torch: elu(x, alpha, input_scale=1/alpha)
-    x = wide(x)
-    return x if not (x <= 0.0) else alpha * expm1(x / alpha)
+    return x if not (x <= type(x)(0)) else alpha * expm1(x / alpha)
 
 
 @kernel
 def celu_grad(g, x, alpha):
-    x = wide(x)
-    return g if not (x <= 0.0) else g * exp(x / alpha)
+    return g if not (x <= type(x)(0)) else g * exp(x / alpha)
 
 
 @kernel
 def selu(x):
-    x = wide(x)
-    return kSeluScale * (x if not (x <= 0.0) else kSeluAlpha * expm1(x))
+    T = type(x)
+    return T(kSeluScale) * (x if not (x <= T(0)) else T(kSeluAlpha) * expm1(x))
 
 
 @kernel
 def selu_grad(g, x):
-    x = wide(x)
-    return g * (kSeluScale if not (x <= 0.0) else kSeluScale * kSeluAlpha * exp(x))
+    T = type(x)
+    return g * (T(kSeluScale) if not (x <= T(0)) else T(kSeluScale * kSeluAlpha) * exp(x))

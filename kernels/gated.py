@@ -3,12 +3,21 @@
 In the negative tail each gate is ``~exp(...)`` of a large negative argument, so a rounding error
 ``e`` in that argument becomes a relative error ``e`` in the result (hundreds of ULP near the
 underflow). The kernels therefore carry the argument's rounding error (``two_prod``) into the
-exponential, keep ``x * gate`` accurate where the gate alone is subnormal (``mul_exp``), and return
-the limits at +-inf (torch's formulas give ``inf * 0 = NaN`` there).
+exponential, keep ``x * gate`` accurate where the gate alone is subnormal (``scaled_exp``), and
+return the limits at +-inf (torch's formulas give ``inf * 0 = NaN`` there).
 """
 
+import math
+
 from ._jit import kernel, wide
-from ._math import erfc, exp, mul_exp, sigmoid_pair, signed_zero, two_prod, x_sigmoid
+from ._math import (
+    erfcx,
+    exp_neg_sq,
+    scaled_exp,
+    signed_zero,
+    two_prod,
+    x_sigmoid,
+)
 
 # ---------------------------------------------------------------------------------------------
 # silu / swish: x * sigmoid(beta * x)
@@ -17,37 +26,39 @@ from ._math import erfc, exp, mul_exp, sigmoid_pair, signed_zero, two_prod, x_si
 @kernel
 def _swish_grad_z(z, ze):
     """d/dx x*sigmoid(beta*x) = s(z) * (1 + z * s(-z)) with z = beta*x (+ rounding error ze)."""
-    if z > 45.0:  # s(z) == 1 and z * s(-z) < 2**-60 (also keeps +inf * 0 out)
-        return 1.0
-    if z < -800.0:  # the result underflows; -inf * 0 would be NaN
-        return -0.0
-    if z < -700.0:  # s(z) == exp(z), s(-z) == 1
-        return mul_exp(1.0 + z, z, ze)
-    s, sm = sigmoid_pair(z, ze)
-    return s * (1.0 + (z + ze) * sm)
+    T = type(z)
+    neg = z <= T(0)
+    h, m = scaled_exp(-abs(z))  # e = exp(-|z|) = h * m, m applied last (subnormal tails)
+    e = h * m
+    r = T(1) / (T(1) + e)
+    zz = z + ze
+    # z <= 0: s = e r (1 + ze r), s(-z) = r;   z > 0: s = r, s(-z) = e r
+    low = ((h * r * (T(1) + ze * r)) * (T(1) + zz * r)) * m
+    high = r * (T(1) + ze * e * r) * (T(1) + zz * e * r) if z < T(45) else T(1)
+    y = low if neg else high
+    return -T(0) if (neg and e == T(0)) else y
 
 
 @kernel
 def swish(x, beta):
-    x = wide(x)
     z, ze = two_prod(beta, x)
     return x_sigmoid(x, z, ze)
 
 
 @kernel
 def swish_grad(g, x, beta):
-    z, ze = two_prod(beta, wide(x))
+    z, ze = two_prod(wide(beta), wide(x))  # float64: see _jit.wide
     return g * _swish_grad_z(z, ze)
 
 
 @kernel
 def silu(x):
-    return swish(x, 1.0)
+    return swish(x, type(x)(1))
 
 
 @kernel
 def silu_grad(g, x):
-    return swish_grad(g, x, 1.0)
+    return swish_grad(g, x, type(x)(1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -56,106 +67,71 @@ def silu_grad(g, x):
 
 @kernel
 def mish(x):
-    x = wide(x)
-    if x > 20.0:  # tanh(softplus(x)) = 1 - 2 exp(-2x) rounds to 1
-        return x
-    if x < -40.0:  # tanh(softplus(x)) = exp(x) (1 - exp(x)/2 ...) to double precision
-        return x_sigmoid(x, x, 0.0)
-    e = exp(x)
-    n = e * (e + 2.0)
-    return x * (n / (n + 2.0))
+    T = type(x)
+    h, m = scaled_exp(x if x < T(20) else T(20))  # exp(x) = h * m
+    e = h * m
+    n = e * (e + T(2))
+    y = x * (n / (n + T(2)))
+    # far left: tanh(softplus(x)) = e (1 - e/2 ...) = e to working precision: x e, rounded once
+    y = ((x * h) * m) if x < T(-40) else y
+    y = signed_zero(x) if e == T(0) else y  # includes x = -inf
+    return x if x > T(20) else y  # tanh(softplus(x)) = 1 - 2 exp(-2x) rounds to 1
 
 
 @kernel
 def mish_grad(g, x):
     # tanh(sp) + x * sigmoid(x) * (1 - tanh(sp)**2), 1 - tanh(sp)**2 = 4 (n + 1) / (n + 2)**2
-    x = wide(x)
-    if x > 30.0:  # the second term is below 4x exp(-2x) < 2**-80
-        return g * 1.0
-    if x < -40.0:  # = exp(x) * (1 + x) to double precision
-        return g * _swish_grad_z(x, 0.0)
-    e = exp(x)
-    n = e * (e + 2.0)
-    r = 1.0 / (n + 2.0)
-    s, _ = sigmoid_pair(x, 0.0)
-    return g * (n * r + x * s * (4.0 * (n + 1.0) * r * r))
+    x = wide(x)  # float64: see _jit.wide
+    T = type(x)
+    h, m = scaled_exp(x if x < T(30) else T(30))  # exp(x) = h * m
+    e = h * m
+    n = e * (e + T(2))
+    r = T(1) / (n + T(2))
+    s = e / (T(1) + e)  # sigmoid(x)
+    d = n * r + x * s * (T(4) * (n + T(1)) * r * r)
+    d = ((T(1) + x) * h) * m if x < T(-40) else d  # = exp(x) (1 + x), rounded once
+    d = -T(0) if e == T(0) else d  # includes x = -inf
+    return g * (T(1) if x > T(30) else d)  # the second term is below 4x exp(-2x) < 2**-80
 
 
 # ---------------------------------------------------------------------------------------------
 # gelu, exact: x * Phi(x), Phi the standard normal CDF
 
-kSqrt1_2Hi = 0.7071067811865476  # 1/sqrt(2) = kSqrt1_2Hi + kSqrt1_2Lo
-kSqrt1_2Lo = -4.833646656726457e-17
-kTwoOverSqrtPi = 1.1283791670955126  # erfc'(a) = -kTwoOverSqrtPi * exp(-a*a)
+kSqrt1_2 = 0.7071067811865476
 kInvSqrt2Pi = 0.3989422804014327  # the normal density's constant, 1/sqrt(2 pi)
-#: Below this, Phi(x) = phi(x)/|x| * S(x) by the asymptotic (Mills ratio) series; above, erfc.
-kGeluTail = -28.0
 
 
 @kernel
-def _normal_pdf(x):
-    """phi(x) = exp(-x*x/2) / sqrt(2 pi), with x*x carried exactly (two_prod); |x| <= 40."""
-    p, e = two_prod(x, x)
-    return kInvSqrt2Pi * (exp(-0.5 * p) * (1.0 - 0.5 * e))
-
-
-@kernel
-def _normal_cdf(x):
-    """Phi(x) = erfc(-x/sqrt(2)) / 2 for kGeluTail <= x, NaN for NaN.
-
-    The rounding error ``err`` of ``a = -x/sqrt(2)`` would cost ``2 a**2`` ULP in ``erfc(a)``; it
-    is added back at first order: erfc(a + err) = erfc(a) - err * 2/sqrt(pi) * exp(-a*a).
-    """
-    if x > 10.0:  # 1 - Phi(10) = 7.6e-24
-        return 1.0
-    t = -x
-    a, e = two_prod(t, kSqrt1_2Hi)
-    err = e + t * kSqrt1_2Lo
-    return 0.5 * (erfc(a) - err * kTwoOverSqrtPi * exp(-a * a))
-
-
-@kernel
-def _mills_series(x):
-    """S(x) = sum_k (-1)**k (2k-1)!! / x**(2k), so that Phi(x) = phi(x) * S(x) / |x| for x << 0.
-
-    Eleven terms; at |x| >= 28 the next one is below 1e-21.
-    """
-    u = 1.0 / (x * x)
-    s = 1.0 - 21.0 * u
-    s = 1.0 - 19.0 * u * s
-    s = 1.0 - 17.0 * u * s
-    s = 1.0 - 15.0 * u * s
-    s = 1.0 - 13.0 * u * s
-    s = 1.0 - 11.0 * u * s
-    s = 1.0 - 9.0 * u * s
-    s = 1.0 - 7.0 * u * s
-    s = 1.0 - 5.0 * u * s
-    s = 1.0 - 3.0 * u * s
-    return 1.0 - u * s
+def _half_erfc_scaled(x):
+    """Phi(-|x|) / exp(-x*x/2) = erfcx(|x|/sqrt(2)) / 2: smooth, insensitive to rounding of |x|."""
+    T = type(x)
+    return T(0.5) * erfcx(abs(x) * T(kSqrt1_2))
 
 
 @kernel
 def gelu(x):
-    x = wide(x)
-    if x < -40.0:  # |gelu(x)| < phi(40) = 1e-348: underflows to -0 (and -inf * 0 is not NaN)
-        return -0.0
-    if x < kGeluTail:  # x * Phi(x) = -phi(x) * S(x)
-        return -(_normal_pdf(x) * _mills_series(x))
-    return x * _normal_cdf(x)
+    # x * Phi(x): Phi(-|x|) = exp(-x*x/2) erfcx(|x|/sqrt 2) / 2 with x*x exact, so the tail keeps
+    # full precision (torch's 1 + erf(x/sqrt 2) cancels there)
+    T = type(x)
+    q = exp_neg_sq(x, T(0.5))  # exp(-x*x/2), accurate; subnormal only where the result is
+    tail = (x * _half_erfc_scaled(x)) * q  # x Phi(-|x|)
+    y = tail if x < T(0) else x - tail  # x (1 - Phi(-x)) for x >= 0
+    y = x if (x > T(10) or x == T(0)) else y  # gelu(-0.0) = -0.0
+    y = y if x == x else x
+    return signed_zero(x) if (x < T(0) and q == T(0)) else y
 
 
 @kernel
 def gelu_grad(g, x):
     # Phi(x) + x * phi(x)
-    x = wide(x)
-    if x > 10.0:  # x * phi(x) < 1e-21 and Phi(x) == 1 (also keeps +inf * 0 out)
-        return g * 1.0
-    if x < -40.0:
-        return g * -0.0
-    pdf = _normal_pdf(x)
-    if x < kGeluTail:  # phi(x) * (S(x)/|x| + x)
-        return g * (pdf * (x - _mills_series(x) / x))
-    return g * (_normal_cdf(x) + x * pdf)
+    x = wide(x)  # float64: see _jit.wide
+    T = type(x)
+    q = exp_neg_sq(x, T(0.5))  # exp(-x*x/2)
+    lo = _half_erfc_scaled(x) * q  # Phi(-|x|)
+    cdf = lo if x < T(0) else T(1) - lo
+    d = cdf + x * (T(kInvSqrt2Pi) * q)
+    d = T(1) if x > T(10) else d
+    return g * (-T(0) if (x < T(0) and q == T(0)) else d)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,43 +146,57 @@ kTwoBetaLo = -9.96930880911092e-17
 
 @kernel
 def _gelu_tanh_arg(x):
-    """(z, ze): z + ze = 2 kBeta x (1 + kKappa x**2) to about twice double precision; |x| <= 30."""
-    s, se = two_prod(x, x)
-    q, qe = two_prod(kKappa, s)
-    qe += kKappa * se
-    r = 1.0 + q  # 1 <= r, |q| >= 1 where it matters: Fast2Sum is exact
-    re = (q - (r - 1.0)) + qe
-    p, pe = two_prod(x, r)
-    pe += x * re
-    z, ze = two_prod(kTwoBetaHi, p)
-    ze += kTwoBetaHi * pe + kTwoBetaLo * p
+    """(z, ze): z + ze = 2 kBeta x (1 + kKappa x**2) to about twice the working precision."""
+    T = type(x)
+    xc = x if abs(x) < T(30) else math.copysign(T(30), x)  # beyond, sigmoid(z) is 0 or 1
+    c_hi = T(kTwoBetaHi)
+    c_lo = T(kTwoBetaHi - float(c_hi) + kTwoBetaLo)  # the type's own split of the constant
+    k_hi = T(kKappa)
+    s, se = two_prod(xc, xc)
+    q, qe = two_prod(k_hi, s)
+    qe += k_hi * se
+    r = T(1) + q  # TwoSum: r + re == 1 + q exactly, whichever is larger
+    bb = r - q
+    re = ((q - (r - bb)) + (T(1) - bb)) + qe
+    p, pe = two_prod(xc, r)
+    pe += xc * re
+    z, ze = two_prod(c_hi, p)
+    ze += c_hi * pe + c_lo * p
     return z, ze
 
 
 @kernel
 def gelu_tanh(x):
-    x = wide(x)
-    if x > 10.0:  # sigmoid(z) == 1 (z > 87)
-        return x
-    if x < -30.0:  # z < -2000: underflows
-        return signed_zero(x)
+    x = wide(x)  # float64: see _jit.wide
+    T = type(x)
     z, ze = _gelu_tanh_arg(x)
-    return x_sigmoid(x, z, ze)
+    y = x_sigmoid(x, z, ze)
+    return x if x > T(10) else y
 
 
 @kernel
 def gelu_tanh_grad(g, x):
     # s(z) + x * s(z) * s(-z) * dz/dx, dz/dx = 2 kBeta (1 + 3 kKappa x**2)
-    x = wide(x)
-    if x > 10.0:
-        return g * 1.0
-    if x < -30.0:
-        return g * -0.0
+    x = wide(x)  # float64: see _jit.wide
+    T = type(x)
     z, ze = _gelu_tanh_arg(x)
-    dz = kTwoBetaHi * (1.0 + 3.0 * kKappa * x * x)
-    if z < -700.0:  # s(z) = exp(z), s(-z) = 1
-        return g * mul_exp(1.0 + x * dz, z, ze)
-    s, sm = sigmoid_pair(z, ze)
-    return g * (s * (1.0 + x * sm * dz))
+    xc = x if abs(x) < T(30) else math.copysign(T(30), x)
+    dz = T(kTwoBetaHi) * (T(1) + T(3 * kKappa) * xc * xc)
+    # x s(z) s(-z) dz + s(z) = s(z) (1 + x s(-z) dz); s(-z) = 1 - s(z) without cancellation
+    d = _sig_times(T(1) + xc * dz, z, ze, xc * dz)
+    d = T(1) if x > T(10) else d
+    return g * d
 
 
+@kernel
+def _sig_times(a, z, ze, b):
+    """s(z + ze) * (1 + b * s(-z)); ``a = 1 + b`` gives the sign of its underflowed limit."""
+    T = type(z)
+    neg = z <= T(0)
+    h, m = scaled_exp(-abs(z))
+    e = h * m
+    r = T(1) / (T(1) + e)
+    low = ((h * r * (T(1) + ze * r)) * (T(1) + b * r)) * m
+    high = r * (T(1) + ze * e * r) * (T(1) + b * e * r)
+    y = low if neg else high
+    return signed_zero(a) if (neg and e == T(0)) else y

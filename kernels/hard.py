@@ -11,10 +11,8 @@ from ._jit import kernel
 def hardsigmoid(x):
     T = type(x)
     y = x + T(3)
-    if y < T(0):
-        return T(0)
-    if y > T(6):
-        return T(1)
+    y = T(0) if y < T(0) else y  # selects, one exit: LLVM vectorizes it (NaN passes)
+    y = T(6) if y > T(6) else y
     return y / T(6)
 
 
@@ -28,11 +26,9 @@ def hardsigmoid_grad(g, x):
 @kernel
 def hardswish(x):
     T = type(x)
-    if x <= T(-3):
-        return -T(0)  # torch: x * 0 / 6 = -0 for x <= -3
-    if x >= T(3):
-        return x
-    return x * (x + T(3)) / T(6)
+    y = x * (x + T(3)) / T(6)
+    y = x if x >= T(3) else y  # as x itself: x * 6 / 6 could overflow
+    return -T(0) if x <= T(-3) else y  # torch: x * 0 / 6 = -0 for x <= -3
 
 
 @kernel
@@ -40,9 +36,6 @@ def hardswish_grad(g, x):
     # torch's branches: x <= -3 -> 0; x < 3 -> g * (x / 3 + 1/2); else g (so NaN passes g).
     # x / 3 + 1/2 cancels near x = -1.5 (hundreds of ULP); (2x + 3) / 6 is exact until the divide.
     T = type(x)
-    G = type(g)
-    if x <= T(-3):
-        return G(0)
-    if x < T(3):
-        return g * ((x + x + T(3)) / T(6))
-    return g
+    d = (x + x + T(3)) / T(6)
+    d = T(1) if not (x < T(3)) else d
+    return type(g)(0) if x <= T(-3) else g * d

@@ -14,56 +14,57 @@ from ._math import tanh as _tanh
 
 @kernel
 def sigmoid(x):
-    s, _ = sigmoid_pair(wide(x), 0.0)
+    s, _ = sigmoid_pair(x, type(x)(0))
     return s
 
 
 @kernel
 def sigmoid_grad(g, x):
-    s, sm = sigmoid_pair(wide(x), 0.0)
+    s, sm = sigmoid_pair(x, type(x)(0))
     return g * (s * sm)
 
 
 @kernel
 def logsigmoid(x):
     # log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))
-    x = wide(x)
-    return (x if x < 0.0 else 0.0) - log1p(exp(-abs(x)))
+    T = type(x)
+    return (x if x < T(0) else T(0)) - log1p(exp(-abs(x)))
 
 
 @kernel
 def logsigmoid_grad(g, x):
     # d/dx log(sigmoid(x)) = sigmoid(-x)
-    _, sm = sigmoid_pair(wide(x), 0.0)
+    _, sm = sigmoid_pair(x, type(x)(0))
     return g * sm
 
 
 @kernel
 def tanh(x):
-    return _tanh(wide(x))
+    return _tanh(x)
 
 
 @kernel
 def tanh_grad(g, x):
     # 1 - tanh(x)**2 = 4e / (1 + e)**2, e = exp(-2|x|)
-    e = exp(-2.0 * abs(wide(x)))
-    r = 1.0 / (1.0 + e)
-    return g * (4.0 * e * r * r)
+    T = type(x)
+    e = exp(T(-2) * abs(x))
+    r = T(1) / (T(1) + e)
+    return g * (T(4) * e * r * r)
 
 
 @kernel
 def softsign(x):
     # x / (1 + |x|); at +-inf the limit +-1 (torch's formula gives inf/inf = NaN there)
-    x = wide(x)
-    if abs(x) == math.inf:
-        return 1.0 if x > 0.0 else -1.0
-    return x / (1.0 + abs(x))
+    T = type(x)
+    y = x / (T(1) + abs(x))
+    return y if abs(x) != T(math.inf) else math.copysign(T(1), x)
 
 
 @kernel
 def softsign_grad(g, x):
     # 1 / (1 + |x|)**2, squared after the division so that it cannot overflow
-    r = 1.0 / (1.0 + abs(wide(x)))
+    T = type(x)
+    r = T(1) / (T(1) + abs(x))
     return g * (r * r)
 
 
@@ -71,20 +72,19 @@ def softsign_grad(g, x):
 def softplus(x, beta, threshold):
     # torch: linear where x * beta > threshold, else log1p(exp(beta * x)) / beta, evaluated as
     # max(z, 0) + log1p(exp(-|z|)) (no overflow) plus the rounding error ze of z = beta * x
-    x = wide(x)
-    z, ze = two_prod(x, beta)
-    if z > threshold:
-        return x
-    if z != z:
-        return z
-    s, _ = sigmoid_pair(z, 0.0)
-    return ((z if z > 0.0 else 0.0) + log1p(exp(-abs(z))) + ze * s) / beta
+    x = wide(x)  # float64: see _jit.wide (exp, log1p and the division compound to ~4 ULP)
+    T = type(x)
+    z, ze = two_prod(x, wide(beta))
+    e = exp(-abs(z))
+    r = T(1) / (T(1) + e)
+    s = r if z > T(0) else e * r  # sigmoid(z): d softplus / dz
+    y = ((z if z > T(0) else T(0)) + log1p(e) + ze * s) / beta
+    y = y if z == z else z
+    return x if z > wide(threshold) else y
 
 
 @kernel
 def softplus_grad(g, x, beta, threshold):
-    z, ze = two_prod(wide(x), beta)
-    if z > threshold:
-        return g * 1.0
+    z, ze = two_prod(x, beta)
     s, _ = sigmoid_pair(z, ze)
-    return g * s
+    return g if z > threshold else g * s

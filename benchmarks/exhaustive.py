@@ -1,0 +1,149 @@
+"""Every float32 input: max ULP error of each float32 kernel (forward and gradient).
+
+    .venv/bin/python benchmarks/exhaustive.py [--only NAME ...] [--markdown FILE]
+
+All 2**32 bit patterns go through the float32 kernel and, as the reference, through the same
+kernel compiled for float64 (itself checked against mpmath by tests/test_accuracy.py to within
+16 float64 ULP, i.e. 1e-8 of a float32 ULP). The error is counted where the reference is a normal
+float32; where it is NaN, +-inf or zero the float32 result must be the same; near a zero of f'
+(silu, swish, mish, gelu: |f'| < 1e-3, f' being a difference of O(1) terms there) the gradient's
+error is counted in units of the float32 epsilon instead. Default parameters; prelu with 0.25.
+Runs in chunks on all cores (Numba prange); a few minutes per kernel pair on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fastact.backends.cpu import FASTMATH  # noqa: E402
+from fastact.registry import ACTIVATIONS, REQUIRED  # noqa: E402
+
+CHUNK = 1 << 26
+TINY32 = float(np.finfo(np.float32).tiny)
+
+
+def _make_sweep(kern, nparams, grad):
+    """A parallel loop over float32 inputs: per-thread (max ULP, its index, mismatches, max abs
+    error in eps units where |f'| < 1e-3 for gradients)."""
+    ps = [f"p{i}" for i in range(nparams)]
+    a32 = "".join(f", np.float32({p})" for p in ps)
+    a64 = "".join(f", np.float64(np.float32({p}))" for p in ps)
+    y = f"kern(np.float32(1), x{a32})" if grad else f"kern(x{a32})"
+    r = f"kern(1.0, xd{a64})" if grad else f"kern(xd{a64})"
+    src = f'''
+def sweep(xs, nthreads{"".join(", " + p for p in ps)}):
+    n = xs.size
+    errs = np.zeros(nthreads)
+    where = np.zeros(nthreads, np.int64)
+    bad = np.zeros(nthreads, np.int64)
+    absmax = np.zeros(nthreads)
+    per = (n + nthreads - 1) // nthreads
+    for t in prange(nthreads):
+        worst = 0.0
+        wi = -1
+        nbad = 0
+        am = 0.0
+        for i in range(t * per, min(n, (t + 1) * per)):
+            x = xs[i]
+            y = {y}
+            xd = np.float64(x)
+            r = {r}
+            r32 = np.float32(r)
+            if r != r:
+                if y == y:
+                    nbad += 1
+                    wi = i
+                continue
+            if math.isinf(r32) or r32 == 0 or abs(r) < TINY32:
+                if not (y == r32 or abs(np.float64(y) - r) <= TINY32):
+                    nbad += 1
+                    wi = i
+                continue
+            if GRAD and abs(r) < 1e-3:
+                am = max(am, abs(np.float64(y) - r) / EPS32)
+                continue
+            e = abs(np.float64(y) - r) / np.float64(np.spacing(abs(r32)))
+            if e > worst:
+                worst = e
+                wi = i
+        errs[t] = worst
+        where[t] = wi
+        bad[t] = nbad
+        absmax[t] = am
+    return errs, where, bad, absmax
+'''
+    env = {"np": np, "math": math, "prange": prange, "kern": kern, "TINY32": TINY32,
+           "GRAD": grad, "EPS32": float(np.finfo(np.float32).eps)}
+    exec(src, env)  # one loop per kernel: the kernel is a compile-time constant
+    return njit(parallel=True, fastmath=FASTMATH, error_model="numpy")(env["sweep"])
+
+
+def variants():
+    for spec in ACTIVATIONS.values():
+        params = [0.25 if p.default is REQUIRED else p.default for p in spec.real_params]
+        if any(p.kind == "weight" for p in spec.params):
+            params = [0.25]
+        yield spec.name, spec.forward, spec.grad, params, spec.accuracy_ulp
+        for value, (fwd, grad) in spec.variants.items():
+            yield f"{spec.name}_{value}", fwd, grad, params, spec.accuracy_ulp
+
+
+def run(kern, params, grad, chunk=CHUNK):
+    """(max ULP, at x, mismatches, max abs error / eps where |f'| < 1e-3) over all float32."""
+    sweep = _make_sweep(kern, len(params), grad)
+    nthreads = numba.get_num_threads()
+    worst, worst_x, nbad, absmax = 0.0, float("nan"), 0, 0.0
+    for lo in range(0, 1 << 32, chunk):
+        xs = np.arange(lo, lo + chunk, dtype=np.uint64).astype(np.uint32).view(np.float32)
+        e, w, b, a = sweep(xs, nthreads, *params)
+        i = int(np.argmax(e))
+        if e[i] > worst:
+            worst, worst_x = float(e[i]), float(xs[w[i]])
+        if b.sum():
+            worst_x = float(xs[w[int(np.argmax(b))]])
+        nbad += int(b.sum())
+        absmax = max(absmax, float(a.max()))
+    return worst, worst_x, nbad, absmax
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="*", help="kernel variants to sweep (default: all)")
+    ap.add_argument("--markdown", type=Path, help="write the table to this file")
+    args = ap.parse_args(argv)
+    rows = []
+    for name, fwd, grad, params, bound in variants():
+        if args.only and name not in args.only:
+            continue
+        t0 = time.perf_counter()
+        f = run(fwd, params, grad=False)
+        g = run(grad, params, grad=True)
+        rows.append((name, f, g, bound))
+        print(f"{name:14s} forward {f[0]:6.2f} ULP (x={f[1]:.7g}, mismatches {f[2]})   "
+              f"grad {g[0]:6.2f} ULP (x={g[1]:.7g}, mismatches {g[2]}; near f'=0: "
+              f"{g[3]:.2f} eps)   "
+              f"[{time.perf_counter() - t0:.0f} s]", flush=True)
+    lines = ["| activation | forward max ULP | at x | gradient max ULP | at x | "
+             "gradient where \\|f'\\| < 1e-3 (eps) | mismatches (NaN/inf/0) | bound |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, f, g, bound in rows:
+        lines.append(f"| {name} | {f[0]:.2f} | {f[1]:.7g} | {g[0]:.2f} | {g[1]:.7g} | "
+                     f"{g[3]:.2f} | {f[2] + g[2]} | {bound if bound else 'exact'} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Bit-level helpers for the vectorizable math: FMA, exact powers of two, exponent extraction.
+
+Numba has no scalar bit casts and no FMA, and AVX2 has no double <-> int64 conversions (a loop that
+uses one is not vectorized). These intrinsics emit the few LLVM instructions directly: integer
+add/shift on the float's bits, with integers carried as "shifted" floats (``k + 1.5 * 2**mant``,
+whose low bits are ``k``), so every operation has a SIMD form for float32 and float64 alike.
+"""
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+#: per float width: (integer type, mantissa bits, exponent bias, 1.5 * 2**mantissa bits)
+_LAYOUT = {32: (ir.IntType(32), 23, 127, 12582912.0), 64: (ir.IntType(64), 52, 1023,
+                                                              6755399441055744.0)}
+
+#: The "shifter": adding it to a float of magnitude < 2**(mant-1) rounds it to an integer that
+#: the sum's low bits hold. Kernels use it as ``(t + SHIFTER) - SHIFTER == round(t)``.
+SHIFTER32 = _LAYOUT[32][3]
+SHIFTER64 = _LAYOUT[64][3]
+
+
+def _layout(ty):
+    if not isinstance(ty, types.Float):
+        raise TypeError(f"expected float32 or float64, got {ty}")
+    return _LAYOUT[ty.bitwidth]
+
+
+def _int_of_shifted(builder, kf, ity, shifter):
+    """The integer k held by kf = k + shifter."""
+    return builder.sub(builder.bitcast(kf, ity), ity(_bits_of(shifter, ity.width)))
+
+
+def _bits_of(value: float, width: int) -> int:
+    import struct
+
+    if width == 32:
+        return struct.unpack("<i", struct.pack("<f", value))[0]
+    return struct.unpack("<q", struct.pack("<d", value))[0]
+
+
+def _pow2(builder, k, ity, mant, bias, fty):
+    return builder.bitcast(builder.shl(builder.add(k, ity(bias)), ity(mant)), fty)
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """a * b + c with a single rounding (llvm.fma: one instruction on FMA hardware)."""
+    if not (a == b == c and isinstance(a, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        fty = args[0].type
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(fty, [fty, fty, fty]), f"llvm.fma.{fty.intrinsic_name}"
+        )
+        return builder.call(fn, args)
+
+    return a(a, a, a), codegen
+
+
+@intrinsic
+def scale_pow2(typingctx, p, kf):
+    """p * 2**k where kf = k + SHIFTER; rounded once, also into the subnormal range.
+
+    2**k is applied as two factors 2**(k//2) and 2**(k - k//2), each a normal number for
+    |k| < 2 * bias, so ``(p * s1) * s2`` is exact until its final rounding.
+    """
+    if not (p == kf and isinstance(p, types.Float)):
+        return None
+    ity, mant, bias, shifter = _layout(p)
+
+    def codegen(context, builder, sig, args):
+        pv, kv = args
+        k = _int_of_shifted(builder, kv, ity, shifter)
+        k1 = builder.ashr(k, ity(1))
+        k2 = builder.sub(k, k1)
+        s1 = _pow2(builder, k1, ity, mant, bias, pv.type)
+        s2 = _pow2(builder, k2, ity, mant, bias, pv.type)
+        return builder.fmul(builder.fmul(pv, s1), s2)
+
+    return p(p, p), codegen
+
+
+def _split_sqrt2(builder, u, ity, mant, bias):
+    """(integer exponent k, mantissa bits) with u = m * 2**k, m in [sqrt(2)/2, sqrt(2))."""
+    width = ity.width
+    half_sqrt2 = _bits_of(0.7071067811865476 if width == 64 else 0.70710677, width)
+    one = _bits_of(1.0, width)
+    ix = builder.add(builder.bitcast(u, ity), ity(one - half_sqrt2))
+    k = builder.sub(builder.ashr(ix, ity(mant)), ity(bias))
+    mbits = builder.add(builder.and_(ix, ity((1 << mant) - 1)), ity(half_sqrt2))
+    return k, mbits
+
+
+@intrinsic
+def mantissa_sqrt2(typingctx, u):
+    """m in [sqrt(2)/2, sqrt(2)) with u = m * 2**k, for a positive normal u."""
+    if not isinstance(u, types.Float):
+        return None
+    ity, mant, bias, _ = _layout(u)
+
+    def codegen(context, builder, sig, args):
+        _, mbits = _split_sqrt2(builder, args[0], ity, mant, bias)
+        return builder.bitcast(mbits, args[0].type)
+
+    return u(u), codegen
+
+
+@intrinsic
+def exponent_sqrt2(typingctx, u):
+    """k (as a float) with u = m * 2**k, m in [sqrt(2)/2, sqrt(2)), for a positive normal u."""
+    if not isinstance(u, types.Float):
+        return None
+    ity, mant, bias, shifter = _layout(u)
+
+    def codegen(context, builder, sig, args):
+        k, _ = _split_sqrt2(builder, args[0], ity, mant, bias)
+        # int -> float without cvtqq2pd (absent on AVX2): through the shifter's bits
+        kf = builder.bitcast(builder.add(k, ity(_bits_of(shifter, ity.width))), args[0].type)
+        return builder.fsub(kf, ir.Constant(args[0].type, shifter))
+
+    return u(u), codegen
