@@ -14,11 +14,10 @@ import argparse
 
 import mpmath as mp
 import numpy as np
-from numba import njit
-from scipy import special
-
 from fastact.kernels import _math as M
 from fastact.kernels._jit import FASTMATH
+from numba import njit
+from scipy import special
 
 mp.mp.dps = 40
 

@@ -58,8 +58,9 @@ def main(argv=None):
         f = getattr(fastact, name)
         fg = getattr(fastact, f"{name}_grad")
         saved = peers.torch_saved(v, tx)
-        a, b = median_pair(lambda: f(x, *p, backend="cpu"), lambda: fwd[v](tx))
-        c, d = median_pair(lambda: fg(g, x, *p, backend="cpu"), lambda: bwd[v](tg, tx, saved))
+        a, b = median_pair(lambda f=f, p=p: f(x, *p, backend="cpu"), lambda v=v: fwd[v](tx))
+        c, d = median_pair(lambda fg=fg, p=p: fg(g, x, *p, backend="cpu"),
+                           lambda v=v, s=saved: bwd[v](tg, tx, s))
         rows.append((v, a, b, c, d))
         print(f"{v:12s} forward {a * 1e3:7.3f} ms vs torch {b * 1e3:7.3f} ms = {a / b:5.2f}x   "
               f"backward {c * 1e3:7.3f} ms vs {d * 1e3:7.3f} ms = {c / d:5.2f}x", flush=True)

@@ -9,16 +9,20 @@ Range reduction is Cody-Waite (``x = k ln2 + r`` with ``ln2`` split so ``k * LN2
 powers of two are built from bits (``_bits.scale_pow2``), polynomials are Taylor series where they
 converge fast enough and a Chebyshev fit for erfcx (``tools/fit_erfcx.py``).
 
-Measured max error against mpmath (``benchmarks/accuracy.py --math``; float32 over every float32
-in the stated range, float64 over 2e5 random points):
+Measured max error (``benchmarks/math_accuracy.py``): float32 over 4e6 random float32 in the
+range plus a dense grid, against float64 NumPy/SciPy; float64 over 3e3 points against mpmath:
 
-=========  ==========  ==========  ===========================================
-function   float32     float64     range
-=========  ==========  ==========  ===========================================
-exp        see table   see table   overflow to inf, underflow to 0 / subnormals
-=========  ==========  ==========  ===========================================
-
-(the table is filled by the accuracy script: docs/accuracy.md)
+=========  =======  =======  ===================================================
+function   float32  float64  range measured (beyond: the limits, inf, 0, NaN)
+=========  =======  =======  ===================================================
+exp        1.03     0.88     [-110, 90]; subnormal results rounded once
+expm1      1.51     0.90     [-40, 90]
+log1p      2.38     1.58     [-1, 3e38]
+tanh       2.49     2.31     [-20, 20]
+erf        2.76     1.46     [-6, 6]
+erfc       3.23     3.63     [-6, 9.5]
+erfcx      0.50     3.35     [0, 9.5] (float32 evaluated in float64)
+=========  =======  =======  ===================================================
 """
 
 import math
@@ -142,7 +146,9 @@ def _expm1_64(x):
 
 
 exp = _by_dtype("exp", _exp32, _exp64)
+exp.__doc__ = "e**x; max error 1.03 ULP (float32), 0.88 ULP (float64)."
 expm1 = _by_dtype("expm1", _expm1_32, _expm1_64)
+expm1.__doc__ = "e**x - 1, exact near 0; max error 1.51 ULP (float32), 0.90 ULP (float64)."
 
 
 # -- log1p ---------------------------------------------------------------------------------------
@@ -186,6 +192,7 @@ def _log1p64(x):
 
 
 log1p = _by_dtype("log1p", _log1p32, _log1p64)
+log1p.__doc__ = "log(1 + x); -1 -> -inf, < -1 -> NaN; max error 2.38 ULP (f32), 1.58 ULP (f64)."
 
 
 # -- erfcx: exp(a*a) * erfc(a) for a >= 0 --------------------------------------------------------
@@ -213,6 +220,7 @@ def _erfcx64(x):
 
 
 erfcx = _by_dtype("erfcx", _erfcx32, _erfcx64)
+erfcx.__doc__ = "exp(a*a) erfc(a) for a >= 0; max error 0.50 ULP (float32), 3.35 ULP (float64)."
 
 
 # -- generic helpers built on those --------------------------------------------------------------
@@ -240,7 +248,9 @@ def exp_neg_sq(x, half):
 
 @kernel
 def tanh(x):
-    """tanh from expm1(-2|x|) in (-1, 0]: ``-e / (e + 2)``, sign restored (-0 kept)."""
+    """tanh from expm1(-2|x|) in (-1, 0]: ``-e / (e + 2)``, sign restored (-0 kept).
+
+    Max error 2.49 ULP (float32), 2.31 ULP (float64)."""
     T = type(x)
     e = expm1(T(-2) * abs(x))
     return math.copysign(-e / (e + T(2)), x)
@@ -276,7 +286,9 @@ def _erf_small(a):
 
 @kernel
 def erfc(a):
-    """erfc for every real a: 1 - erf(a) near 0, exp(-a*a) * erfcx(|a|) (reflected) elsewhere."""
+    """erfc for every real a: 1 - erf(a) near 0, exp(-a*a) * erfcx(|a|) (reflected) elsewhere.
+
+    Max error 3.23 ULP (float32), 3.63 ULP (float64)."""
     T = type(a)
     b = abs(a)
     tail = exp_neg_sq(b, T(1)) * erfcx(b)
@@ -286,7 +298,9 @@ def erfc(a):
 
 @kernel
 def erf(a):
-    """erf for every real a: a series near 0, 1 - erfc(|a|) (signed) elsewhere."""
+    """erf for every real a: a series near 0, 1 - erfc(|a|) (signed) elsewhere.
+
+    Max error 2.76 ULP (float32), 1.46 ULP (float64)."""
     T = type(a)
     b = abs(a)
     big = math.copysign(T(1) - exp_neg_sq(b, T(1)) * erfcx(b), a)

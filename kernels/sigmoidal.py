@@ -20,6 +20,7 @@ def sigmoid(x):
 
 @kernel
 def sigmoid_grad(g, x):
+    x = wide(x)  # float64: see _jit.wide (exp, a reciprocal and two products reach ~4.4 ULP)
     s, sm = sigmoid_pair(x, type(x)(0))
     return g * (s * sm)
 
@@ -46,6 +47,7 @@ def tanh(x):
 @kernel
 def tanh_grad(g, x):
     # 1 - tanh(x)**2 = 4e / (1 + e)**2, e = exp(-2|x|)
+    x = wide(x)  # float64: see _jit.wide (in float32 this reaches ~4 ULP)
     T = type(x)
     e = exp(T(-2) * abs(x))
     r = T(1) / (T(1) + e)
