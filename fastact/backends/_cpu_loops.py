@@ -2,6 +2,8 @@
 
 Each takes 1-D contiguous arrays of one float dtype (inputs, then ``out``) followed by the
 activation's scalar parameters, and applies the scalar kernel from fastact.kernels element-wise.
+``<name>_inplace(x, ...)`` overwrites x: with ``out`` aliasing ``x``, LLVM's runtime overlap check
+would send the vectorized loop to its scalar fallback (5x slower).
 Numba inlines the kernel and vectorizes the loop; ``cache=True`` keeps the machine code on disk.
 """
 
@@ -20,6 +22,12 @@ def celu(x, out, p0):
 
 
 @njit(**_OPTIONS)
+def celu_inplace(x, p0):
+    for i in range(x.size):
+        x[i] = K.celu(x[i], p0)
+
+
+@njit(**_OPTIONS)
 def celu_grad(g, x, out, p0):
     for i in range(out.size):
         out[i] = K.celu_grad(g[i], x[i], p0)
@@ -29,6 +37,12 @@ def celu_grad(g, x, out, p0):
 def elu(x, out, p0):
     for i in range(out.size):
         out[i] = K.elu(x[i], p0)
+
+
+@njit(**_OPTIONS)
+def elu_inplace(x, p0):
+    for i in range(x.size):
+        x[i] = K.elu(x[i], p0)
 
 
 @njit(**_OPTIONS)
@@ -44,6 +58,12 @@ def gelu(x, out):
 
 
 @njit(**_OPTIONS)
+def gelu_inplace(x):
+    for i in range(x.size):
+        x[i] = K.gelu(x[i])
+
+
+@njit(**_OPTIONS)
 def gelu_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.gelu_grad(g[i], x[i])
@@ -53,6 +73,12 @@ def gelu_grad(g, x, out):
 def gelu_tanh(x, out):
     for i in range(out.size):
         out[i] = K.gelu_tanh(x[i])
+
+
+@njit(**_OPTIONS)
+def gelu_tanh_inplace(x):
+    for i in range(x.size):
+        x[i] = K.gelu_tanh(x[i])
 
 
 @njit(**_OPTIONS)
@@ -68,6 +94,12 @@ def hardsigmoid(x, out):
 
 
 @njit(**_OPTIONS)
+def hardsigmoid_inplace(x):
+    for i in range(x.size):
+        x[i] = K.hardsigmoid(x[i])
+
+
+@njit(**_OPTIONS)
 def hardsigmoid_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.hardsigmoid_grad(g[i], x[i])
@@ -77,6 +109,12 @@ def hardsigmoid_grad(g, x, out):
 def hardswish(x, out):
     for i in range(out.size):
         out[i] = K.hardswish(x[i])
+
+
+@njit(**_OPTIONS)
+def hardswish_inplace(x):
+    for i in range(x.size):
+        x[i] = K.hardswish(x[i])
 
 
 @njit(**_OPTIONS)
@@ -92,6 +130,12 @@ def hardtanh(x, out, p0, p1):
 
 
 @njit(**_OPTIONS)
+def hardtanh_inplace(x, p0, p1):
+    for i in range(x.size):
+        x[i] = K.hardtanh(x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
 def hardtanh_grad(g, x, out, p0, p1):
     for i in range(out.size):
         out[i] = K.hardtanh_grad(g[i], x[i], p0, p1)
@@ -101,6 +145,12 @@ def hardtanh_grad(g, x, out, p0, p1):
 def leaky_relu(x, out, p0):
     for i in range(out.size):
         out[i] = K.leaky_relu(x[i], p0)
+
+
+@njit(**_OPTIONS)
+def leaky_relu_inplace(x, p0):
+    for i in range(x.size):
+        x[i] = K.leaky_relu(x[i], p0)
 
 
 @njit(**_OPTIONS)
@@ -116,6 +166,12 @@ def logsigmoid(x, out):
 
 
 @njit(**_OPTIONS)
+def logsigmoid_inplace(x):
+    for i in range(x.size):
+        x[i] = K.logsigmoid(x[i])
+
+
+@njit(**_OPTIONS)
 def logsigmoid_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.logsigmoid_grad(g[i], x[i])
@@ -128,6 +184,12 @@ def mish(x, out):
 
 
 @njit(**_OPTIONS)
+def mish_inplace(x):
+    for i in range(x.size):
+        x[i] = K.mish(x[i])
+
+
+@njit(**_OPTIONS)
 def mish_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.mish_grad(g[i], x[i])
@@ -137,6 +199,12 @@ def mish_grad(g, x, out):
 def prelu(x, out, p0):
     for i in range(out.size):
         out[i] = K.leaky_relu(x[i], p0)
+
+
+@njit(**_OPTIONS)
+def prelu_inplace(x, p0):
+    for i in range(x.size):
+        x[i] = K.leaky_relu(x[i], p0)
 
 
 @njit(**_OPTIONS)
@@ -158,9 +226,21 @@ def relu(x, out):
 
 
 @njit(**_OPTIONS)
+def relu_inplace(x):
+    for i in range(x.size):
+        x[i] = K.relu(x[i])
+
+
+@njit(**_OPTIONS)
 def relu6(x, out):
     for i in range(out.size):
         out[i] = K.relu6(x[i])
+
+
+@njit(**_OPTIONS)
+def relu6_inplace(x):
+    for i in range(x.size):
+        x[i] = K.relu6(x[i])
 
 
 @njit(**_OPTIONS)
@@ -182,6 +262,12 @@ def selu(x, out):
 
 
 @njit(**_OPTIONS)
+def selu_inplace(x):
+    for i in range(x.size):
+        x[i] = K.selu(x[i])
+
+
+@njit(**_OPTIONS)
 def selu_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.selu_grad(g[i], x[i])
@@ -191,6 +277,12 @@ def selu_grad(g, x, out):
 def sigmoid(x, out):
     for i in range(out.size):
         out[i] = K.sigmoid(x[i])
+
+
+@njit(**_OPTIONS)
+def sigmoid_inplace(x):
+    for i in range(x.size):
+        x[i] = K.sigmoid(x[i])
 
 
 @njit(**_OPTIONS)
@@ -206,6 +298,12 @@ def silu(x, out):
 
 
 @njit(**_OPTIONS)
+def silu_inplace(x):
+    for i in range(x.size):
+        x[i] = K.silu(x[i])
+
+
+@njit(**_OPTIONS)
 def silu_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.silu_grad(g[i], x[i])
@@ -215,6 +313,12 @@ def silu_grad(g, x, out):
 def softplus(x, out, p0, p1):
     for i in range(out.size):
         out[i] = K.softplus(x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
+def softplus_inplace(x, p0, p1):
+    for i in range(x.size):
+        x[i] = K.softplus(x[i], p0, p1)
 
 
 @njit(**_OPTIONS)
@@ -230,6 +334,12 @@ def softsign(x, out):
 
 
 @njit(**_OPTIONS)
+def softsign_inplace(x):
+    for i in range(x.size):
+        x[i] = K.softsign(x[i])
+
+
+@njit(**_OPTIONS)
 def softsign_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.softsign_grad(g[i], x[i])
@@ -242,6 +352,12 @@ def swish(x, out, p0):
 
 
 @njit(**_OPTIONS)
+def swish_inplace(x, p0):
+    for i in range(x.size):
+        x[i] = K.swish(x[i], p0)
+
+
+@njit(**_OPTIONS)
 def swish_grad(g, x, out, p0):
     for i in range(out.size):
         out[i] = K.swish_grad(g[i], x[i], p0)
@@ -251,6 +367,12 @@ def swish_grad(g, x, out, p0):
 def tanh(x, out):
     for i in range(out.size):
         out[i] = K.tanh(x[i])
+
+
+@njit(**_OPTIONS)
+def tanh_inplace(x):
+    for i in range(x.size):
+        x[i] = K.tanh(x[i])
 
 
 @njit(**_OPTIONS)

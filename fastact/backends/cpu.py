@@ -110,10 +110,13 @@ def _fast_layout(arrays, shape, dtype, out):
         order = o
     if out is not None:
         for a in arrays:  # out may be an input itself, but not partly overlap one
-            if a is not out and np.may_share_memory(a, out) and not (
-                    a.ctypes.data == out.ctypes.data and a.strides == out.strides):
+            if a is not out and np.may_share_memory(a, out) and not _same_memory(a, out):
                 return None
     return order
+
+
+def _same_memory(a, b):
+    return a.ctypes.data == b.ctypes.data and a.strides == b.strides
 
 
 def call(name, args, out, dtype):
@@ -124,10 +127,13 @@ def call(name, args, out, dtype):
         shape = arrays[0].shape if isinstance(arrays[0], np.ndarray) else None
         order = _fast_layout(arrays, shape, dtype, out) if shape is not None else None
         if order is not None:
+            scalars = [dtype.type(p) for p in params]
+            if out is not None and k == 1 and _same_memory(arrays[0], out):
+                getattr(_loops(), f"{name}_inplace")(out.ravel(order), *scalars)
+                return out
             res = np.empty(shape, dtype, order=order) if out is None else out
             flat = [a.ravel(order) for a in arrays]
-            loop = getattr(_loops(), name)
-            loop(*flat, res.ravel(order), *[dtype.type(p) for p in params])
+            getattr(_loops(), name)(*flat, res.ravel(order), *scalars)
             return res if (res.ndim or out is not None) else res[()]
     uf = _ensure(name, dtype)
     # The loops raise IEEE flags that are not errors here (an ordered SIMD compare with NaN sets
