@@ -30,9 +30,11 @@ derivative = _api.derivative
 
 
 def warmup(progress=None) -> int:
-    """Compile (or load from Numba's cache) every kernel now; returns how many ufuncs were built.
+    """Build every kernel's ufunc now (compiled, or loaded from Numba's cache); returns how many.
 
-    ``progress``, if given, is called as ``progress(done, total, name)`` after each one.
+    The ufuncs serve broadcasting, strided and float16 calls; the contiguous fast-path loops are
+    compiled on their first call per dtype (and cached on disk too). ``progress``, if given, is
+    called as ``progress(done, total, name)`` after each ufunc.
     """
     from .backends import cpu
 

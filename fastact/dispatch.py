@@ -1,7 +1,7 @@
 """Which backend runs a call: overrides first, then the policy.
 
 Precedence: ``backend=`` > :func:`use_backend` > ``FASTACT_BACKEND`` > the automatic choice.
-In this version the only concrete backend is the serial SIMD ``"cpu"`` ufunc backend, so ``"auto"``
+In this version the only concrete backend is the serial SIMD ``"cpu"`` backend, so ``"auto"``
 resolves to it for every size and dtype; the parallel and CUDA backends add measured thresholds.
 """
 
@@ -46,7 +46,7 @@ def choose(requested: str, spec, shape, dtype) -> tuple[str, str]:
     """(concrete backend, reason) for a call."""
     if requested != "auto":
         return requested, "requested"
-    return "cpu", "serial SIMD ufunc (the only CPU backend in this version)"
+    return "cpu", "serial SIMD loops (the only CPU backend in this version)"
 
 
 def backend_for(requested, spec, shape, dtype):
@@ -75,7 +75,7 @@ def explain(x, name: str = "relu", backend: str | None = None) -> str:
 
     >>> import numpy as np, fastact
     >>> fastact.explain(np.zeros(1000, np.float32), "gelu")  # doctest: +ELLIPSIS
-    'gelu on float32[1000] (3.9 KiB): backend cpu, serial SIMD ufunc ...'
+    'gelu on float32[1000] (3.9 KiB): backend cpu, serial SIMD loops ...'
     """
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
