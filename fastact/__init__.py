@@ -16,8 +16,10 @@ from importlib.metadata import version as _version
 
 from . import _api
 from .backends import BACKENDS
+from .chunked import chunked
 from .dispatch import explain, use_backend
 from .registry import ACTIVATIONS
+from .tuning import tune
 
 try:
     __version__ = _version("fastact")
@@ -55,12 +57,12 @@ def info() -> dict:
     import numpy
     import psutil
 
-    from . import hardware
+    from . import dispatch, hardware
+    from .backends import parallel
 
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel code has run yet
-        layer = f"not loaded yet (configured: {numba.config.THREADING_LAYER})"
+    layer = parallel.layer() or f"not loaded yet (configured: {numba.config.THREADING_LAYER})"
+    usable, why = parallel.usable()
+    thresholds, source = dispatch.thresholds()
     mem = psutil.virtual_memory()
     return {
         "fastact": __version__,
@@ -75,7 +77,12 @@ def info() -> dict:
         "memory_total": mem.total,
         "memory_available": mem.available,
         "numba_threads": numba.config.NUMBA_NUM_THREADS,
+        "parallel_threads": parallel.threads() if usable else 1,
+        "parallel": "usable" if usable else why,
         "threading_layer": layer,
+        "block_elements_float32": parallel.block_elements(2, 4),
+        "thresholds": thresholds,
+        "thresholds_from": source,
         "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR") or "(next to the sources)",
         "backends": list(BACKENDS),
         "cuda": "not supported by this version (the CUDA backend is planned)",
@@ -84,6 +91,7 @@ def info() -> dict:
 
 
 __all__ = [
-    "ACTIVATIONS", "BACKENDS", "derivative", "explain", "info", "use_backend", "warmup",
+    "ACTIVATIONS", "BACKENDS", "chunked", "derivative", "explain", "info", "tune", "use_backend",
+    "warmup",
     *_FUNCTIONS,
 ]

@@ -263,7 +263,8 @@ def _docstring(spec, grad_fn):
         "out : ndarray, optional\n    Result array of the result's shape and dtype; returned.\n"
         + ("" if grad_fn or spec.name == "prelu" else
            "inplace : bool, default False\n    Write the result into x and return x.\n")
-        + "backend : {'auto', 'cpu'}, optional\n    Overrides use_backend() and FASTACT_BACKEND.\n"
+        + "backend : {'auto', 'cpu', 'parallel'}, optional\n    Overrides use_backend() and "
+          "FASTACT_BACKEND; 'auto' picks by size (see fastact.explain).\n"
     )
     example = "" if grad_fn else f"\nExamples\n--------\n>>> import fastact\n{spec.example}\n"
     return f"{head}\nParameters\n----------\n{args}{params + chr(10) if params else ''}" \

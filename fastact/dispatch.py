@@ -1,20 +1,54 @@
 """Which backend runs a call: overrides first, then the policy.
 
-Precedence: ``backend=`` > :func:`use_backend` > ``FASTACT_BACKEND`` > the automatic choice.
-In this version the only concrete backend is the serial SIMD ``"cpu"`` backend, so ``"auto"``
-resolves to it for every size and dtype; the parallel and CUDA backends add measured thresholds.
+Precedence: ``backend=`` > :func:`use_backend` > ``FASTACT_BACKEND`` > the tuned profile's
+thresholds (``fastact tune``) > the built-in thresholds below. ``"auto"`` runs the serial
+``"cpu"`` backend below an element-count threshold per activation family and dtype, and the
+``"parallel"`` backend from it on (where more than one CPU is usable and the process may launch
+threads, see :mod:`fastact.backends.parallel`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import os
 
 import numpy as np
 
 from . import backends
-from .registry import ACTIVATIONS
+from .registry import ACTIVATIONS, PIECEWISE_LINEAR, TRANSCENDENTAL
+
+#: Element counts from which "auto" runs the parallel backend, per family and dtype. Chosen from
+#: three runs of ``FASTACT_PROFILE=/tmp/p.json fastact tune`` (fastact.tuning.crossover, sizes
+#: 2**10..2**22) on the build machine, a 2-core AMD EPYC (Zen 3, AVX2, 512 KiB L2, 32 MiB L3),
+#: Numba 0.68, omp layer, 2026-11-22; measured crossovers: relu 2**16-2**18 (float32) and
+#: 2**17-2**18 (float64), sigmoid 2**15-2**17 (float32) and 2**12-2**13 (float64); the values below
+#: take the upper end (a second thread's wake-up costs ~5 us; below the crossover it is pure loss).
+DEFAULT_THRESHOLDS = {
+    PIECEWISE_LINEAR: {"float32": 1 << 18, "float64": 1 << 18},
+    TRANSCENDENTAL: {"float32": 1 << 16, "float64": 1 << 13},
+}
+
+_profile = {"loaded": False, "thresholds": None, "source": "built-in defaults"}
+
+
+def reload_profile():
+    """Forget the loaded profile: the next call reads it again (``tune`` calls this)."""
+    _profile["loaded"] = False
+
+
+def thresholds() -> tuple[dict, str]:
+    """(thresholds {family: {dtype: elements}}, where they come from)."""
+    if not _profile["loaded"]:
+        from . import tuning
+
+        tuned = tuning.load_profile()
+        _profile["thresholds"] = tuned or DEFAULT_THRESHOLDS
+        _profile["source"] = f"tuned profile {tuning.profile_path()}" if tuned else \
+            "built-in defaults"
+        _profile["loaded"] = True
+    return _profile["thresholds"], _profile["source"]
 
 _override: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "fastact_backend", default=None
@@ -46,12 +80,27 @@ def choose(requested: str, spec, shape, dtype) -> tuple[str, str]:
     """(concrete backend, reason) for a call."""
     if requested != "auto":
         return requested, "requested"
-    return "cpu", "serial SIMD loops (the only CPU backend in this version)"
+    n = math.prod(shape)
+    table, source = thresholds()
+    kind = "float32" if dtype.itemsize <= 4 and dtype.kind == "f" else "float64"
+    limit = table[spec.family][kind]
+    where = f"{spec.family} {kind} threshold {limit} from {source}"
+    if n < limit:
+        return "cpu", f"{n} elements < {where}"
+    ok, why = backends.parallel.usable()
+    if not ok:
+        return "cpu", f"serial: {why}"
+    threads = backends.parallel.threads()
+    if threads < 2:
+        return "cpu", "serial: one CPU usable (affinity or numba.set_num_threads)"
+    return "parallel", f"{threads} threads: {n} elements >= {where}"
 
 
 def backend_for(requested, spec, shape, dtype):
     """The implementation module that runs the call."""
-    return backends.get(choose(requested, spec, shape, dtype)[0])
+    if requested == "auto":
+        return backends.get(choose(requested, spec, shape, dtype)[0])
+    return backends.get(requested)
 
 
 @contextlib.contextmanager
@@ -75,7 +124,7 @@ def explain(x, name: str = "relu", backend: str | None = None) -> str:
 
     >>> import numpy as np, fastact
     >>> fastact.explain(np.zeros(1000, np.float32), "gelu")  # doctest: +ELLIPSIS
-    'gelu on float32[1000] (3.9 KiB): backend cpu, serial SIMD loops ...'
+    'gelu on float32[1000] (3.9 KiB): backend cpu, 1000 elements < transcendental ...'
     """
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")

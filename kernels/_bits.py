@@ -122,3 +122,24 @@ def exponent_sqrt2(typingctx, u):
         return builder.fsub(kf, ir.Constant(args[0].type, shifter))
 
     return u(u), codegen
+
+
+@intrinsic
+def freeze(typingctx, x):
+    """``x`` itself, through LLVM's ``freeze``: a value the optimizer cannot trace to its load.
+
+    The in-place loops write ``x[i] = f(freeze(x[i]))``. Without it, LLVM sees that a kernel such
+    as relu stores back the value it just loaded on one side of its select, drops that store, and
+    vectorizes the rest as a *masked* store (``vmaskmovps``: microcoded on AMD, 2-5x slower than
+    the plain store it now makes; measured on relu in place, 1e5 float32: 47 -> 10 us).
+    """
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        value = args[0]
+        inst = ir.instructions.Instruction(builder.block, value.type, "freeze", [value])
+        builder._insert(inst)  # llvmlite has no IRBuilder.freeze
+        return inst
+
+    return x(x), codegen

@@ -333,15 +333,15 @@ def test_gelu_approximate():
 
 def test_backend_selection_and_overrides(monkeypatch):
     x = np.array([-1.0, 1.0])
-    assert fastact.BACKENDS == ("auto", "cpu")
+    assert fastact.BACKENDS == ("auto", "cpu", "parallel")
     for b in fastact.BACKENDS:
         np.testing.assert_array_equal(fastact.relu(x, backend=b), [0.0, 1.0])
-    with pytest.raises(ValueError, match="valid backends: auto, cpu"):
+    with pytest.raises(ValueError, match="valid backends: auto, cpu, parallel"):
         fastact.relu(x, backend="parallel9")
     with fastact.use_backend("cpu"):
         assert "requested by use_backend()" in fastact.explain(x, "relu")
         assert "requested by backend=" in fastact.explain(x, "relu", backend="cpu")
-        assert "the only CPU backend" in fastact.explain(x, "relu", backend="auto")
+        assert "2 elements < piecewise-linear" in fastact.explain(x, "relu", backend="auto")
     with pytest.raises(ValueError):
         with fastact.use_backend("nope"):
             pass
@@ -361,7 +361,7 @@ def test_explain_info_warmup():
         fastact.explain(np.zeros(3), "relu7")
     info = fastact.info()
     for key in ("numba", "numpy", "logical_cores", "affinity", "memory_total", "caches",
-                "threading_layer", "backends", "cuda"):
+                "threading_layer", "backends", "cuda", "thresholds", "parallel_threads"):
         assert key in info
     assert info["activations"] == NAMES
     seen = []
@@ -461,7 +461,7 @@ def test_cli_help_and_info():
                        capture_output=True, text=True, env=env)
     import json
 
-    assert json.loads(r.stdout)["backends"] == ["auto", "cpu"]
+    assert json.loads(r.stdout)["backends"] == ["auto", "cpu", "parallel"]
     r = subprocess.run([sys.executable, "-m", "fastact.cli", "frobnicate"], capture_output=True,
                        text=True, env=env)
     assert r.returncode == 2 and "invalid choice" in r.stderr

@@ -3,10 +3,10 @@
 ``BACKENDS`` lists the names a user may pass as ``backend=``; ``"auto"`` lets the dispatcher choose.
 """
 
-from . import cpu
+from . import cpu, parallel
 
 #: backend name -> module with ``call(ufunc_name, args, out, dtype)``
-_IMPLEMENTATIONS = {"cpu": cpu}
+_IMPLEMENTATIONS = {"cpu": cpu, "parallel": parallel}
 #: every valid ``backend=`` value
 BACKENDS = ("auto", *_IMPLEMENTATIONS)
 

@@ -3,13 +3,15 @@
 Each takes 1-D contiguous arrays of one float dtype (inputs, then ``out``) followed by the
 activation's scalar parameters, and applies the scalar kernel from fastact.kernels element-wise.
 ``<name>_inplace(x, ...)`` overwrites x: with ``out`` aliasing ``x``, LLVM's runtime overlap check
-would send the vectorized loop to its scalar fallback (5x slower).
+would send the vectorized loop to its scalar fallback (5x slower); ``freeze`` keeps its store a
+plain full-width store (see fastact.kernels._bits.freeze).
 Numba inlines the kernel and vectorizes the loop; ``cache=True`` keeps the machine code on disk.
 """
 
 from numba import njit
 
 from fastact import kernels as K
+from fastact.kernels._bits import freeze
 from fastact.kernels._jit import FASTMATH
 
 _OPTIONS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "numpy"}
@@ -24,7 +26,7 @@ def celu(x, out, p0):
 @njit(**_OPTIONS)
 def celu_inplace(x, p0):
     for i in range(x.size):
-        x[i] = K.celu(x[i], p0)
+        x[i] = K.celu(freeze(x[i]), p0)
 
 
 @njit(**_OPTIONS)
@@ -42,7 +44,7 @@ def elu(x, out, p0):
 @njit(**_OPTIONS)
 def elu_inplace(x, p0):
     for i in range(x.size):
-        x[i] = K.elu(x[i], p0)
+        x[i] = K.elu(freeze(x[i]), p0)
 
 
 @njit(**_OPTIONS)
@@ -60,7 +62,7 @@ def gelu(x, out):
 @njit(**_OPTIONS)
 def gelu_inplace(x):
     for i in range(x.size):
-        x[i] = K.gelu(x[i])
+        x[i] = K.gelu(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -78,7 +80,7 @@ def gelu_tanh(x, out):
 @njit(**_OPTIONS)
 def gelu_tanh_inplace(x):
     for i in range(x.size):
-        x[i] = K.gelu_tanh(x[i])
+        x[i] = K.gelu_tanh(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -96,7 +98,7 @@ def hardsigmoid(x, out):
 @njit(**_OPTIONS)
 def hardsigmoid_inplace(x):
     for i in range(x.size):
-        x[i] = K.hardsigmoid(x[i])
+        x[i] = K.hardsigmoid(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -114,7 +116,7 @@ def hardswish(x, out):
 @njit(**_OPTIONS)
 def hardswish_inplace(x):
     for i in range(x.size):
-        x[i] = K.hardswish(x[i])
+        x[i] = K.hardswish(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -132,7 +134,7 @@ def hardtanh(x, out, p0, p1):
 @njit(**_OPTIONS)
 def hardtanh_inplace(x, p0, p1):
     for i in range(x.size):
-        x[i] = K.hardtanh(x[i], p0, p1)
+        x[i] = K.hardtanh(freeze(x[i]), p0, p1)
 
 
 @njit(**_OPTIONS)
@@ -150,7 +152,7 @@ def leaky_relu(x, out, p0):
 @njit(**_OPTIONS)
 def leaky_relu_inplace(x, p0):
     for i in range(x.size):
-        x[i] = K.leaky_relu(x[i], p0)
+        x[i] = K.leaky_relu(freeze(x[i]), p0)
 
 
 @njit(**_OPTIONS)
@@ -168,7 +170,7 @@ def logsigmoid(x, out):
 @njit(**_OPTIONS)
 def logsigmoid_inplace(x):
     for i in range(x.size):
-        x[i] = K.logsigmoid(x[i])
+        x[i] = K.logsigmoid(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -186,7 +188,7 @@ def mish(x, out):
 @njit(**_OPTIONS)
 def mish_inplace(x):
     for i in range(x.size):
-        x[i] = K.mish(x[i])
+        x[i] = K.mish(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -204,7 +206,7 @@ def prelu(x, out, p0):
 @njit(**_OPTIONS)
 def prelu_inplace(x, p0):
     for i in range(x.size):
-        x[i] = K.leaky_relu(x[i], p0)
+        x[i] = K.leaky_relu(freeze(x[i]), p0)
 
 
 @njit(**_OPTIONS)
@@ -228,7 +230,7 @@ def relu(x, out):
 @njit(**_OPTIONS)
 def relu_inplace(x):
     for i in range(x.size):
-        x[i] = K.relu(x[i])
+        x[i] = K.relu(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -240,7 +242,7 @@ def relu6(x, out):
 @njit(**_OPTIONS)
 def relu6_inplace(x):
     for i in range(x.size):
-        x[i] = K.relu6(x[i])
+        x[i] = K.relu6(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -264,7 +266,7 @@ def selu(x, out):
 @njit(**_OPTIONS)
 def selu_inplace(x):
     for i in range(x.size):
-        x[i] = K.selu(x[i])
+        x[i] = K.selu(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -282,7 +284,7 @@ def sigmoid(x, out):
 @njit(**_OPTIONS)
 def sigmoid_inplace(x):
     for i in range(x.size):
-        x[i] = K.sigmoid(x[i])
+        x[i] = K.sigmoid(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -300,7 +302,7 @@ def silu(x, out):
 @njit(**_OPTIONS)
 def silu_inplace(x):
     for i in range(x.size):
-        x[i] = K.silu(x[i])
+        x[i] = K.silu(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -318,7 +320,7 @@ def softplus(x, out, p0, p1):
 @njit(**_OPTIONS)
 def softplus_inplace(x, p0, p1):
     for i in range(x.size):
-        x[i] = K.softplus(x[i], p0, p1)
+        x[i] = K.softplus(freeze(x[i]), p0, p1)
 
 
 @njit(**_OPTIONS)
@@ -336,7 +338,7 @@ def softsign(x, out):
 @njit(**_OPTIONS)
 def softsign_inplace(x):
     for i in range(x.size):
-        x[i] = K.softsign(x[i])
+        x[i] = K.softsign(freeze(x[i]))
 
 
 @njit(**_OPTIONS)
@@ -354,7 +356,7 @@ def swish(x, out, p0):
 @njit(**_OPTIONS)
 def swish_inplace(x, p0):
     for i in range(x.size):
-        x[i] = K.swish(x[i], p0)
+        x[i] = K.swish(freeze(x[i]), p0)
 
 
 @njit(**_OPTIONS)
@@ -372,7 +374,7 @@ def tanh(x, out):
 @njit(**_OPTIONS)
 def tanh_inplace(x):
     for i in range(x.size):
-        x[i] = K.tanh(x[i])
+        x[i] = K.tanh(freeze(x[i]))
 
 
 @njit(**_OPTIONS)

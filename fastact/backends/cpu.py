@@ -119,22 +119,53 @@ def _same_memory(a, b):
     return a.ctypes.data == b.ctypes.data and a.strides == b.strides
 
 
-def call(name, args, out, dtype):
-    """Apply kernel ``name`` element-wise in ``dtype``; ``out`` is None (allocate) or checked."""
+#: The longest run one compiled call processes: bigger calls run as a Python loop of such pieces,
+#: so Ctrl-C (which Python only sees between calls into compiled code) stops a long call within
+#: milliseconds. 2**22 elements = 16 MiB of float32; the extra calls cost < 0.1%.
+PIECE = 1 << 22
+
+
+def plan(name, args, out, dtype):
+    """The compiled loop's call for these operands, or None where the ufunc path must run.
+
+    Returns ``(loop name, 1-D views: inputs then output, scalar parameters, result)``; the loop
+    is ``<name>_inplace`` (views: just x) when ``out`` is the input itself. Allocates the output.
+    Pass the result through :func:`finish` after running the loop (0-d results become scalars).
+    """
     k = n_arrays(name)
     arrays, params = args[:k], args[k:]
-    if all(np.ndim(p) == 0 for p in params):
-        shape = arrays[0].shape if isinstance(arrays[0], np.ndarray) else None
-        order = _fast_layout(arrays, shape, dtype, out) if shape is not None else None
-        if order is not None:
-            scalars = [dtype.type(p) for p in params]
-            if out is not None and k == 1 and _same_memory(arrays[0], out):
-                getattr(_loops(), f"{name}_inplace")(out.ravel(order), *scalars)
-                return out
-            res = np.empty(shape, dtype, order=order) if out is None else out
-            flat = [a.ravel(order) for a in arrays]
-            getattr(_loops(), name)(*flat, res.ravel(order), *scalars)
-            return res if (res.ndim or out is not None) else res[()]
+    first = arrays[0]
+    if not isinstance(first, np.ndarray) or not all(np.ndim(p) == 0 for p in params):
+        return None
+    order = _fast_layout(arrays, first.shape, dtype, out)
+    if order is None:
+        return None
+    scalars = [dtype.type(p) for p in params]
+    if out is not None and k == 1 and _same_memory(first, out):
+        return f"{name}_inplace", [out.ravel(order)], scalars, out
+    res = np.empty(first.shape, dtype, order=order) if out is None else out
+    views = [a.ravel(order) for a in arrays] + [res.ravel(order)]
+    return name, views, scalars, res if out is None else out
+
+
+def finish(result, out):
+    """What a call returns: ``out`` itself, or the new array (a NumPy scalar for 0-d)."""
+    return result if (out is not None or result.ndim) else result[()]
+
+
+def run_serial(loop, views, scalars):
+    """Run generated serial loop ``loop`` over ``views``, in pieces of at most PIECE elements."""
+    fn = getattr(_loops(), loop)
+    n = views[0].size
+    if n <= PIECE:
+        fn(*views, *scalars)
+        return
+    for s in range(0, n, PIECE):
+        fn(*[v[s:s + PIECE] for v in views], *scalars)
+
+
+def call_ufunc(name, args, out, dtype):
+    """Apply kernel ``name`` through its NumPy ufunc: any shape, strides, broadcasting."""
     uf = _ensure(name, dtype)
     # The loops raise IEEE flags that are not errors here (an ordered SIMD compare with NaN sets
     # "invalid"; exp underflows in the tails): NumPy would turn them into RuntimeWarnings.
@@ -142,3 +173,13 @@ def call(name, args, out, dtype):
         if out is None:
             return uf(*args, dtype=dtype)
         return uf(*args, out=out, dtype=dtype)
+
+
+def call(name, args, out, dtype):
+    """Apply kernel ``name`` element-wise in ``dtype``; ``out`` is None (allocate) or checked."""
+    p = plan(name, args, out, dtype)
+    if p is None:
+        return call_ufunc(name, args, out, dtype)
+    loop, views, scalars, result = p
+    run_serial(loop, views, scalars)
+    return finish(result, out)

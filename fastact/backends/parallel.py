@@ -1,0 +1,187 @@
+"""The multi-threaded CPU backend: Numba ``prange`` over cache-sized blocks of the serial loops.
+
+Contiguous operands (the same cases as the serial fast path) run the generated loops of
+``_par_loops``: the array is cut into blocks of about half the L2 cache (all operands together),
+``prange`` hands each thread a contiguous run of blocks (numexpr's scheme: fixed blocks, several
+per thread, every block full but the last) and each block runs the serial SIMD loop. Other layouts
+(strided views, broadcasting, per-channel prelu weights, float16) are cut along their first axis
+and the pieces run through the kernel's NumPy ufunc on a small thread pool: no copy of the input.
+
+Safety, whatever the threading layer:
+- ``workqueue`` (Numba's fallback layer) aborts the process when two threads launch parallel code
+  at once, so until the layer is known to be another one, a launch holds a lock, and a thread that
+  finds it taken runs the serial loop instead of waiting.
+- GNU OpenMP does not survive ``fork``: Numba terminates a child that launches parallel code after
+  its parent did. A child forked after a parallel launch on that layer runs the serial loops.
+- The number of threads is Numba's (``numba.set_num_threads`` lowers it, per Python thread),
+  capped by the CPUs this process may run on (its affinity).
+- Calls are launched in pieces of at most PIECE elements, so Ctrl-C interrupts a long call
+  between pieces (Python handles signals only between calls into compiled code).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+
+from .. import hardware
+from . import cpu
+
+#: Elements per parallel launch (64 MiB of float32): Ctrl-C is seen between launches; each costs
+#: ~10 us of thread wake-up, < 0.1% of the launch's own time.
+PIECE = 1 << 24
+
+#: L2 size assumed where the OS does not report one.
+DEFAULT_L2 = 256 << 10
+
+_launch_lock = threading.Lock()
+_state = {"layer": None, "forked_from_gnu_omp": False, "pool": None}
+
+
+def threads() -> int:
+    """Threads a parallel call uses in this Python thread: Numba's, capped by the affinity."""
+    cap = len(hardware.affinity())
+    return max(1, min(numba.get_num_threads(), cap))
+
+
+_AFFINITY_CAP = None
+
+
+def _cap_threads() -> int:
+    global _AFFINITY_CAP
+    if _AFFINITY_CAP is None:
+        _AFFINITY_CAP = max(1, len(hardware.affinity()))
+    n = numba.get_num_threads()
+    if n > _AFFINITY_CAP:
+        numba.set_num_threads(_AFFINITY_CAP)
+        n = _AFFINITY_CAP
+    return n
+
+
+_L2 = None
+
+
+def block_elements(n_operands: int, itemsize: int, n: int | None = None,
+                   threads: int = 1) -> int:
+    """Elements per block: all operands' blocks together fill about half of the L2 cache.
+
+    With the 512 KiB L2 of the build machine: 32768 float32 elements for an out-of-place forward
+    (2 operands, 128 KiB each). Smaller for an array of ``n`` elements that would otherwise give
+    some of the ``threads`` threads fewer than 4 blocks (down to 1024 elements), so that every
+    thread has work. Always a multiple of 1024 elements (of 64-byte cache lines).
+    """
+    global _L2
+    if _L2 is None:
+        _L2 = hardware.cache_sizes().get("L2", DEFAULT_L2)
+    block = max(1024, _L2 // (2 * n_operands * itemsize))
+    if n is not None:
+        block = min(block, max(1024, n // (4 * threads)))
+    return block - block % 1024
+
+
+def usable() -> tuple[bool, str]:
+    """(whether parallel loops may launch in this process, why not)."""
+    if _state["forked_from_gnu_omp"]:
+        return False, "this process was forked after a GNU OpenMP parallel launch (not fork-safe)"
+    return True, ""
+
+
+def layer() -> str | None:
+    """The threading layer Numba loaded, or None before the first parallel launch."""
+    return _state["layer"]
+
+
+def _launch(loop, views, scalars, itemsize) -> bool:
+    """Run parallel loop ``loop``; False (nothing written) where it must not launch now."""
+    if _state["forked_from_gnu_omp"]:
+        return False
+    fn = getattr(_par_loops(), loop)
+    guarded = _state["layer"] in (None, "workqueue")
+    if guarded and not _launch_lock.acquire(blocking=False):
+        return False  # another thread is in a launch on a layer that is not thread-safe
+    try:
+        threads = _cap_threads()
+        n = views[0].size
+        block = block_elements(len(views), itemsize, n, threads)
+        if n <= PIECE:
+            fn(*views, block, *scalars)
+        else:
+            for s in range(0, n, PIECE):
+                fn(*[v[s:s + PIECE] for v in views], block, *scalars)
+        if _state["layer"] is None:
+            _state["layer"] = numba.threading_layer()
+    finally:
+        if guarded:
+            _launch_lock.release()
+    return True
+
+
+def _par_loops():
+    from . import _par_loops
+
+    return _par_loops
+
+
+def call(name, args, out, dtype):
+    """Apply kernel ``name`` element-wise in ``dtype`` with all threads; ``out`` is checked."""
+    p = cpu.plan(name, args, out, dtype)
+    if p is None:
+        return _call_strided(name, args, out, dtype)
+    loop, views, scalars, result = p
+    if not _launch(loop, views, scalars, dtype.itemsize):
+        cpu.run_serial(loop, views, scalars)
+    return cpu.finish(result, out)
+
+
+def _pool(n):
+    pool = _state["pool"]
+    if pool is None or pool._max_workers != n:
+        with _launch_lock:
+            pool = _state["pool"]
+            if pool is None or pool._max_workers != n:
+                pool = _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="fastact")
+    return pool
+
+
+def _call_strided(name, args, out, dtype):
+    """The ufunc path, split along the first axis over a thread pool where that is safe."""
+    k = cpu.n_arrays(name)
+    arrays = [np.asarray(a) for a in args[:k]]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    n = threads()
+    if not shape or shape[0] < 2 or n < 2 or out is not None and _overlaps(arrays, out):
+        return cpu.call_ufunc(name, args, out, dtype)
+    res = np.empty(shape, dtype) if out is None else out
+    rows = shape[0]
+
+    def piece(lo, hi):
+        part = [a[lo:hi] if a.ndim == len(shape) and a.shape[0] == rows else a for a in arrays]
+        cpu.call_ufunc(name, [*part, *args[k:]], res[lo:hi], dtype)
+
+    edges = np.linspace(0, rows, min(n, rows) + 1).astype(int)
+    futures = [_pool(n).submit(piece, lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    for f in futures:
+        f.result()
+    return res
+
+
+def _overlaps(arrays, out):
+    """Whether ``out`` shares memory with an input other than as exactly that input."""
+    return any(np.may_share_memory(a, out) and not cpu._same_memory(a, out) for a in arrays)
+
+
+def _after_fork_in_child():
+    _state["pool"] = None  # its threads did not survive the fork
+    if _state["layer"] == "omp":
+        from numba.np.ufunc import omppool
+
+        if getattr(omppool, "openmp_vendor", "GNU") == "GNU":
+            _state["forked_from_gnu_omp"] = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,362 @@
+"""The parallel backend, the dispatcher's thresholds, tune profiles, chunked, and reliability.
+
+The parallel loops run the serial loops block by block, so their results must be bit-equal to the
+serial backend's (which test_accuracy and test_api check against the references).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import dispatch, tuning
+from fastact.backends import parallel
+from fastact.registry import PIECEWISE_LINEAR
+
+from .reference import cases
+
+SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, -1e-40, 3.0, -3.0, 6.0, 1.0, -1.0, 88.0,
+           -88.0]
+
+
+def _variants():
+    """One parameter set per kernel variant (gelu and its tanh form are two)."""
+    seen, out = set(), []
+    for name, variant, params in cases():
+        if variant not in seen:
+            seen.add(variant)
+            out.append(pytest.param(name, params, id=variant))
+    return out
+
+
+def _data(dtype, n=5003, seed=0):
+    """Several blocks for two threads (blocks are >= 1024 elements), with every special value."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * 8).astype(dtype)
+    x[: len(SPECIAL)] = SPECIAL
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("name, params", _variants())
+def test_parallel_is_bit_equal_to_serial(name, params, dtype):
+    f, g = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+    x = _data(dtype)
+    go = _data(dtype, seed=1)
+    serial = f(x, **params, backend="cpu")
+    np.testing.assert_array_equal(f(x, **params, backend="parallel"), serial)
+    gs = g(go, x, **params, backend="cpu")
+    gp = g(go, x, **params, backend="parallel")
+    if name == "prelu":
+        np.testing.assert_array_equal(gp[0], gs[0])
+        np.testing.assert_allclose(gp[1], gs[1], rtol=1e-5)  # sums, in another order
+    else:
+        np.testing.assert_array_equal(gp, gs)
+    if name != "prelu" and dtype == np.float32:  # in place: the float32 loops (compile time)
+        y = x.copy()
+        assert f(y, **params, inplace=True, backend="parallel") is y
+        np.testing.assert_array_equal(y, serial)
+
+
+def test_parallel_layouts_without_the_fast_path():
+    """Strided, broadcast, per-channel prelu, float16, integers: cut along the first axis."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((64, 40))
+    v = x[:, ::3]  # strided rows
+    np.testing.assert_array_equal(fastact.gelu(v, backend="parallel"),
+                                  fastact.gelu(v, backend="cpu"))
+    out = np.empty_like(v)
+    assert fastact.gelu(v, out=out, backend="parallel") is out
+    np.testing.assert_array_equal(out, fastact.gelu(v, backend="cpu"))
+    g = rng.standard_normal(40)  # broadcasts along the first axis
+    np.testing.assert_array_equal(fastact.silu_grad(g, x, backend="parallel"),
+                                  fastact.silu_grad(g, x, backend="cpu"))
+    w = np.linspace(0.1, 0.4, 40)
+    np.testing.assert_array_equal(fastact.prelu(x, w, backend="parallel"),
+                                  fastact.prelu(x, w, backend="cpu"))
+    h = x.astype(np.float16)
+    assert fastact.tanh(h, backend="parallel").dtype == np.float16
+    np.testing.assert_array_equal(fastact.tanh(h, backend="parallel"),
+                                  fastact.tanh(h, backend="cpu"))
+    i = np.arange(-50, 50).reshape(10, 10)
+    np.testing.assert_array_equal(fastact.relu(i, backend="parallel"), np.maximum(i, 0))
+    # in place on a strided view: only the view changes
+    y = x.copy()
+    fastact.relu(y[:, ::2], inplace=True, backend="parallel")
+    np.testing.assert_array_equal(y[:, ::2], np.maximum(x[:, ::2], 0))
+    np.testing.assert_array_equal(y[:, 1::2], x[:, 1::2])
+    # partial overlap: handled by NumPy in one call (not split across threads)
+    z = np.arange(-20.0, 20.0)
+    fastact.relu(z[:-1], out=z[1:], backend="parallel")
+    assert fastact.relu(np.float32(-2.0), backend="parallel") == 0.0
+
+
+def test_auto_dispatch_thresholds_and_explain(monkeypatch):
+    monkeypatch.setattr(dispatch, "_profile", {"loaded": True, "source": "test table",
+                                               "thresholds": dispatch.DEFAULT_THRESHOLDS})
+    limit = dispatch.DEFAULT_THRESHOLDS[PIECEWISE_LINEAR]["float32"]
+    small, big = np.ones(limit - 1, np.float32), np.ones(limit, np.float32)
+    assert "backend cpu" in fastact.explain(small, "relu")
+    line = fastact.explain(big, "relu")
+    assert "backend parallel" in line and f">= piecewise-linear float32 threshold {limit}" in line
+    np.testing.assert_array_equal(fastact.relu(-big), np.zeros_like(big))
+    # one thread (numba.set_num_threads is per thread) -> serial, and explain says why
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        assert parallel.threads() == 1
+        assert "one CPU usable" in fastact.explain(big, "relu")
+    finally:
+        numba.set_num_threads(before)
+    # precedence: backend= > use_backend() > FASTACT_BACKEND > profile/defaults
+    monkeypatch.setenv("FASTACT_BACKEND", "cpu")
+    assert "backend cpu, requested by FASTACT_BACKEND" in fastact.explain(big, "relu")
+    with fastact.use_backend("parallel"):
+        assert "backend parallel, requested by use_backend()" in fastact.explain(small, "relu")
+        assert "backend cpu, requested by backend=" in fastact.explain(big, "relu", backend="cpu")
+
+
+def test_block_size_from_l2():
+    b = parallel.block_elements(2, 4)
+    assert b % 1024 == 0 and b >= 1024
+    l2 = parallel._L2
+    assert b * 2 * 4 <= l2 // 2 + 4096 * 8
+    assert parallel.block_elements(2, 4, n=10_000, threads=2) == 1024  # every thread has blocks
+    assert parallel.block_elements(3, 8) <= b
+
+
+# -- tune and profiles ----------------------------------------------------------------------------
+
+
+def test_tune_writes_a_profile_that_auto_uses(tmp_path, monkeypatch):
+    path = tmp_path / "profile.json"
+    monkeypatch.setenv("FASTACT_PROFILE", str(path))
+    monkeypatch.setattr(tuning, "SIZES", (1 << 10, 1 << 12))
+    monkeypatch.setattr(tuning, "crossover", _fake_crossover)
+    prof = fastact.tune(progress=False)
+    data = json.loads(path.read_text())
+    assert data["fingerprint"] == tuning.fingerprint() and data["version"] == 1
+    assert data["thresholds"][PIECEWISE_LINEAR]["float32"] == 777
+    assert prof["path"] == str(path)
+    try:
+        x = np.ones(777, np.float32)
+        assert "backend parallel" in fastact.explain(x, "relu")
+        assert f"tuned profile {path}" in fastact.explain(x, "relu")
+        assert "backend cpu" in fastact.explain(x[:776], "relu")
+    finally:
+        dispatch.reload_profile()
+
+
+def _fake_crossover(name, dtype, sizes=None, progress=None):
+    progress()
+    return 777, [(1024, 2e-6, 1e-6)]
+
+
+def test_crossover_is_measured():
+    """The real measurement on two small sizes: a threshold and positive timings."""
+    thr, rows = tuning.crossover("relu", "float32", sizes=(1 << 10, 1 << 11))
+    assert thr in (1 << 10, 1 << 11, (1 << 11) + 1)
+    assert all(s > 0 and p > 0 for _, s, p in rows)
+
+
+@pytest.mark.parametrize("content, match", [
+    ("{not json", "corrupted"),
+    ('{"version": 1, "thresholds": {"piecewise-linear": {"float32": -3}}}', "corrupted"),
+    ("[1, 2]", "corrupted"),
+    (None, "measured for"),
+])
+def test_bad_profiles_are_ignored_with_a_warning(tmp_path, monkeypatch, content, match):
+    path = tmp_path / "p.json"
+    if content is None:  # a valid profile from another machine
+        table = {f: {"float32": 5, "float64": 5} for f in tuning.PROBES}
+        content = json.dumps({"version": 1, "fingerprint": {"cpu": "elsewhere"},
+                              "thresholds": table})
+    path.write_text(content)
+    monkeypatch.setenv("FASTACT_PROFILE", str(path))
+    dispatch.reload_profile()
+    try:
+        with pytest.warns(RuntimeWarning, match=match):
+            table, source = dispatch.thresholds()
+        assert table is dispatch.DEFAULT_THRESHOLDS and source == "built-in defaults"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # warned once, not on every call
+            fastact.relu(np.ones(3))
+    finally:
+        dispatch.reload_profile()
+
+
+def test_tune_cli(tmp_path):
+    path = tmp_path / "cli.json"
+    env = dict(os.environ, FASTACT_PROFILE=str(path))
+    code = ("import fastact.tuning as t, fastact.cli as c, sys; t.SIZES = (1024, 2048); "
+            "sys.exit(c.main(['tune', '-q']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {path}" in r.stdout and path.exists()
+
+
+# -- chunked -------------------------------------------------------------------------------------
+
+
+def _gelu_tanh_formula(v):
+    return 0.5 * v * (1 + np.tanh(0.7978845608 * (v + 0.044715 * v ** 3)))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_chunked_matches_the_whole_array_formula(threads):
+    x = np.random.default_rng(3).standard_normal(200_003).astype(np.float32)
+    want = _gelu_tanh_formula(x)
+    got = fastact.chunked(_gelu_tanh_formula, x, block=5000, threads=threads)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_chunked_args_out_layouts_and_errors():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((300, 70))
+    y = rng.standard_normal((300, 70))
+    out = np.empty_like(x)
+    assert fastact.chunked(np.add, x, y, out=out, block=1000) is out
+    np.testing.assert_array_equal(out, x + y)
+    np.testing.assert_array_equal(fastact.chunked(np.multiply, x, 3.0, block=999), x * 3.0)
+    xt = x.T  # Fortran order
+    np.testing.assert_array_equal(fastact.chunked(np.exp, xt, block=1024), np.exp(xt))
+    v = x[::2, ::3]  # strided: whole rows per block, no copy
+    np.testing.assert_array_equal(fastact.chunked(np.tanh, v, block=100), np.tanh(v))
+    z = x.copy()
+    fastact.chunked(np.negative, z, out=z, block=1000)  # in place
+    np.testing.assert_array_equal(z, -x)
+    o32 = np.empty(x.shape, np.float32)
+    fastact.chunked(np.sqrt, np.abs(x), out=o32)
+    np.testing.assert_allclose(o32, np.sqrt(np.abs(x)).astype(np.float32))
+    assert fastact.chunked(np.exp, np.ones(0)).shape == (0,)
+    assert fastact.chunked(np.exp, np.float64(0.0)) == 1.0
+    with pytest.raises(ValueError, match="shape"):
+        fastact.chunked(np.add, x, np.ones(70))
+    with pytest.raises(ValueError, match="element-wise"):
+        fastact.chunked(lambda v: v.sum(keepdims=True), np.ones(100), block=10)
+    with pytest.raises(TypeError, match="callable"):
+        fastact.chunked(None, x)
+    with pytest.raises(ValueError, match="overlap"):
+        a = np.arange(10.0)
+        fastact.chunked(np.negative, a[1:], out=a[:-1])
+    with pytest.raises(ZeroDivisionError):  # func's own errors reach the caller
+        fastact.chunked(lambda v: 1 // 0, np.ones(10))
+
+
+# -- reliability ----------------------------------------------------------------------------------
+
+
+def _run(code, env=None, timeout=240):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def _layer_loads(layer):
+    r = _run("""
+        import numba, numpy as np
+        from numba import njit, prange
+        @njit(parallel=True)
+        def f(x):
+            for i in prange(x.size):
+                x[i] += 1
+        f(np.zeros(10)); print(numba.threading_layer())
+        """, {"NUMBA_THREADING_LAYER": layer}, timeout=120)
+    return r.returncode == 0
+
+
+CONCURRENT = """
+    import threading, numpy as np, fastact
+    x = np.linspace(-8, 8, 1 << 18, dtype=np.float32)
+    want = {n: getattr(fastact, n)(x, backend="cpu") for n in ("relu", "gelu", "sigmoid")}
+    errors = []
+    def worker(k):
+        try:
+            for i in range(20):
+                n = ("relu", "gelu", "sigmoid")[(k + i) % 3]
+                got = getattr(fastact, n)(x, backend="parallel")
+                if not np.array_equal(got, want[n]):
+                    errors.append(n)
+        except BaseException as e:
+            errors.append(repr(e))
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(16)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    import numba
+    print("layer", numba.threading_layer(), "errors", errors)
+    assert not errors
+"""
+
+
+@pytest.mark.parametrize("layer", ["omp", "workqueue", "tbb"])
+def test_sixteen_threads_under_each_threading_layer(layer):
+    """workqueue aborts the process on concurrent launches unless fastact serializes them."""
+    if not _layer_loads(layer):
+        pytest.skip(f"the {layer} threading layer does not load here")
+    r = _run(CONCURRENT, {"NUMBA_THREADING_LAYER": layer})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"layer {layer} errors []" in r.stdout
+
+
+@pytest.mark.parametrize("layer", ["default", "workqueue"])
+def test_fork_pool_after_a_parallel_call(layer):
+    """GNU OpenMP is not fork-safe: a forked child must not launch (Numba would kill it)."""
+    r = _run("""
+        import multiprocessing as mp, numpy as np, fastact
+        x = np.linspace(-5, 5, 1 << 20, dtype=np.float32)
+        want = fastact.gelu(x, backend="parallel")
+        def child(i):
+            return bool(np.array_equal(fastact.gelu(x), want)), fastact.explain(x, "gelu")
+        with mp.get_context("fork").Pool(2) as pool:
+            res = pool.map(child, range(4))
+        assert all(ok for ok, _ in res), res
+        print(res[0][1])
+        """, {"NUMBA_THREADING_LAYER": layer})
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_memory_error_before_allocating_on_the_parallel_backend():
+    x = np.broadcast_to(np.float32(1.0), (1 << 42,))  # 16 TiB of float32 results
+    with pytest.raises(MemoryError, match="inplace=True or out="):
+        fastact.gelu(x, backend="parallel")
+
+
+def test_ctrl_c_during_a_long_call_leaves_the_process_usable():
+    code = """
+        import sys, time, numpy as np, fastact
+        x = np.ones(1 << 26, np.float32)
+        fastact.gelu(x[:1 << 20], backend="parallel")
+        print("ready", flush=True)
+        try:
+            start = time.time()
+            while time.time() - start < 60:
+                fastact.gelu(x, backend="parallel")
+            print("never interrupted")
+        except KeyboardInterrupt:
+            print("interrupted after", round(time.time() - start, 2), flush=True)
+        y = fastact.relu(np.array([-1.0, 2.0], np.float32))
+        assert y.tolist() == [0.0, 2.0]
+        assert np.array_equal(fastact.gelu(x[:1000]), fastact.gelu(x[:1000], backend="cpu"))
+        print("usable")
+    """
+    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode == 0, out + err
+    assert "interrupted after" in out and "usable" in out
