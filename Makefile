@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[test,lint,plot]'
 	rm -f $(VENV)/.installed-* && touch $@
 
+# One pytest worker per test file (pytest-xdist), as many as there are cores: the cold Numba
+# compile of every loop dominates, and files compile disjoint sets of loops in parallel.
+TEST_OPTS ?= -n auto --dist loadfile
+
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(TEST_OPTS)
 
 # BENCH=quick make bench: the 2-minute subset. Peers (torch, JAX, numexpr) are timed when installed.
 bench: venv

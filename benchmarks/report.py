@@ -54,11 +54,23 @@ def index(data: dict):
         elif e.get("variant") == "copy":
             key = (e["n"], e["dtype"])
             copies[key] = max(copies.get(key, 0.0), e["bytes"] / med)
+        elif e.get("variant") == "chunked":
+            continue  # its own table, see chunked_rows
         elif "impl" in e:
             key = (e["variant"], e["direction"], e["n"], e["dtype"], e["style"])
             rows[key][e["impl"]] = med
             nbytes[key] = e["bytes"]
     return rows, copies, startup, nbytes
+
+
+def chunked_rows(data: dict) -> dict:
+    """{n: {impl: median seconds}} for benchmarks/test_chunked.py."""
+    rows = defaultdict(dict)
+    for b in data["benchmarks"]:
+        e = b.get("extra_info", {})
+        if e.get("variant") == "chunked":
+            rows[e["n"]][e["impl"]] = b["stats"]["median"]
+    return rows
 
 
 def fmt_time(s):
@@ -186,6 +198,14 @@ def markdown(data: dict, source: str) -> str:
             lines.append(f"| {k.split(':')[1]} | {fmt_time(s['median'])} | "
                          f"{fmt_time(s['import_s'])} | {fmt_time(s['first_relu_s'])} | "
                          f"{fmt_time(s['first_gelu_s'])} |")
+    chunked = chunked_rows(data)
+    if chunked:
+        lines += ["", "## `fastact.chunked` (GELU-tanh as 7 NumPy ufuncs, float32)", "",
+                  "| N | whole array | chunked | ratio |", "|---|---:|---:|---:|"]
+        for n in sorted(chunked):
+            w, c = chunked[n].get("numpy-whole-array"), chunked[n].get("fastact.chunked")
+            lines.append(f"| {n_label(n)} | {fmt_time(w)} | {fmt_time(c)} | "
+                         f"{fmt_ratio(c / w if c and w else None)} |")
     lines += ["", "## All rows", "",
               "| activation | dir | N | dtype | style | backend | median | GB/s | % ceiling | "
               "vs numpy | vs torch | vs best peer |",

@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from . import _api
+from .analysis import analyze, dead_fraction, plot
 from .backends import BACKENDS
 from .chunked import chunked
 from .dispatch import explain, use_backend
@@ -91,7 +92,7 @@ def info() -> dict:
 
 
 __all__ = [
-    "ACTIVATIONS", "BACKENDS", "chunked", "derivative", "explain", "info", "tune", "use_backend",
-    "warmup",
+    "ACTIVATIONS", "BACKENDS", "analyze", "chunked", "dead_fraction", "derivative", "explain",
+    "info", "plot", "tune", "use_backend", "warmup",
     *_FUNCTIONS,
 ]

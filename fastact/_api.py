@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -271,8 +272,91 @@ def _docstring(spec, grad_fn):
            f"{options}{example}"
 
 
+# -- the small-array fast path -----------------------------------------------------------------
+#
+# At N = 1e3 the kernels take well under a microsecond; the general path (binding, validation,
+# dispatch) costs ~10 us. A call with only an array (forward) or two arrays (gradient) of one
+# float dtype, C-contiguous, 1-D or more, default parameters, no backend= (and ``out=`` only of
+# the same dtype, shape and layout, not overlapping), below the parallel threshold and with no
+# backend override active goes straight to the serial loop. Everything else takes the general
+# path, which gives the same result.
+
+_LOOP_DTYPES = (_F32, _F64)
+
+
+def _fast_path(spec, kernel_name):
+    """(table dtype -> (loop, scalar defaults), threshold lookup) for one generated function."""
+    table = {}
+    defaults = [p.default for p in spec.real_params]
+    family = spec.family
+
+    def loop_for(dtype):
+        entry = table.get(dtype)
+        if entry is None and dtype in _LOOP_DTYPES:
+            from .backends import cpu
+
+            loops = cpu._loops()
+            entry = table[dtype] = (getattr(loops, kernel_name),
+                                    tuple(dtype.type(d) for d in defaults),
+                                    getattr(loops, f"{kernel_name}_inplace", None))
+        return entry
+
+    def small(size, dtype):
+        limits = dispatch._profile["thresholds"]
+        if limits is None or dispatch._override.get() is not None or _env_set():
+            return False
+        return size < limits[family]["float32" if dtype == _F32 else "float64"]
+
+    return loop_for, small
+
+
+def _env_lookup():
+    """A cheap test for FASTACT_BACKEND in the environment (``in os.environ`` costs ~1 us).
+
+    os.environ keeps its items in ``_data`` under encoded keys; that is looked up directly where
+    the attributes exist (CPython on every platform), else through the public mapping.
+    """
+    data = getattr(os.environ, "_data", None)
+    encode = getattr(os.environ, "encodekey", None)
+    if isinstance(data, dict) and encode is not None:
+        key = encode("FASTACT_BACKEND")
+        return lambda: key in data
+    return lambda: "FASTACT_BACKEND" in os.environ
+
+
+_env_set = _env_lookup()
+
+
 def _make_forward(spec):
+    loop_for, small = _fast_path(spec, spec.name) if "weight" not in {
+        p.kind for p in spec.params} else (None, None)
+
     def fn(x, *args, out=None, inplace=False, backend=None, **kwargs):
+        if (loop_for is not None and type(x) is np.ndarray and not args and not kwargs
+                and backend is None and x.ndim and x.flags.c_contiguous
+                and small(x.size, x.dtype)):
+            entry = loop_for(x.dtype)
+            if entry is not None:
+                flat = x.ndim == 1  # reshape(-1) costs ~0.2 us a view
+                if inplace:
+                    if out is None and x.flags.writeable:
+                        entry[2](x if flat else x.reshape(-1), *entry[1])
+                        return x
+                elif out is None:
+                    res = np.empty_like(x)
+                    if flat:
+                        entry[0](x, res, *entry[1])
+                    else:
+                        entry[0](x.reshape(-1), res.reshape(-1), *entry[1])
+                    return res
+                elif (type(out) is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
+                      and out.flags.c_contiguous and out.flags.writeable
+                      and not np.may_share_memory(x, out)):
+                    if flat:
+                        entry[0](x, out, *entry[1])
+                    else:
+                        entry[0](x.reshape(-1), out.reshape(-1), *entry[1])
+                    return out
         params = _bind(spec, spec.name, args, kwargs)
         return forward(spec, x, params, out, inplace, backend)
 
@@ -286,8 +370,23 @@ def _make_forward(spec):
 
 def _make_grad(spec):
     fname = f"{spec.name}_grad"
+    loop_for, small = _fast_path(spec, fname) if "weight" not in {
+        p.kind for p in spec.params} else (None, None)
 
     def fn(grad_output, x, *args, out=None, backend=None, **kwargs):
+        if (loop_for is not None and type(x) is np.ndarray and type(grad_output) is np.ndarray
+                and not args and not kwargs and out is None and backend is None and x.ndim
+                and x.dtype == grad_output.dtype and x.shape == grad_output.shape
+                and x.flags.c_contiguous and grad_output.flags.c_contiguous
+                and small(x.size, x.dtype)):
+            entry = loop_for(x.dtype)
+            if entry is not None:
+                res = np.empty_like(x)
+                if x.ndim == 1:
+                    entry[0](grad_output, x, res, *entry[1])
+                else:
+                    entry[0](grad_output.reshape(-1), x.reshape(-1), res.reshape(-1), *entry[1])
+                return res
         params = _bind(spec, fname, args, kwargs)
         return grad(spec, grad_output, x, params, out, backend)
 

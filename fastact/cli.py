@@ -64,6 +64,76 @@ def _warmup(args) -> int:
     return 0
 
 
+def _names_ok(names) -> bool:
+    from .registry import ACTIVATIONS
+
+    bad = [n for n in names if n not in ACTIVATIONS]
+    if bad:
+        sys.stderr.write(f"fastact: unknown activation {bad[0]!r}; known: "
+                         f"{', '.join(ACTIVATIONS)}\n")
+        return False
+    return True
+
+
+def _parse_params(items):
+    params = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param expects k=v, got {item!r}")
+        try:
+            params[key] = float(value)
+        except ValueError:
+            params[key] = value  # gelu's approximate="tanh"
+    return params
+
+
+def _analyze(args) -> int:
+    import dataclasses
+    import json
+
+    import fastact
+
+    if not _names_ok([args.name]):
+        return 2
+    try:
+        params = _parse_params(args.param)
+        result = fastact.analyze(args.name, lo=args.lo, hi=args.hi, n=args.n, **params)
+    except (ValueError, TypeError) as e:
+        sys.stderr.write(f"fastact analyze: {e}\n")
+        return 2
+    data = dataclasses.asdict(result)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    for key, value in data.items():
+        print(f"{key:20s} {value}")
+    return 0
+
+
+def _plot(args) -> int:
+    import fastact
+
+    if not _names_ok(args.names):
+        return 2
+    try:
+        fastact.plot(args.names, derivative=not args.no_derivative, lo=args.lo, hi=args.hi,
+                     path=args.output)
+    except ImportError as e:
+        sys.stderr.write(f"fastact plot: {e}\n")
+        return 1
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _bench(args) -> int:
+    from . import quickbench
+
+    sizes = tuple(int(float(s)) for s in args.sizes.split(","))
+    quickbench.run(sizes=sizes, budget=args.budget)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="fastact",
@@ -84,6 +154,30 @@ def main(argv: list[str] | None = None) -> int:
     p_warm = sub.add_parser("warmup", help="compile (or load from cache) every kernel now")
     p_warm.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p_warm.set_defaults(func=_warmup)
+    p_bench = sub.add_parser(
+        "bench", help="quick timing table: fastact against NumPy and PyTorch (if installed)",
+        description="Time relu, sigmoid, tanh and silu (forward and backward, float32) in this "
+                    "process; the full suite with the report is `make bench` in a checkout.")
+    p_bench.add_argument("--sizes", default="1e3,1e6,1e7", help="comma-separated sizes")
+    p_bench.add_argument("--budget", type=float, default=0.2,
+                         help="seconds of timing per case (default 0.2)")
+    p_bench.set_defaults(func=_bench)
+    p_plot = sub.add_parser("plot", help="plot activations and their derivatives to a file")
+    p_plot.add_argument("names", nargs="+", metavar="NAME", help="activation names")
+    p_plot.add_argument("-o", "--output", required=True, help="image file (PNG, SVG, PDF...)")
+    p_plot.add_argument("--no-derivative", action="store_true", help="functions only")
+    p_plot.add_argument("--lo", type=float, default=-5.0)
+    p_plot.add_argument("--hi", type=float, default=5.0)
+    p_plot.set_defaults(func=_plot)
+    p_an = sub.add_parser("analyze", help="Lipschitz constant, vanishing/exploding shares...")
+    p_an.add_argument("name", metavar="NAME", help="activation name")
+    p_an.add_argument("--param", action="append", metavar="K=V",
+                      help="activation parameter, e.g. --param negative_slope=0.2")
+    p_an.add_argument("--lo", type=float, default=-5.0)
+    p_an.add_argument("--hi", type=float, default=5.0)
+    p_an.add_argument("--n", type=int, default=10001, help="grid points")
+    p_an.add_argument("--json", action="store_true", help="print JSON")
+    p_an.set_defaults(func=_analyze)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

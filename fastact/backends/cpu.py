@@ -45,11 +45,16 @@ KERNELS = _kernel_table()
 _lock = threading.Lock()
 
 
+_LOOPS = []
+
+
 def _loops():
     """The generated loop module, imported on first use (it imports nothing heavy itself)."""
-    from . import _cpu_loops
+    if not _LOOPS:
+        from . import _cpu_loops
 
-    return _cpu_loops
+        _LOOPS.append(_cpu_loops)
+    return _LOOPS[0]
 
 
 _dufuncs: dict = {}  # name -> Numba DUFunc: owns the compiled loops of one np.ufunc
@@ -116,7 +121,9 @@ def _fast_layout(arrays, shape, dtype, out):
 
 
 def _same_memory(a, b):
-    return a.ctypes.data == b.ctypes.data and a.strides == b.strides
+    """Whether a and b are the same elements (the same start, strides and shape)."""
+    return a is b or (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+                      and a.strides == b.strides and a.shape == b.shape)
 
 
 #: The longest run one compiled call processes: bigger calls run as a Python loop of such pieces,
@@ -141,7 +148,8 @@ def plan(name, args, out, dtype):
     if order is None:
         return None
     scalars = [dtype.type(p) for p in params]
-    if out is not None and k == 1 and _same_memory(first, out):
+    if out is not None and k == 1 and (first is out or (
+            np.may_share_memory(first, out) and _same_memory(first, out))):
         return f"{name}_inplace", [out.ravel(order)], scalars, out
     res = np.empty(first.shape, dtype, order=order) if out is None else out
     views = [a.ravel(order) for a in arrays] + [res.ravel(order)]

@@ -44,21 +44,16 @@ _state = {"layer": None, "forked_from_gnu_omp": False, "pool": None}
 
 def threads() -> int:
     """Threads a parallel call uses in this Python thread: Numba's, capped by the affinity."""
-    cap = len(hardware.affinity())
-    return max(1, min(numba.get_num_threads(), cap))
-
-
-_AFFINITY_CAP = None
+    return max(1, min(numba.get_num_threads(), len(hardware.affinity())))
 
 
 def _cap_threads() -> int:
-    global _AFFINITY_CAP
-    if _AFFINITY_CAP is None:
-        _AFFINITY_CAP = max(1, len(hardware.affinity()))
+    """Lower this Python thread's Numba thread count to the affinity; the count in use."""
+    cap = max(1, len(hardware.affinity()))
     n = numba.get_num_threads()
-    if n > _AFFINITY_CAP:
-        numba.set_num_threads(_AFFINITY_CAP)
-        n = _AFFINITY_CAP
+    if n > cap:
+        numba.set_num_threads(cap)
+        n = cap
     return n
 
 
