@@ -174,3 +174,10 @@ def test_mlp_example_command_line():
     assert r.returncode == 0, r.stderr
     lines = [line for line in r.stdout.splitlines() if line.startswith("epoch")]
     assert len(lines) == 3 and "accuracy" in lines[0] and "dead ReLU units" in lines[0]
+
+
+def test_readme_analysis_table_is_up_to_date():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import gen_analysis
+
+    assert gen_analysis.main(["--check"]) == 0, "run: python tools/gen_analysis.py"
