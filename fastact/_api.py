@@ -175,43 +175,82 @@ def forward(spec, x, params, out=None, inplace=False, backend=None):
     return _run(spec, ufname, [arr], extra, arr.shape, compute, result, out, backend)
 
 
-def grad(spec, grad_output, x, params, out=None, backend=None):
+#: activations whose gradient can be computed from the output (``result=``)
+FROM_RESULT = tuple(n for n, a in ACTIVATIONS.items() if a.result_grad is not None)
+
+
+def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inplace=False):
     name = f"{spec.name}_grad"
     backend = dispatch.resolve(backend)
+    if x is None and result is None:
+        raise TypeError(f"{name}() needs x (the forward input) or result= (its output)")
+    if x is not None and result is not None:
+        raise TypeError(f"{name}() takes x or result=, not both")
+    ufname, _, _ = spec.kernels(params)
+    kernel = f"{ufname}_grad"
+    what = "x"
+    if result is not None:
+        if spec.result_grad is None:
+            raise ValueError(
+                f"{name}: result= is not supported: {spec.name}'s derivative is not a function "
+                f"of its output; pass x. result= works for: {', '.join(FROM_RESULT)}"
+            )
+        if spec.result_check is not None:
+            spec.result_check(params)
+        x, kernel, what = result, f"{spec.name}_grad_result", "result"
     g, arr = _as_array(grad_output), _as_array(x)
     for a in (g, arr):
         if a.dtype.kind not in "biuf":
             _refuse_dtype(name, a.dtype)
-    compute, result = _dtypes(name, np.result_type(g.dtype, arr.dtype), False)
+    compute, res_dtype = _dtypes(name, np.result_type(g.dtype, arr.dtype), False)
     try:
         shape = np.broadcast_shapes(g.shape, arr.shape)
     except ValueError:
         raise ValueError(
-            f"{name}: grad_output of shape {g.shape} does not broadcast with x of shape "
+            f"{name}: grad_output of shape {g.shape} does not broadcast with {what} of shape "
             f"{arr.shape}"
         ) from None
-    ufname, _, _ = spec.kernels(params)
     extra = _kernel_args(spec, params, arr.shape, compute)
-    if out is not None:
-        _check_out(name, out, shape, result)
-    grad_input = _run(
-        spec, f"{ufname}_grad", [g, arr], extra, shape, compute, result, out, backend
-    )
-    if "weight" not in params:
+    if inplace:
+        if out is not None:
+            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        if not isinstance(grad_output, np.ndarray):
+            raise TypeError(f"{name}: inplace=True needs grad_output to be a NumPy array, got "
+                            f"{type(grad_output).__name__}")
+        _check_writeable(name, grad_output, "grad_output (inplace=True)")
+        if grad_output.dtype != res_dtype:
+            raise TypeError(f"{name}: cannot write a {res_dtype} gradient into grad_output of "
+                            f"dtype {grad_output.dtype}; pass out=")
+        if grad_output.shape != shape:
+            raise ValueError(f"{name}: inplace=True needs grad_output of the result's shape "
+                             f"{shape}, got {grad_output.shape}")
+        out = grad_output
+    elif out is not None:
+        _check_out(name, out, shape, res_dtype)
+    grad_weight = None
+    if "weight" in params:  # before grad_input: with inplace=True that overwrites grad_output
+        grad_weight = _prelu_weight_grad(spec, params, g, arr, extra[-1], shape, compute,
+                                         res_dtype, backend)
+    grad_input = _run(spec, kernel, [g, arr], extra, shape, compute, res_dtype, out, backend)
+    if grad_weight is None:
         return grad_input
-    # prelu: d(loss)/d(weight) = sum of g * x where x <= 0, over all but the channel axis
-    w = extra[-1]
+    return grad_input, grad_weight
+
+
+def _prelu_weight_grad(spec, params, g, arr, w, shape, compute, res_dtype, backend):
+    """d(loss)/d(weight) = sum of g * x where x <= 0, over all but the channel axis."""
     contrib = dispatch.backend_for(backend, spec, shape, compute).call(
         "prelu_weight_grad", [g, arr], None, compute
     )
     contrib = np.broadcast_to(contrib, shape)
-    if w.ndim == 0:
-        grad_weight = contrib.sum(dtype=compute)
-    else:
-        grad_weight = contrib.sum(axis=tuple(i for i in range(len(shape)) if i != 1),
-                                  dtype=compute)
-    grad_weight = np.asarray(grad_weight, dtype=result).reshape(np.shape(params["weight"]))
-    return grad_input, (grad_weight if grad_weight.ndim else grad_weight[()])
+    with np.errstate(over="ignore"):  # a sum of huge values overflows to inf, as torch's
+        if w.ndim == 0:
+            total = contrib.sum(dtype=compute)
+        else:
+            total = contrib.sum(axis=tuple(i for i in range(len(shape)) if i != 1),
+                                dtype=compute)
+    total = np.asarray(total, dtype=res_dtype).reshape(np.shape(params["weight"]))
+    return total if total.ndim else total[()]
 
 
 # -- generated public functions ----------------------------------------------------------------
@@ -220,13 +259,20 @@ _P = inspect.Parameter
 
 
 def _signature(spec, grad_fn):
-    first = ["grad_output", "x"] if grad_fn else ["x"]
-    ps = [_P(n, _P.POSITIONAL_OR_KEYWORD) for n in first]
+    if grad_fn:
+        ps = [_P("grad_output", _P.POSITIONAL_OR_KEYWORD),
+              _P("x", _P.POSITIONAL_OR_KEYWORD, default=None)]
+    else:
+        ps = [_P("x", _P.POSITIONAL_OR_KEYWORD)]
     for p in spec.params:
         default = _P.empty if p.default is REQUIRED else p.default
+        if grad_fn and default is _P.empty:  # after x=None; a missing weight still raises
+            default = None
         ps.append(_P(p.name, _P.POSITIONAL_OR_KEYWORD, default=default))
+    if grad_fn:
+        ps.append(_P("result", _P.KEYWORD_ONLY, default=None))
     ps.append(_P("out", _P.KEYWORD_ONLY, default=None))
-    if not grad_fn and "weight" not in {p.kind for p in spec.params}:
+    if grad_fn or "weight" not in {p.kind for p in spec.params}:
         ps.append(_P("inplace", _P.KEYWORD_ONLY, default=False))
     ps.append(_P("backend", _P.KEYWORD_ONLY, default=None))
     return inspect.Signature(ps)
@@ -250,9 +296,13 @@ def _docstring(spec, grad_fn):
             f".. math::\n\n    f'(x) = {spec.derivative}\n\n"
             f"Convention: {spec.kinks}.\n"
         )
+        if spec.result_grad is not None:
+            head += (f"\nFrom the output (``result=y``, as ATen's ``is_result``):\n\n"
+                     f".. math::\n\n    f' = {spec.result_derivative}\n")
         if spec.name == "prelu":
             head += "\nReturns ``(grad_input, grad_weight)``; grad_weight has weight's shape.\n"
-        args = "grad_output, x : array_like\n    Broadcast together.\n"
+        args = ("grad_output, x : array_like\n    Broadcast together. Give x (the forward input)"
+                + (" or result= (the forward output), not both.\n" if spec.result_grad else ".\n"))
     else:
         head = (
             f"{spec.summary}\n\n.. math::\n\n    f(x) = {spec.formula}\n\n"
@@ -261,8 +311,11 @@ def _docstring(spec, grad_fn):
         )
         args = "x : array_like\n"
     options = (
-        "out : ndarray, optional\n    Result array of the result's shape and dtype; returned.\n"
-        + ("" if grad_fn or spec.name == "prelu" else
+        ("result : array_like, optional\n    The forward output y instead of x.\n"
+         if grad_fn and spec.result_grad else "")
+        + "out : ndarray, optional\n    Result array of the result's shape and dtype; returned.\n"
+        + ("inplace : bool, default False\n    Write grad_input into grad_output and return it.\n"
+           if grad_fn else "" if spec.name == "prelu" else
            "inplace : bool, default False\n    Write the result into x and return x.\n")
         + "backend : {'auto', 'cpu', 'parallel'}, optional\n    Overrides use_backend() and "
           "FASTACT_BACKEND; 'auto' picks by size (see fastact.explain).\n"
@@ -373,9 +426,11 @@ def _make_grad(spec):
     loop_for, small = _fast_path(spec, fname) if "weight" not in {
         p.kind for p in spec.params} else (None, None)
 
-    def fn(grad_output, x, *args, out=None, backend=None, **kwargs):
+    def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
+           **kwargs):
         if (loop_for is not None and type(x) is np.ndarray and type(grad_output) is np.ndarray
                 and not args and not kwargs and out is None and backend is None and x.ndim
+                and result is None and not inplace
                 and x.dtype == grad_output.dtype and x.shape == grad_output.shape
                 and x.flags.c_contiguous and grad_output.flags.c_contiguous
                 and small(x.size, x.dtype)):
@@ -388,7 +443,7 @@ def _make_grad(spec):
                     entry[0](grad_output.reshape(-1), x.reshape(-1), res.reshape(-1), *entry[1])
                 return res
         params = _bind(spec, fname, args, kwargs)
-        return grad(spec, grad_output, x, params, out, backend)
+        return grad(spec, grad_output, x, params, out, backend, result, inplace)
 
     return _finish(fn, spec, fname, grad_fn=True)
 

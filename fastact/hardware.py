@@ -37,8 +37,18 @@ def affinity(refresh: bool = False) -> list[int]:
     return list(_AFFINITY)
 
 
+_CACHES: dict[str, int] | None = None
+
+
 def cache_sizes() -> dict[str, int]:
-    """CPU cache sizes in bytes by level name ("L1d", "L2", "L3"), from Linux's sysfs."""
+    """CPU cache sizes in bytes by level ("L1d", "L2", "L3"), from Linux's sysfs (read once)."""
+    global _CACHES
+    if _CACHES is None:
+        _CACHES = _read_cache_sizes()
+    return dict(_CACHES)
+
+
+def _read_cache_sizes() -> dict[str, int]:
     sizes = {}
     base = "/sys/devices/system/cpu/cpu0/cache"
     try:

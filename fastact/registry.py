@@ -63,6 +63,13 @@ class Activation:
     example: str = ""
     #: further element-wise kernels the activation needs: ufunc name -> (kernel, inputs)
     extra_kernels: Mapping[str, tuple[Callable, int]] = field(default_factory=dict)
+    #: gradient kernel taking the output ``y = f(x)`` instead of ``x`` (``_grad(..., result=y)``),
+    #: where f' is a function of f; None where it is not
+    result_grad: Callable | None = None
+    #: f' as a function of the output y (LaTeX), for the docs
+    result_derivative: str = ""
+    #: raises ValueError for parameter values where the output does not determine f'
+    result_check: Callable[[dict], None] | None = None
 
     @cached_property
     def real_params(self) -> tuple[Param, ...]:
@@ -92,6 +99,8 @@ class Activation:
         for name, (fwd, grad) in pairs.items():
             out[name] = (fwd, 1 + n)
             out[f"{name}_grad"] = (grad, 2 + n)
+        if self.result_grad is not None:
+            out[f"{self.name}_grad_result"] = (self.result_grad, 2 + n)
         out.update(self.extra_kernels)
         return out
 
@@ -111,6 +120,22 @@ def _check_hardtanh(p):
         )
 
 
+def _check_leaky_result(p):
+    if not p["negative_slope"] > 0:
+        raise ValueError(
+            "leaky_relu_grad: result= needs negative_slope > 0 (otherwise the output's sign does "
+            f"not tell the input's), got {p['negative_slope']}; pass x"
+        )
+
+
+def _check_elu_result(p):
+    if not p["alpha"] >= 0:
+        raise ValueError(
+            f"result= needs alpha >= 0 (as torch's elu_backward with is_result), got "
+            f"{p['alpha']}; pass x"
+        )
+
+
 def _check_softplus(p):
     if p["beta"] == 0:
         raise ValueError("softplus: beta cannot be 0 (the result is divided by beta)")
@@ -122,6 +147,7 @@ _ACTIVATIONS = [
         formula=r"\max(x, 0)", derivative=r"\mathbb{1}[x > 0]",
         family=PIECEWISE_LINEAR, accuracy_ulp=0, keeps_integers=True,
         kinks="relu'(0) = 0; relu(-0.0) = -0.0; NaN -> NaN, and the gradient at NaN passes g",
+        result_grad=K.relu_grad, result_derivative=r"\mathbb{1}[y > 0]",
         example=">>> fastact.relu([-1.5, 0.0, 2.0])\narray([0., 0., 2.])",
     ),
     Activation(
@@ -129,6 +155,7 @@ _ACTIVATIONS = [
         formula=r"\min(\max(x, 0), 6)", derivative=r"\mathbb{1}[0 < x < 6]",
         family=PIECEWISE_LINEAR, accuracy_ulp=0,
         kinks="the gradient passes only strictly inside (0, 6)",
+        result_grad=K.relu6_grad, result_derivative=r"\mathbb{1}[0 < y < 6]",
         example=">>> fastact.relu6([-1.0, 3.0, 7.0])\narray([0., 3., 6.])",
     ),
     Activation(
@@ -139,6 +166,8 @@ _ACTIVATIONS = [
         derivative=r"1 \text{ if } x > 0 \text{ else } \alpha",
         family=PIECEWISE_LINEAR, accuracy_ulp=0,
         kinks="leaky_relu'(0) = negative_slope",
+        result_grad=K.leaky_relu_grad, result_check=_check_leaky_result,
+        result_derivative=r"1 \text{ if } y > 0 \text{ else } \alpha \quad (\alpha > 0)",
         example=">>> fastact.leaky_relu([-2.0, 3.0], 0.5)\narray([-1.,  3.])",
     ),
     Activation(
@@ -158,6 +187,7 @@ _ACTIVATIONS = [
         formula=r"\min(\max(x, a), b)", derivative=r"\mathbb{1}[a < x < b]",
         family=PIECEWISE_LINEAR, accuracy_ulp=0, check=_check_hardtanh,
         kinks="the gradient passes only strictly inside (min_val, max_val)",
+        result_grad=K.hardtanh_grad, result_derivative=r"\mathbb{1}[a < y < b]",
         example=">>> fastact.hardtanh([-3.0, 0.5, 3.0])\narray([-1. ,  0.5,  1. ])",
     ),
     Activation(
@@ -166,6 +196,8 @@ _ACTIVATIONS = [
         formula=r"x \text{ if } x > 0 \text{ else } \alpha (e^x - 1)",
         derivative=r"1 \text{ if } x > 0 \text{ else } \alpha e^x",
         kinks="elu'(0) = alpha (torch's x <= 0 branch)",
+        result_grad=K.elu_grad_result, result_check=_check_elu_result,
+        result_derivative=r"1 \text{ if } y > 0 \text{ else } y + \alpha \quad (\alpha \ge 0)",
         example=">>> fastact.elu([-1.0, 2.0]).round(6)\narray([-0.632121,  2.      ])",
     ),
     Activation(
@@ -174,6 +206,9 @@ _ACTIVATIONS = [
         formula=r"x \text{ if } x > 0 \text{ else } \alpha (e^{x/\alpha} - 1)",
         derivative=r"1 \text{ if } x > 0 \text{ else } e^{x/\alpha}",
         kinks="celu'(0) = 1; alpha = 0 is refused",
+        result_grad=K.celu_grad_result, result_check=_check_elu_result,
+        result_derivative=r"1 \text{ if } y > 0 \text{ else } (y + \alpha) / \alpha"
+        r" \quad (\alpha > 0)",
         example=">>> fastact.celu([-1.0, 2.0], 2.0).round(6)\narray([-0.786939,  2.      ])",
     ),
     Activation(
@@ -181,11 +216,14 @@ _ACTIVATIONS = [
         formula=r"\lambda (x \text{ if } x > 0 \text{ else } \alpha (e^x - 1))",
         derivative=r"\lambda \text{ if } x > 0 \text{ else } \lambda \alpha e^x",
         kinks="selu'(0) = scale * alpha (torch's x <= 0 branch)",
+        result_grad=K.selu_grad_result,
+        result_derivative=r"\lambda \text{ if } y > 0 \text{ else } y + \lambda \alpha",
         example=">>> fastact.selu([-1.0, 1.0]).round(6)\narray([-1.111331,  1.050701])",
     ),
     Activation(
         "sigmoid", "Logistic sigmoid.", K.sigmoid, K.sigmoid_grad,
         formula=r"\frac{1}{1 + e^{-x}}", derivative=r"\sigma(x)\,\sigma(-x)",
+        result_grad=K.sigmoid_grad_result, result_derivative=r"y\,(1 - y)",
         example=">>> fastact.sigmoid([0.0, 2.0]).round(6)\narray([0.5     , 0.880797])",
     ),
     Activation(
@@ -196,12 +234,14 @@ _ACTIVATIONS = [
     Activation(
         "tanh", "Hyperbolic tangent.", K.tanh, K.tanh_grad,
         formula=r"\tanh x", derivative=r"1 - \tanh^2 x",
+        result_grad=K.tanh_grad_result, result_derivative=r"1 - y^2",
         example=">>> fastact.tanh([0.0, 1.0]).round(6)\narray([0.      , 0.761594])",
     ),
     Activation(
         "softsign", "Softsign.", K.softsign, K.softsign_grad,
         formula=r"\frac{x}{1 + |x|}", derivative=r"\frac{1}{(1 + |x|)^2}",
         kinks="softsign(+-inf) = +-1 (torch: NaN)",
+        result_grad=K.softsign_grad_result, result_derivative=r"(1 - |y|)^2",
         example=">>> fastact.softsign([-1.0, 3.0])\narray([-0.5 ,  0.75])",
     ),
     Activation(

@@ -6,7 +6,17 @@ functions, with no arrays, dispatch or I/O. The backends in ``fastact.backends``
 array loops; ``fastact.registry`` says which kernel pair belongs to which public activation.
 """
 
-from .exponential import celu, celu_grad, elu, elu_grad, selu, selu_grad
+from .exponential import (
+    celu,
+    celu_grad,
+    celu_grad_result,
+    elu,
+    elu_grad,
+    elu_grad_result,
+    selu,
+    selu_grad,
+    selu_grad_result,
+)
 from .gated import (
     gelu,
     gelu_grad,
@@ -38,19 +48,24 @@ from .sigmoidal import (
     logsigmoid_grad,
     sigmoid,
     sigmoid_grad,
+    sigmoid_grad_result,
     softplus,
     softplus_grad,
     softsign,
     softsign_grad,
+    softsign_grad_result,
     tanh,
     tanh_grad,
+    tanh_grad_result,
 )
 
 __all__ = [
     "celu",
     "celu_grad",
+    "celu_grad_result",
     "elu",
     "elu_grad",
+    "elu_grad_result",
     "gelu",
     "gelu_grad",
     "gelu_tanh",
@@ -76,16 +91,20 @@ __all__ = [
     "relu_grad",
     "selu",
     "selu_grad",
+    "selu_grad_result",
     "sigmoid",
     "sigmoid_grad",
+    "sigmoid_grad_result",
     "silu",
     "silu_grad",
     "softplus",
     "softplus_grad",
     "softsign",
     "softsign_grad",
+    "softsign_grad_result",
     "swish",
     "swish_grad",
     "tanh",
     "tanh_grad",
+    "tanh_grad_result",
 ]

@@ -2,6 +2,9 @@
 
 Forward ``x > 0 ? x : alpha * expm1(x)``; the gradient uses torch's ``x <= 0`` branch, so
 ``elu'(0) = alpha``, ``celu'(0) = 1`` and ``selu'(0) = scale * alpha``; NaN takes the linear branch.
+The ``*_grad_result`` kernels take the output ``y`` instead of ``x`` (valid for ``alpha >= 0``,
+where ``y <= 0`` exactly when ``x <= 0``), as torch's ``elu_backward(..., is_result=True)``:
+``grad * input_scale * (y + scale * alpha)`` on the negative side.
 """
 
 from ._jit import kernel
@@ -43,3 +46,22 @@ def selu(x):
 def selu_grad(g, x):
     T = type(x)
     return g * (T(kSeluScale) if not (x <= T(0)) else T(kSeluScale * kSeluAlpha) * exp(x))
+
+
+@kernel
+def elu_grad_result(g, y, alpha):
+    # elu'(x) = alpha * exp(x) = y + alpha for x <= 0
+    return g if not (y <= type(y)(0)) else g * (y + alpha)
+
+
+@kernel
+def celu_grad_result(g, y, alpha):
+    # celu'(x) = exp(x / alpha) = (y + alpha) / alpha for x <= 0
+    return g if not (y <= type(y)(0)) else (g * (type(y)(1) / alpha)) * (y + alpha)
+
+
+@kernel
+def selu_grad_result(g, y):
+    # selu'(x) = scale * alpha * exp(x) = y + scale * alpha for x <= 0
+    T = type(y)
+    return g * (T(kSeluScale) if not (y <= T(0)) else y + T(kSeluScale * kSeluAlpha))

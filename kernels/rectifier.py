@@ -31,8 +31,9 @@ def hardtanh(x, min_val, max_val):
 
 @kernel
 def hardtanh_grad(g, x, min_val, max_val):
-    # gradient only strictly inside (min_val, max_val)
-    return type(g)(0) if (x <= min_val or x >= max_val) else g
+    # gradient only strictly inside (min_val, max_val): 0 at NaN, as torch's vectorized loop
+    # (its scalar tail loop passes g at NaN; see README, "Deviations")
+    return g if (x > min_val and x < max_val) else type(g)(0)
 
 
 @kernel

@@ -90,3 +90,25 @@ def softplus_grad(g, x, beta, threshold):
     z, ze = two_prod(x, beta)
     s, _ = sigmoid_pair(z, ze)
     return g if z > threshold else g * s
+
+
+# -- gradients from the output y (torch's sigmoid_backward / tanh_backward take y) ----------------
+
+
+@kernel
+def sigmoid_grad_result(g, y):
+    # sigmoid' = y * (1 - y), in torch's order: grad * (1 - y) * y
+    return g * (type(y)(1) - y) * y
+
+
+@kernel
+def tanh_grad_result(g, y):
+    # tanh' = 1 - y**2
+    return g * (type(y)(1) - y * y)
+
+
+@kernel
+def softsign_grad_result(g, y):
+    # softsign'(x) = 1 / (1 + |x|)**2 = (1 - |y|)**2
+    d = type(y)(1) - abs(y)
+    return g * (d * d)

@@ -86,7 +86,8 @@ def _hardtanh(x, min_val=-1.0, max_val=1.0):
 
 
 def _hardtanh_d(x, min_val=-1.0, max_val=1.0):
-    return np.where((x <= min_val) | (x >= max_val), 0.0, 1.0)
+    # only strictly inside (min_val, max_val): 0 at NaN (see README, "Deviations")
+    return np.where((x > min_val) & (x < max_val), 1.0, 0.0)
 
 
 def _leaky(x, negative_slope=0.01):

@@ -285,7 +285,9 @@ def test_signatures_follow_design():
     assert sig.parameters["out"].kind is inspect.Parameter.KEYWORD_ONLY
     assert "inplace" not in inspect.signature(fastact.prelu).parameters
     gsig = inspect.signature(fastact.gelu_grad)
-    assert list(gsig.parameters) == ["grad_output", "x", "approximate", "out", "backend"]
+    assert list(gsig.parameters) == ["grad_output", "x", "approximate", "result", "out",
+                                     "inplace", "backend"]
+    assert gsig.parameters["x"].default is None  # x or result= (tests/test_result_grad.py)
     assert inspect.signature(fastact.hardtanh).parameters["min_val"].default == -1.0
     with pytest.raises(TypeError):
         fastact.softplus(np.ones(2), 1.0, 20.0, None)  # out is keyword-only

@@ -52,6 +52,8 @@ DEVIATIONS = {
     "gelu": "as silu (both forms); exact gelu(-0) is -0 in fastact (+0 in torch's float32)",
     "hardswish": "torch: -inf * 0 = NaN at -inf; fastact: -0",
     "hardsigmoid": "torch's float64 gradient uses 1/6 rounded to float32; fastact: 1/6 in float64",
+    # not keyed here (only NaN differs): hardtanh/relu6 backward at NaN is 0 in torch's SIMD
+    # loop but grad in its scalar tail, where this array's NaN falls; fastact: 0
 }
 
 
@@ -90,6 +92,8 @@ def test_special_values(name, p, dtype):
             keep &= np.abs(x) < 1e12  # torch's tanh form: x**3 overflows float32 -> NaN grad
     if name == "hardsigmoid" and dtype == np.float64:
         tg = np.where(tg != 0, 1 / 6, tg)  # see DEVIATIONS
+    if name in ("hardtanh", "relu6"):
+        tg = np.where(np.isnan(x), 0.0, tg)  # see DEVIATIONS
     exact = ACTIVATIONS[name].family == PIECEWISE_LINEAR and name not in (
         "hardsigmoid", "hardswish")
     for what, f, t in (("forward", fy, ty), ("backward", fg, tg)):

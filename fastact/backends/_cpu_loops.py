@@ -2,9 +2,10 @@
 
 Each takes 1-D contiguous arrays of one float dtype (inputs, then ``out``) followed by the
 activation's scalar parameters, and applies the scalar kernel from fastact.kernels element-wise.
-``<name>_inplace(x, ...)`` overwrites x: with ``out`` aliasing ``x``, LLVM's runtime overlap check
-would send the vectorized loop to its scalar fallback (5x slower); ``freeze`` keeps its store a
-plain full-width store (see fastact.kernels._bits.freeze).
+``<name>_inplace(x, ...)`` overwrites x (a gradient's ``<name>_inplace(g, x, ...)`` overwrites g):
+with ``out`` aliasing an input, LLVM's runtime overlap check would send the vectorized loop to its
+scalar fallback (3-5x slower); ``freeze`` keeps its store a plain full-width store (see
+fastact.kernels._bits.freeze).
 Numba inlines the kernel and vectorizes the loop; ``cache=True`` keeps the machine code on disk.
 """
 
@@ -36,6 +37,24 @@ def celu_grad(g, x, out, p0):
 
 
 @njit(**_OPTIONS)
+def celu_grad_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.celu_grad(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
+def celu_grad_result(g, x, out, p0):
+    for i in range(out.size):
+        out[i] = K.celu_grad_result(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def celu_grad_result_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.celu_grad_result(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
 def elu(x, out, p0):
     for i in range(out.size):
         out[i] = K.elu(x[i], p0)
@@ -51,6 +70,24 @@ def elu_inplace(x, p0):
 def elu_grad(g, x, out, p0):
     for i in range(out.size):
         out[i] = K.elu_grad(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def elu_grad_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.elu_grad(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
+def elu_grad_result(g, x, out, p0):
+    for i in range(out.size):
+        out[i] = K.elu_grad_result(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def elu_grad_result_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.elu_grad_result(freeze(g[i]), x[i], p0)
 
 
 @njit(**_OPTIONS)
@@ -72,6 +109,12 @@ def gelu_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def gelu_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.gelu_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def gelu_tanh(x, out):
     for i in range(out.size):
         out[i] = K.gelu_tanh(x[i])
@@ -87,6 +130,12 @@ def gelu_tanh_inplace(x):
 def gelu_tanh_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.gelu_tanh_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def gelu_tanh_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.gelu_tanh_grad(freeze(g[i]), x[i])
 
 
 @njit(**_OPTIONS)
@@ -108,6 +157,12 @@ def hardsigmoid_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def hardsigmoid_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.hardsigmoid_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def hardswish(x, out):
     for i in range(out.size):
         out[i] = K.hardswish(x[i])
@@ -123,6 +178,12 @@ def hardswish_inplace(x):
 def hardswish_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.hardswish_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def hardswish_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.hardswish_grad(freeze(g[i]), x[i])
 
 
 @njit(**_OPTIONS)
@@ -144,6 +205,24 @@ def hardtanh_grad(g, x, out, p0, p1):
 
 
 @njit(**_OPTIONS)
+def hardtanh_grad_inplace(g, x, p0, p1):
+    for i in range(g.size):
+        g[i] = K.hardtanh_grad(freeze(g[i]), x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
+def hardtanh_grad_result(g, x, out, p0, p1):
+    for i in range(out.size):
+        out[i] = K.hardtanh_grad(g[i], x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
+def hardtanh_grad_result_inplace(g, x, p0, p1):
+    for i in range(g.size):
+        g[i] = K.hardtanh_grad(freeze(g[i]), x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
 def leaky_relu(x, out, p0):
     for i in range(out.size):
         out[i] = K.leaky_relu(x[i], p0)
@@ -159,6 +238,24 @@ def leaky_relu_inplace(x, p0):
 def leaky_relu_grad(g, x, out, p0):
     for i in range(out.size):
         out[i] = K.leaky_relu_grad(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def leaky_relu_grad_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.leaky_relu_grad(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
+def leaky_relu_grad_result(g, x, out, p0):
+    for i in range(out.size):
+        out[i] = K.leaky_relu_grad(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def leaky_relu_grad_result_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.leaky_relu_grad(freeze(g[i]), x[i], p0)
 
 
 @njit(**_OPTIONS)
@@ -180,6 +277,12 @@ def logsigmoid_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def logsigmoid_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.logsigmoid_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def mish(x, out):
     for i in range(out.size):
         out[i] = K.mish(x[i])
@@ -195,6 +298,12 @@ def mish_inplace(x):
 def mish_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.mish_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def mish_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.mish_grad(freeze(g[i]), x[i])
 
 
 @njit(**_OPTIONS)
@@ -216,9 +325,21 @@ def prelu_grad(g, x, out, p0):
 
 
 @njit(**_OPTIONS)
+def prelu_grad_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.leaky_relu_grad(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
 def prelu_weight_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.prelu_weight_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def prelu_weight_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.prelu_weight_grad(freeze(g[i]), x[i])
 
 
 @njit(**_OPTIONS)
@@ -252,9 +373,45 @@ def relu6_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def relu6_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.relu6_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
+def relu6_grad_result(g, x, out):
+    for i in range(out.size):
+        out[i] = K.relu6_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def relu6_grad_result_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.relu6_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def relu_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.relu_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def relu_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.relu_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
+def relu_grad_result(g, x, out):
+    for i in range(out.size):
+        out[i] = K.relu_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def relu_grad_result_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.relu_grad(freeze(g[i]), x[i])
 
 
 @njit(**_OPTIONS)
@@ -276,6 +433,24 @@ def selu_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def selu_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.selu_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
+def selu_grad_result(g, x, out):
+    for i in range(out.size):
+        out[i] = K.selu_grad_result(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def selu_grad_result_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.selu_grad_result(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def sigmoid(x, out):
     for i in range(out.size):
         out[i] = K.sigmoid(x[i])
@@ -291,6 +466,24 @@ def sigmoid_inplace(x):
 def sigmoid_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.sigmoid_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def sigmoid_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.sigmoid_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
+def sigmoid_grad_result(g, x, out):
+    for i in range(out.size):
+        out[i] = K.sigmoid_grad_result(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def sigmoid_grad_result_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.sigmoid_grad_result(freeze(g[i]), x[i])
 
 
 @njit(**_OPTIONS)
@@ -312,6 +505,12 @@ def silu_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def silu_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.silu_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def softplus(x, out, p0, p1):
     for i in range(out.size):
         out[i] = K.softplus(x[i], p0, p1)
@@ -327,6 +526,12 @@ def softplus_inplace(x, p0, p1):
 def softplus_grad(g, x, out, p0, p1):
     for i in range(out.size):
         out[i] = K.softplus_grad(g[i], x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
+def softplus_grad_inplace(g, x, p0, p1):
+    for i in range(g.size):
+        g[i] = K.softplus_grad(freeze(g[i]), x[i], p0, p1)
 
 
 @njit(**_OPTIONS)
@@ -348,6 +553,24 @@ def softsign_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def softsign_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.softsign_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
+def softsign_grad_result(g, x, out):
+    for i in range(out.size):
+        out[i] = K.softsign_grad_result(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def softsign_grad_result_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.softsign_grad_result(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def swish(x, out, p0):
     for i in range(out.size):
         out[i] = K.swish(x[i], p0)
@@ -366,6 +589,12 @@ def swish_grad(g, x, out, p0):
 
 
 @njit(**_OPTIONS)
+def swish_grad_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.swish_grad(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
 def tanh(x, out):
     for i in range(out.size):
         out[i] = K.tanh(x[i])
@@ -381,3 +610,21 @@ def tanh_inplace(x):
 def tanh_grad(g, x, out):
     for i in range(out.size):
         out[i] = K.tanh_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def tanh_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.tanh_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
+def tanh_grad_result(g, x, out):
+    for i in range(out.size):
+        out[i] = K.tanh_grad_result(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def tanh_grad_result_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.tanh_grad_result(freeze(g[i]), x[i])

@@ -43,6 +43,33 @@ def celu_grad(g, x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def celu_grad_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.celu_grad_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def celu_grad_result(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.celu_grad_result(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def celu_grad_result_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.celu_grad_result_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
 def elu(x, out, block, p0):
     n = out.size
     for b in prange((n + block - 1) // block):
@@ -67,6 +94,33 @@ def elu_grad(g, x, out, block, p0):
         s = b * block
         e = min(s + block, n)
         L.elu_grad(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def elu_grad_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.elu_grad_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def elu_grad_result(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.elu_grad_result(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def elu_grad_result_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.elu_grad_result_inplace(g[s:e], x[s:e], p0)
 
 
 @njit(**_OPTIONS)
@@ -97,6 +151,15 @@ def gelu_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def gelu_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.gelu_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def gelu_tanh(x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
@@ -121,6 +184,15 @@ def gelu_tanh_grad(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.gelu_tanh_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def gelu_tanh_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.gelu_tanh_grad_inplace(g[s:e], x[s:e])
 
 
 @njit(**_OPTIONS)
@@ -151,6 +223,15 @@ def hardsigmoid_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def hardsigmoid_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardsigmoid_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def hardswish(x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
@@ -175,6 +256,15 @@ def hardswish_grad(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.hardswish_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def hardswish_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardswish_grad_inplace(g[s:e], x[s:e])
 
 
 @njit(**_OPTIONS)
@@ -205,6 +295,33 @@ def hardtanh_grad(g, x, out, block, p0, p1):
 
 
 @njit(**_OPTIONS)
+def hardtanh_grad_inplace(g, x, block, p0, p1):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardtanh_grad_inplace(g[s:e], x[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def hardtanh_grad_result(g, x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardtanh_grad_result(g[s:e], x[s:e], out[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def hardtanh_grad_result_inplace(g, x, block, p0, p1):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardtanh_grad_result_inplace(g[s:e], x[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
 def leaky_relu(x, out, block, p0):
     n = out.size
     for b in prange((n + block - 1) // block):
@@ -229,6 +346,33 @@ def leaky_relu_grad(g, x, out, block, p0):
         s = b * block
         e = min(s + block, n)
         L.leaky_relu_grad(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def leaky_relu_grad_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.leaky_relu_grad_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def leaky_relu_grad_result(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.leaky_relu_grad_result(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def leaky_relu_grad_result_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.leaky_relu_grad_result_inplace(g[s:e], x[s:e], p0)
 
 
 @njit(**_OPTIONS)
@@ -259,6 +403,15 @@ def logsigmoid_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def logsigmoid_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.logsigmoid_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def mish(x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
@@ -283,6 +436,15 @@ def mish_grad(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.mish_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def mish_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.mish_grad_inplace(g[s:e], x[s:e])
 
 
 @njit(**_OPTIONS)
@@ -313,12 +475,30 @@ def prelu_grad(g, x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def prelu_grad_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.prelu_grad_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
 def prelu_weight_grad(g, x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
         L.prelu_weight_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def prelu_weight_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.prelu_weight_grad_inplace(g[s:e], x[s:e])
 
 
 @njit(**_OPTIONS)
@@ -367,12 +547,66 @@ def relu6_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def relu6_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.relu6_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
+def relu6_grad_result(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.relu6_grad_result(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def relu6_grad_result_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.relu6_grad_result_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def relu_grad(g, x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
         L.relu_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def relu_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.relu_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
+def relu_grad_result(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.relu_grad_result(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def relu_grad_result_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.relu_grad_result_inplace(g[s:e], x[s:e])
 
 
 @njit(**_OPTIONS)
@@ -403,6 +637,33 @@ def selu_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def selu_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.selu_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
+def selu_grad_result(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.selu_grad_result(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def selu_grad_result_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.selu_grad_result_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def sigmoid(x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
@@ -427,6 +688,33 @@ def sigmoid_grad(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.sigmoid_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def sigmoid_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.sigmoid_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
+def sigmoid_grad_result(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.sigmoid_grad_result(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def sigmoid_grad_result_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.sigmoid_grad_result_inplace(g[s:e], x[s:e])
 
 
 @njit(**_OPTIONS)
@@ -457,6 +745,15 @@ def silu_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def silu_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.silu_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def softplus(x, out, block, p0, p1):
     n = out.size
     for b in prange((n + block - 1) // block):
@@ -481,6 +778,15 @@ def softplus_grad(g, x, out, block, p0, p1):
         s = b * block
         e = min(s + block, n)
         L.softplus_grad(g[s:e], x[s:e], out[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def softplus_grad_inplace(g, x, block, p0, p1):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softplus_grad_inplace(g[s:e], x[s:e], p0, p1)
 
 
 @njit(**_OPTIONS)
@@ -511,6 +817,33 @@ def softsign_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def softsign_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softsign_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
+def softsign_grad_result(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softsign_grad_result(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def softsign_grad_result_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softsign_grad_result_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def swish(x, out, block, p0):
     n = out.size
     for b in prange((n + block - 1) // block):
@@ -538,6 +871,15 @@ def swish_grad(g, x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def swish_grad_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.swish_grad_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
 def tanh(x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
@@ -562,3 +904,30 @@ def tanh_grad(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.tanh_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def tanh_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.tanh_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
+def tanh_grad_result(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.tanh_grad_result(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def tanh_grad_result_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.tanh_grad_result_inplace(g[s:e], x[s:e])

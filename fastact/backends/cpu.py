@@ -27,7 +27,7 @@ INTEGER_TYPES = (
 
 def n_arrays(name: str) -> int:
     """How many leading inputs of kernel ``name`` are arrays (the rest are scalar parameters)."""
-    return 2 if name.endswith("_grad") else 1
+    return 2 if name.endswith(("_grad", "_grad_result")) else 1
 
 
 def _kernel_table():
@@ -136,7 +136,8 @@ def plan(name, args, out, dtype):
     """The compiled loop's call for these operands, or None where the ufunc path must run.
 
     Returns ``(loop name, 1-D views: inputs then output, scalar parameters, result)``; the loop
-    is ``<name>_inplace`` (views: just x) when ``out`` is the input itself. Allocates the output.
+    is ``<name>_inplace`` (views: the inputs only) when ``out`` is the first input itself (x of a
+    forward, grad_output of a gradient). Allocates the output.
     Pass the result through :func:`finish` after running the loop (0-d results become scalars).
     """
     k = n_arrays(name)
@@ -148,9 +149,9 @@ def plan(name, args, out, dtype):
     if order is None:
         return None
     scalars = [dtype.type(p) for p in params]
-    if out is not None and k == 1 and (first is out or (
+    if out is not None and (first is out or (
             np.may_share_memory(first, out) and _same_memory(first, out))):
-        return f"{name}_inplace", [out.ravel(order)], scalars, out
+        return f"{name}_inplace", [a.ravel(order) for a in arrays], scalars, out
     res = np.empty(first.shape, dtype, order=order) if out is None else out
     views = [a.ravel(order) for a in arrays] + [res.ravel(order)]
     return name, views, scalars, res if out is None else out

@@ -1,0 +1,110 @@
+"""scikit-learn's MLP with fastact's in-place activations and gradients from the output.
+
+scikit-learn's ``MLPClassifier``/``MLPRegressor`` look their hidden activation and its
+derivative up in ``sklearn.neural_network._base.ACTIVATIONS`` / ``DERIVATIVES``; the forward
+functions work in place, the derivatives multiply ``delta`` in place by f' computed from the
+layer's *output* ``Z`` (``delta[Z == 0] = 0``, ``delta *= 1 - Z**2``,
+``delta *= Z; delta *= 1 - Z``).
+:func:`patch` swaps the relu, tanh and logistic entries for fastact's ``inplace=True`` forward
+functions and ``_grad(delta, result=Z, inplace=True)``: one fused pass each, on all cores for
+large layers. :func:`unpatch` restores scikit-learn's, :func:`patched` does both around a block.
+
+>>> from fastact.integrations import sklearn as fsk        # doctest: +SKIP
+>>> with fsk.patched():                                     # doctest: +SKIP
+...     MLPClassifier(hidden_layer_sizes=(256, 256)).fit(X, y)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import fastact
+
+NAMES = ("relu", "tanh", "logistic")
+_lock = threading.Lock()
+_saved: dict = {}  # (table name, activation) -> scikit-learn's function, while patched
+
+
+def inplace_relu(X):
+    """Apply relu to X in place (scikit-learn's ``inplace_relu``)."""
+    fastact.relu(X, inplace=True)
+
+
+def inplace_tanh(X):
+    """Apply tanh to X in place."""
+    fastact.tanh(X, inplace=True)
+
+
+def inplace_logistic(X):
+    """Apply the logistic sigmoid to X in place."""
+    fastact.sigmoid(X, inplace=True)
+
+
+def inplace_relu_derivative(Z, delta):
+    """delta *= relu'(x), from the relu output Z: zero where Z <= 0 (scikit-learn: Z == 0)."""
+    fastact.relu_grad(delta, result=Z, inplace=True)
+
+
+def inplace_tanh_derivative(Z, delta):
+    """delta *= 1 - Z**2, from the tanh output Z."""
+    fastact.tanh_grad(delta, result=Z, inplace=True)
+
+
+def inplace_logistic_derivative(Z, delta):
+    """delta *= Z * (1 - Z), from the sigmoid output Z."""
+    fastact.sigmoid_grad(delta, result=Z, inplace=True)
+
+
+_FORWARD = {"relu": inplace_relu, "tanh": inplace_tanh, "logistic": inplace_logistic}
+_DERIVATIVE = {"relu": inplace_relu_derivative, "tanh": inplace_tanh_derivative,
+               "logistic": inplace_logistic_derivative}
+
+
+def _base():
+    try:
+        from sklearn.neural_network import _base
+    except ImportError:
+        raise ImportError("fastact.integrations.sklearn needs scikit-learn: "
+                          "pip install scikit-learn") from None
+    return _base
+
+
+def patch() -> None:
+    """Use fastact for scikit-learn's relu, tanh and logistic MLP activations (idempotent)."""
+    base = _base()
+    with _lock:
+        for table, ours in (("ACTIVATIONS", _FORWARD), ("DERIVATIVES", _DERIVATIVE)):
+            entries = getattr(base, table)
+            for name in NAMES:
+                if (table, name) not in _saved:
+                    _saved[(table, name)] = entries[name]
+                entries[name] = ours[name]
+
+
+def unpatch() -> None:
+    """Restore scikit-learn's own functions (a no-op when not patched)."""
+    base = _base()
+    with _lock:
+        for (table, name), original in list(_saved.items()):
+            getattr(base, table)[name] = original
+        _saved.clear()
+
+
+def is_patched() -> bool:
+    """Whether scikit-learn's tables currently hold fastact's functions."""
+    base = _base()
+    return all(base.ACTIVATIONS[n] is _FORWARD[n] and base.DERIVATIVES[n] is _DERIVATIVE[n]
+               for n in NAMES)
+
+
+@contextlib.contextmanager
+def patched():
+    """Patch for the duration of a ``with`` block, restoring the previous state after it."""
+    was = is_patched()
+    patch()
+    try:
+        yield
+    finally:
+        if not was:
+            unpatch()
