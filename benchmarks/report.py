@@ -54,8 +54,8 @@ def index(data: dict):
         elif e.get("variant") == "copy":
             key = (e["n"], e["dtype"])
             copies[key] = max(copies.get(key, 0.0), e["bytes"] / med)
-        elif e.get("variant") == "chunked":
-            continue  # its own table, see chunked_rows
+        elif e.get("variant") in ("chunked", "integration"):
+            continue  # their own tables, see chunked_rows and integration_rows
         elif "impl" in e:
             key = (e["variant"], e["direction"], e["n"], e["dtype"], e["style"])
             rows[key][e["impl"]] = med
@@ -70,6 +70,16 @@ def chunked_rows(data: dict) -> dict:
         e = b.get("extra_info", {})
         if e.get("variant") == "chunked":
             rows[e["n"]][e["impl"]] = b["stats"]["median"]
+    return rows
+
+
+def integration_rows(data: dict) -> dict:
+    """{label: {impl: median seconds}} for benchmarks/test_integrations.py (in run order)."""
+    rows = {}
+    for b in data["benchmarks"]:
+        e = b.get("extra_info", {})
+        if e.get("variant") == "integration":
+            rows.setdefault(e["label"], {})[e["impl"]] = b["stats"]["median"]
     return rows
 
 
@@ -206,6 +216,15 @@ def markdown(data: dict, source: str) -> str:
             w, c = chunked[n].get("numpy-whole-array"), chunked[n].get("fastact.chunked")
             lines.append(f"| {n_label(n)} | {fmt_time(w)} | {fmt_time(c)} | "
                          f"{fmt_ratio(c / w if c and w else None)} |")
+    integration = integration_rows(data)
+    if integration:
+        lines += ["", "## Integrations (each: without fastact, then with it)", "",
+                  "| case | without | with fastact | ratio |", "|---|---|---|---:|"]
+        for label, impls in integration.items():
+            (base, tb), *rest = impls.items()
+            for impl, t in rest:
+                lines.append(f"| {label} | {base} {fmt_time(tb)} | {impl} {fmt_time(t)} | "
+                             f"{fmt_ratio(t / tb)} |")
     lines += ["", "## All rows", "",
               "| activation | dir | N | dtype | style | backend | median | GB/s | % ceiling | "
               "vs numpy | vs torch | vs best peer |",
@@ -232,7 +251,8 @@ def markdown(data: dict, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-COLORS = {"fastact:auto": "tab:blue", "fastact:cpu": "tab:cyan", "numpy": "tab:red",
+COLORS = {"fastact:auto": "tab:blue", "fastact:cpu": "tab:cyan", "fastact:parallel": "tab:olive",
+          "numpy": "tab:red",
           "torch": "tab:orange", "jax": "tab:green", "numexpr": "tab:purple"}
 PLOTS = [("relu", "forward", "out"), ("relu", "forward", "alloc"), ("gelu", "forward", "alloc"),
          ("gelu", "backward", "alloc")]
@@ -273,6 +293,9 @@ def plot(data: dict, path: Path) -> bool:
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("GB/s (read + written)")
     axes[2].set_ylabel("GB/s (read + written)")
+    if not handles:  # no activation rows in this run (e.g. only the integration benchmarks)
+        plt.close(fig)
+        return False
     fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles),
                fontsize=9)
     m = data.get("machine_info", {})

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from . import dispatch, hardware
+from . import _dask, dispatch, hardware
 from .registry import ACTIVATIONS, REQUIRED, Activation
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -153,7 +153,13 @@ def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
 
 def forward(spec, x, params, out=None, inplace=False, backend=None):
     name = spec.name
+    requested = backend
     backend = dispatch.resolve(backend)
+    if _dask.is_dask(x):
+        _, result = _dtypes(name, np.dtype(x.dtype), spec.keeps_integers)
+        if "weight" in params:
+            _channel_weight(name, x.shape, params["weight"], result)  # checked now, not lazily
+        return _dask.forward(spec, x, params, out, inplace, requested, result)
     arr = _as_array(x)
     compute, result = _dtypes(name, arr.dtype, spec.keeps_integers)
     ufname, _, _ = spec.kernels(params)
@@ -181,6 +187,7 @@ FROM_RESULT = tuple(n for n, a in ACTIVATIONS.items() if a.result_grad is not No
 
 def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inplace=False):
     name = f"{spec.name}_grad"
+    requested = backend
     backend = dispatch.resolve(backend)
     if x is None and result is None:
         raise TypeError(f"{name}() needs x (the forward input) or result= (its output)")
@@ -198,6 +205,15 @@ def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inpl
         if spec.result_check is not None:
             spec.result_check(params)
         x, kernel, what = result, f"{spec.name}_grad_result", "result"
+    if _dask.is_dask(grad_output) or _dask.is_dask(x):
+        dts = [np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
+               for a in (grad_output, x)]
+        for dt in dts:
+            if dt.kind not in "biuf":
+                _refuse_dtype(name, dt)
+        _, res_dtype = _dtypes(name, np.result_type(*dts), False)
+        return _dask.grad(spec, grad_output, x, params, out, inplace, requested,
+                          what == "result", res_dtype)
     g, arr = _as_array(grad_output), _as_array(x)
     for a in (g, arr):
         if a.dtype.kind not in "biuf":
