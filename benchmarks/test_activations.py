@@ -4,6 +4,10 @@ Rows are grouped by (variant, direction, N, dtype, call style); within a group t
 are fastact's backends (``fastact:auto`` plus each concrete backend from ``fastact.BACKENDS``) and
 the installed peers (``numpy``, ``torch``, ``jax``, ``numexpr``). Every implementation's result is
 checked once against the float64 reference before it is timed: a fast wrong kernel fails.
+
+Backward rows give each implementation what its autograd saves: torch's sigmoid and tanh backward
+ops take the forward output, so fastact's sigmoid/tanh rows use ``_grad(g, result=y)`` (y computed
+once, untimed) on both sides; every other row takes x.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from .conftest import DATA, MODE, measure, skip_if_no_memory
 VARIANTS = list(REFS)  # every registry activation, plus gelu's tanh form
 PARAMS = {"prelu": (peers.PRELU_W,), "gelu_tanh": ("tanh",)}
 CHEAP = {v for v in VARIANTS if v in ACTIVATIONS and ACTIVATIONS[v].family == PIECEWISE_LINEAR}
+#: backward rows where torch's op takes the forward output: fastact is given it too (result=)
+FROM_OUTPUT = {"sigmoid", "tanh"}
 
 #: size -> (forward styles, backward styles). The large sizes keep what the DESIGN.md targets
 #: compare (allocating against allocating, and every relu-family style), within the time budget.
@@ -146,6 +152,12 @@ def build(case: Case, d: dict):
     if case.impl.startswith("fastact:"):
         backend = case.impl.split(":", 1)[1]
         f = getattr(fastact, name if fwd else f"{name}_grad")
+        if not fwd and case.variant in FROM_OUTPUT:  # as torch's sigmoid/tanh backward
+            y_saved = getattr(fastact, name)(x)
+            grad = f
+
+            def f(g_, x_, *p_, **kw):
+                return grad(g_, *p_, result=y_saved, **kw)
         if fwd and case.style == "alloc":
             def call():
                 last["y"] = f(x, *p, backend=backend)

@@ -345,10 +345,10 @@ def _docstring(spec, grad_fn):
 #
 # At N = 1e3 the kernels take well under a microsecond; the general path (binding, validation,
 # dispatch) costs ~10 us. A call with only an array (forward) or two arrays (gradient) of one
-# float dtype, C-contiguous, 1-D or more, default parameters, no backend= (and ``out=`` only of
-# the same dtype, shape and layout, not overlapping), below the parallel threshold and with no
-# backend override active goes straight to the serial loop. Everything else takes the general
-# path, which gives the same result.
+# float dtype, C-contiguous, 1-D or more, default parameters (and ``out=`` only of the same
+# dtype, shape and layout, not overlapping), below the parallel threshold, where "auto" is in
+# force (backend="auto", or no backend= and no override active) goes straight to the serial
+# loop. Everything else takes the general path, which gives the same result.
 
 _LOOP_DTYPES = (_F32, _F64)
 
@@ -370,9 +370,15 @@ def _fast_path(spec, kernel_name):
                                     getattr(loops, f"{kernel_name}_inplace", None))
         return entry
 
-    def small(size, dtype):
+    def small(size, dtype, backend):
+        """Whether "auto" would choose the serial backend for this call, cheaply."""
         limits = dispatch._profile["thresholds"]
-        if limits is None or dispatch._override.get() is not None or _env_set():
+        if limits is None:
+            return False
+        if backend is None:  # an override could choose another backend
+            if dispatch._override.get() is not None or _env_set():
+                return False
+        elif backend != "auto":
             return False
         return size < limits[family]["float32" if dtype == _F32 else "float64"]
 
@@ -402,8 +408,7 @@ def _make_forward(spec):
 
     def fn(x, *args, out=None, inplace=False, backend=None, **kwargs):
         if (loop_for is not None and type(x) is np.ndarray and not args and not kwargs
-                and backend is None and x.ndim and x.flags.c_contiguous
-                and small(x.size, x.dtype)):
+                and x.ndim and x.flags.c_contiguous and small(x.size, x.dtype, backend)):
             entry = loop_for(x.dtype)
             if entry is not None:
                 flat = x.ndim == 1  # reshape(-1) costs ~0.2 us a view
@@ -445,11 +450,11 @@ def _make_grad(spec):
     def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
            **kwargs):
         if (loop_for is not None and type(x) is np.ndarray and type(grad_output) is np.ndarray
-                and not args and not kwargs and out is None and backend is None and x.ndim
+                and not args and not kwargs and out is None and x.ndim
                 and result is None and not inplace
                 and x.dtype == grad_output.dtype and x.shape == grad_output.shape
                 and x.flags.c_contiguous and grad_output.flags.c_contiguous
-                and small(x.size, x.dtype)):
+                and small(x.size, x.dtype, backend)):
             entry = loop_for(x.dtype)
             if entry is not None:
                 res = np.empty_like(x)
