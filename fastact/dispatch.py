@@ -23,8 +23,9 @@ from .registry import ACTIVATIONS, PIECEWISE_LINEAR, TRANSCENDENTAL
 #: three runs of ``FASTACT_PROFILE=/tmp/p.json fastact tune`` (fastact.tuning.crossover, sizes
 #: 2**10..2**22) on the build machine, a 2-core AMD EPYC (Zen 3, AVX2, 512 KiB L2, 32 MiB L3),
 #: Numba 0.68, omp layer, 2026-11-22; measured crossovers: relu 2**16-2**18 (float32) and
-#: 2**17-2**18 (float64), sigmoid 2**15-2**17 (float32) and 2**12-2**13 (float64); the values below
-#: take the upper end (a second thread's wake-up costs ~5 us; below the crossover it is pure loss).
+#: 2**16-2**18 (float64), sigmoid 2**15-2**17 (float32) and 2**12-2**15 (float64). Below: the
+#: upper end for relu (memory-bound: a second thread gains little just above it) and the middle
+#: run for sigmoid (the dearer transcendental kernels cross over earlier still). docs/parallel.md.
 DEFAULT_THRESHOLDS = {
     PIECEWISE_LINEAR: {"float32": 1 << 18, "float64": 1 << 18},
     TRANSCENDENTAL: {"float32": 1 << 16, "float64": 1 << 13},
