@@ -30,8 +30,13 @@ def _refuse_dtype(name, dtype):
 
 
 def _dtypes(name: str, dtype: np.dtype, keeps_integers: bool) -> tuple[np.dtype, np.dtype]:
-    """(compute dtype, result dtype) for an input dtype, or TypeError naming both."""
+    """(compute dtype, result dtype) for an input dtype, or TypeError naming both.
+
+    Non-native byte order is computed and returned in native order (as NumPy's ufuncs do).
+    """
     kind = dtype.kind
+    if kind in "biuf" and not dtype.isnative:
+        dtype = dtype.newbyteorder("=")
     if kind == "f":
         if dtype not in _SUPPORTED_FLOATS:
             _refuse_dtype(name, dtype)

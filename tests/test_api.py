@@ -479,3 +479,15 @@ def test_readme_example_runs():
     assert blocks
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
+
+
+def test_non_native_byte_order_is_computed_in_native_order():
+    """As NumPy's ufuncs: a big-endian input gives a native result of the same kind."""
+    x = np.linspace(-3, 3, 50).astype(">f4")
+    y = fastact.gelu(x)
+    assert y.dtype == np.dtype(np.float32) and y.dtype.isnative
+    np.testing.assert_array_equal(y, fastact.gelu(x.astype(np.float32)))
+    np.testing.assert_array_equal(fastact.relu_grad(x, x), fastact.relu_grad(*[x.astype("f4")] * 2))
+    assert fastact.relu(np.arange(-2, 2, dtype=">i8")).dtype == np.dtype(np.int64)
+    with pytest.raises(TypeError, match="in place"):
+        fastact.relu(x, inplace=True)  # the native result cannot go into a big-endian array
