@@ -451,22 +451,28 @@ def _make_grad(spec):
     fname = f"{spec.name}_grad"
     loop_for, small = _fast_path(spec, fname) if "weight" not in {
         p.kind for p in spec.params} else (None, None)
+    # result= with the default parameters (which every result_check accepts)
+    result_loop_for = _fast_path(spec, f"{fname}_result")[0] if (
+        loop_for is not None and spec.result_grad is not None) else None
 
     def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
            **kwargs):
-        if (loop_for is not None and type(x) is np.ndarray and type(grad_output) is np.ndarray
-                and not args and not kwargs and out is None and x.ndim
-                and result is None and not inplace
-                and x.dtype == grad_output.dtype and x.shape == grad_output.shape
-                and x.flags.c_contiguous and grad_output.flags.c_contiguous
-                and small(x.size, x.dtype, backend)):
-            entry = loop_for(x.dtype)
+        pick, arr = loop_for, x
+        if result is not None:  # y takes x's place in the loop; both given: the general path
+            pick, arr = (result_loop_for, result) if x is None else (None, None)
+        if (pick is not None and type(arr) is np.ndarray and type(grad_output) is np.ndarray
+                and not args and not kwargs and out is None and arr.ndim and not inplace
+                and arr.dtype == grad_output.dtype and arr.shape == grad_output.shape
+                and arr.flags.c_contiguous and grad_output.flags.c_contiguous
+                and small(arr.size, arr.dtype, backend)):
+            entry = pick(arr.dtype)
             if entry is not None:
-                res = np.empty_like(x)
-                if x.ndim == 1:
-                    entry[0](grad_output, x, res, *entry[1])
+                res = np.empty_like(arr)
+                if arr.ndim == 1:
+                    entry[0](grad_output, arr, res, *entry[1])
                 else:
-                    entry[0](grad_output.reshape(-1), x.reshape(-1), res.reshape(-1), *entry[1])
+                    entry[0](grad_output.reshape(-1), arr.reshape(-1), res.reshape(-1),
+                             *entry[1])
                 return res
         params = _bind(spec, fname, args, kwargs)
         return grad(spec, grad_output, x, params, out, backend, result, inplace)

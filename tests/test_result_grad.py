@@ -166,3 +166,17 @@ def test_result_with_scalars_and_broadcasting():
     y = fastact.relu(np.array([[-1.0, 2.0]]))
     np.testing.assert_array_equal(fastact.relu_grad(np.ones(2), result=y), [[0.0, 1.0]])
     np.testing.assert_array_equal(fastact.relu_grad(3.0, result=y), [[0.0, 3.0]])
+
+
+@pytest.mark.parametrize("name", FROM_RESULT)
+def test_small_array_fast_path_with_result(name):
+    """Small calls with result= take the serial loop directly: the same values as the general
+    path, and the same errors."""
+    g, x = _inputs(np.float32, 500)
+    y = getattr(fastact, name)(x)
+    df = getattr(fastact, f"{name}_grad")
+    np.testing.assert_array_equal(df(g, result=y), df(g, result=y, backend="cpu"))
+    np.testing.assert_array_equal(df(g.reshape(20, 25), result=y.reshape(20, 25)),
+                                  df(g, result=y, backend="cpu").reshape(20, 25))
+    with pytest.raises(TypeError, match="not both"):
+        df(g, y, result=y)
