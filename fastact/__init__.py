@@ -86,7 +86,7 @@ def info() -> dict:
         "thresholds_from": source,
         "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR") or "(next to the sources)",
         "backends": list(BACKENDS),
-        "cuda": "not supported by this version (the CUDA backend is planned)",
+        "cuda": hardware.cuda_presence(),
         "activations": list(ACTIVATIONS),
     }
 

@@ -75,6 +75,15 @@ def _read_cache_sizes() -> dict[str, int]:
     return sizes
 
 
+def cuda_presence() -> str:
+    """Whether a CUDA driver is installed (without importing numba.cuda), in words."""
+    import ctypes.util
+
+    driver = ctypes.util.find_library("cuda") or ctypes.util.find_library("nvcuda")
+    where = f"driver found ({driver})" if driver else "no CUDA driver found"
+    return f"{where}; this version of fastact has no CUDA backend (CPU backends only)"
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
