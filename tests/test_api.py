@@ -474,11 +474,20 @@ def test_readme_example_runs():
     import re
     from pathlib import Path
 
+    import importlib.util
+
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
     assert blocks
+    ran = 0
     for code in blocks:
+        # the examples of optional integrations run where their library is installed (CI)
+        needs = set(re.findall(r"^\s*(?:import|from) (torch|sklearn|dask)\b", code, flags=re.M))
+        if any(importlib.util.find_spec(m) is None for m in needs):
+            continue
         exec(compile(code, "README.md", "exec"), {})
+        ran += 1
+    assert ran >= 3
 
 
 def test_non_native_byte_order_is_computed_in_native_order():
