@@ -471,10 +471,9 @@ def test_cli_help_and_info():
 
 def test_readme_example_runs():
     """The README's usage example runs as written."""
+    import importlib.util
     import re
     from pathlib import Path
-
-    import importlib.util
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)

@@ -392,3 +392,25 @@ def test_small_array_fast_path_respects_every_override(monkeypatch):
     y = x.reshape(10, 10)
     np.testing.assert_array_equal(fastact.elu(y), fastact.elu(y, 1.0, backend="cpu"))
     np.testing.assert_array_equal(fastact.elu(x, 0.5), fastact.elu(x, alpha=0.5, backend="cpu"))
+
+
+def test_fast_path_large_arrays_parallel_and_memory_guard(monkeypatch):
+    """Above the threshold the fast path runs the parallel loop (the same values), and an output
+    that does not fit is refused before it is allocated, as on the general path."""
+    from types import SimpleNamespace
+
+    from fastact import hardware
+
+    x = np.linspace(-4, 4, 1 << 19, dtype=np.float32)
+    assert "backend parallel" in fastact.explain(x, "gelu")
+    np.testing.assert_array_equal(fastact.gelu(x), fastact.gelu(x, backend="cpu"))
+    np.testing.assert_array_equal(fastact.relu_grad(x, x), fastact.relu_grad(x, x, backend="cpu"))
+    y = x.copy()
+    fastact.elu(y, inplace=True)
+    np.testing.assert_array_equal(y, fastact.elu(x, backend="cpu"))
+    big = np.zeros(20_000_000, np.float32)  # 80 MB: above the 64 MiB memory check
+    monkeypatch.setattr(hardware.psutil, "virtual_memory", lambda: SimpleNamespace(available=1))
+    for call in (lambda: fastact.relu(big), lambda: fastact.sigmoid_grad(big, big)):
+        with pytest.raises(MemoryError, match="inplace=True or out="):
+            call()
+    fastact.relu(big, inplace=True)  # allocates nothing: allowed

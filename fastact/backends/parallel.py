@@ -115,6 +115,13 @@ def _launch(loop, views, scalars, itemsize) -> bool:
     return True
 
 
+def run_loop(loop, views, scalars, itemsize):
+    """Run generated loop ``loop`` on 1-D views with all threads (serially where it must not
+    launch now: see _launch)."""
+    if not _launch(loop, views, scalars, itemsize):
+        cpu.run_serial(loop, views, scalars)
+
+
 def _par_loops():
     from . import _par_loops
 
@@ -127,8 +134,7 @@ def call(name, args, out, dtype):
     if p is None:
         return _call_strided(name, args, out, dtype)
     loop, views, scalars, result = p
-    if not _launch(loop, views, scalars, dtype.itemsize):
-        cpu.run_serial(loop, views, scalars)
+    run_loop(loop, views, scalars, dtype.itemsize)
     return cpu.finish(result, out)
 
 
