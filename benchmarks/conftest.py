@@ -110,9 +110,9 @@ def measure(benchmark, fn, setup=None, once=None):
     """Time ``fn`` (already called once, so warm): calibrated rounds for fast calls, otherwise one
     call per round for about TARGET_SECONDS; ``setup`` (untimed) runs before every round.
     ``once`` is a previous call's duration (else one more call measures it)."""
-    # the warm-up call may have included a compile or a cache load (milliseconds): below 50 ms
-    # time one more call, or a 2 us kernel would be timed in 3 single-call rounds
-    if once is None or once < 0.05:
+    # the warm-up call may have included a compile or a cache load (up to seconds): time one
+    # more call unless that costs seconds, or a 2 us kernel would be timed in 3 single-call rounds
+    if once is None or once < 2.0:
         if setup is not None:
             setup()
         t0 = time.perf_counter()
