@@ -11,6 +11,7 @@ import numpy as np
 
 from . import hardware
 from .backends import parallel
+from .backends.cpu import _same_memory
 
 #: Smallest block: below ~16k elements NumPy's per-call overhead (~1 us per ufunc) dominates.
 MIN_BLOCK = 1 << 14
@@ -88,8 +89,7 @@ def chunked(func, x, *args, out=None, block=None, threads=None):
             raise ValueError("chunked: out is read-only")
         for a in [x, *(args[i] for i in arrays)]:
             a = np.asarray(a)
-            if np.may_share_memory(a, out) and not (
-                    a.ctypes.data == out.ctypes.data and a.strides == out.strides):
+            if np.may_share_memory(a, out) and not _same_memory(a, out):
                 raise ValueError("chunked: out partly overlaps an input (out may be an input "
                                  "itself, not a shifted view of one)")
     threads = parallel.threads() if threads is None else int(threads)
