@@ -47,23 +47,56 @@ from ._jit import kernel
 f32 = np.float32
 
 
-def _by_dtype(name, impl32, impl64):
-    """A function for kernels that compiles to ``impl32`` on float32 and ``impl64`` on float64."""
+#: (stub, selector) of every by_dtype function, for :func:`register_cuda`
+_BY_DTYPE = []
+_CUDA_REGISTERED = []
 
-    def stub(x):  # pragma: no cover - only the compiled versions run
-        raise TypeError(f"{name} is callable only from compiled kernels")
 
-    stub.__name__ = stub.__qualname__ = name
+def by_dtype(name, impl32, impl64, nargs=1):
+    """A function for kernels that compiles to ``impl32`` or ``impl64`` by its last argument's
+    type (float32 or float64); ``nargs`` is 1 (``f(x)``) or 2 (``f(g, x)``).
 
-    @overload(stub, inline="always")
-    def _select(x):
+    Registered for the CPU target here and for the CUDA target by :func:`register_cuda` (numba-cuda
+    types a CPU-registered ``inline="always"`` overload with its arguments missing).
+    """
+
+    def pick(x):
         if x == types.float32:
             return impl32
         if x == types.float64:
             return impl64
         return None
 
+    if nargs == 1:
+        def stub(x):  # pragma: no cover - only the compiled versions run
+            raise TypeError(f"{name} is callable only from compiled kernels")
+
+        def _select(x):
+            return pick(x)
+    else:
+        def stub(g, x):  # pragma: no cover - only the compiled versions run
+            raise TypeError(f"{name} is callable only from compiled kernels")
+
+        def _select(g, x):
+            return pick(x)
+
+    stub.__name__ = stub.__qualname__ = name
+    overload(stub, inline="always", target="cpu")(_select)
+    _BY_DTYPE.append((stub, _select))
     return stub
+
+
+def register_cuda():
+    """Register every by_dtype function for numba.cuda kernels (once; imports numba.cuda)."""
+    if not _CUDA_REGISTERED:
+        try:
+            from numba.cuda.extending import overload as cuda_overload  # numba-cuda
+            options = {}
+        except ImportError:  # pragma: no cover - Numba's built-in numba.cuda
+            cuda_overload, options = overload, {"target": "cuda"}
+        for stub, select in _BY_DTYPE:
+            cuda_overload(stub, inline="always", **options)(select)
+        _CUDA_REGISTERED.append(True)
 
 
 # -- exp -----------------------------------------------------------------------------------------
@@ -145,10 +178,27 @@ def _expm1_64(x):
     return y if x != 0.0 else x
 
 
-exp = _by_dtype("exp", _exp32, _exp64)
+exp = by_dtype("exp", _exp32, _exp64)
 exp.__doc__ = "e**x; max error 1.03 ULP (float32), 0.88 ULP (float64)."
-expm1 = _by_dtype("expm1", _expm1_32, _expm1_64)
+expm1 = by_dtype("expm1", _expm1_32, _expm1_64)
 expm1.__doc__ = "e**x - 1, exact near 0; max error 1.51 ULP (float32), 0.90 ULP (float64)."
+
+
+@kernel
+def exp_lean(x):
+    """e**x for float64 ``x`` to float32 accuracy (relative error below 2e-10, Taylor to r**8):
+    the float64 evaluation the float32 kernels use. Same limits as ``exp``."""
+    c = min(max(x, -746.0), 710.0)
+    c = c if x == x else x
+    kf, r = _reduce64(c)
+    p = 1 / 40320 + r * (1 / 362880)
+    p = 1 / 5040 + r * p
+    p = 1 / 720 + r * p
+    p = 1 / 120 + r * p
+    p = 1 / 24 + r * p
+    p = 1 / 6 + r * p
+    p = 0.5 + r * p
+    return scale_pow2(1.0 + (r + r * r * p), kf)
 
 
 # -- log1p ---------------------------------------------------------------------------------------
@@ -191,7 +241,7 @@ def _log1p64(x):
     return y if x != -1.0 else -np.inf
 
 
-log1p = _by_dtype("log1p", _log1p32, _log1p64)
+log1p = by_dtype("log1p", _log1p32, _log1p64)
 log1p.__doc__ = "log(1 + x); -1 -> -inf, < -1 -> NaN; max error 2.38 ULP (f32), 1.58 ULP (f64)."
 
 
@@ -201,13 +251,19 @@ log1p.__doc__ = "log(1 + x); -1 -> -inf, < -1 -> NaN; max error 2.38 ULP (f32), 
 _E32_S = 2 / (1 - ERFCX_F32_T0)
 
 
+@kernel
+def erfcx_lean(a):
+    """erfcx(a) for float64 ``a >= 0`` to float32 accuracy (relative error 2.2e-10): the float64
+    evaluation the float32 kernels use (a degree-11 series instead of float64's degree 28)."""
+    b = ERFCX_F32_A if a > ERFCX_F32_A else a  # beyond the fit erfc(a) underflows in float32
+    t = 1.0 / (1.0 + ERFCX_F32_C * b)
+    return t * erfcx_series_f32((t - ERFCX_F32_T0) * _E32_S - 1.0)
+
+
 def _erfcx32(x):
     # evaluated in float64 (4 lanes instead of 8): in float32 the rounding of t and of the series
     # alone would cost ~3 ULP of the 4 the activations may spend
-    b = np.float64(x)
-    b = ERFCX_F32_A if b > ERFCX_F32_A else b  # beyond the fit erfc(a) underflows anyway
-    t = 1.0 / (1.0 + ERFCX_F32_C * b)
-    return np.float32(t * erfcx_series_f32((t - ERFCX_F32_T0) * _E32_S - 1.0))
+    return np.float32(erfcx_lean(np.float64(x)))
 
 
 _E64_S = 2 / (1 - ERFCX_F64_T0)
@@ -219,7 +275,7 @@ def _erfcx64(x):
     return t * erfcx_series_f64((t - ERFCX_F64_T0) * _E64_S - 1.0)
 
 
-erfcx = _by_dtype("erfcx", _erfcx32, _erfcx64)
+erfcx = by_dtype("erfcx", _erfcx32, _erfcx64)
 erfcx.__doc__ = "exp(a*a) erfc(a) for a >= 0; max error 0.50 ULP (float32), 3.35 ULP (float64)."
 
 
