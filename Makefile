@@ -10,7 +10,7 @@ BENCH_OPTS = --benchmark-only --benchmark-storage=file://$(RESULTS) --benchmark-
              --benchmark-max-time=0.1 --benchmark-min-rounds=5 --benchmark-columns=median,iqr,rounds \
              --benchmark-group-by=group --benchmark-sort=name -p no:cacheprovider
 
-.PHONY: test bench bench-compare lint clean venv
+.PHONY: test bench bench-compare lint clean clean-cache venv
 
 venv: $(STAMP)
 
@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml
 # compile of every loop dominates, and files compile disjoint sets of loops in parallel.
 TEST_OPTS ?= -n auto --dist loadfile
 
+# tests/cuda runs in its own process on Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM must be set
+# before numba is imported); on a machine with a GPU, `pytest tests/cuda` runs it on the device.
 test: venv
-	$(PY) -m pytest -q $(TEST_OPTS)
+	$(PY) -m pytest -q $(TEST_OPTS) --ignore=tests/cuda
+	NUMBA_ENABLE_CUDASIM=1 $(PY) -m pytest -q -n auto --dist load tests/cuda
 
 # BENCH=quick make bench: the 2-minute subset. Peers (torch, JAX, numexpr) are timed when installed.
 bench: venv
@@ -37,6 +40,10 @@ bench-compare: venv
 
 lint: venv
 	$(VENV)/bin/ruff check fastact kernels tests benchmarks tools
+
+# Numba's on-disk cache (stale after editing kernels/: the cache is keyed on the loops' files)
+clean-cache:
+	find . -path ./$(VENV) -prune -o -name '*.nb[ic]' -print -delete | wc -l
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks benchmarks/results

@@ -86,9 +86,27 @@ def info() -> dict:
         "thresholds_from": source,
         "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR") or "(next to the sources)",
         "backends": list(BACKENDS),
-        "cuda": hardware.cuda_presence(),
+        "cuda": _cuda_info(),
         "activations": list(ACTIVATIONS),
     }
+
+
+def _cuda_info() -> str:
+    """The cuda backend's state in words (imports numba.cuda only where a driver or the simulator
+    could make it usable)."""
+    import os
+
+    from . import hardware
+    from .backends import cuda
+
+    presence = hardware.cuda_presence()
+    if presence.startswith("no CUDA driver") and not os.environ.get("NUMBA_ENABLE_CUDASIM"):
+        return f"not usable: {presence}"
+    try:
+        ok, why = cuda.usable()
+    except Exception as e:  # noqa: BLE001 - diagnostics must not fail
+        ok, why = False, f"{type(e).__name__}: {e}"
+    return f"usable: {why}" if ok else f"not usable: {why}"
 
 
 __all__ = [

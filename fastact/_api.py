@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from . import _dask, dispatch, hardware
+from . import _dask, _device, dispatch, hardware
 from .registry import ACTIVATIONS, REQUIRED, Activation
 
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -51,6 +51,12 @@ def _dtypes(name: str, dtype: np.dtype, keeps_integers: bool) -> tuple[np.dtype,
 
 def _as_array(x):
     return x if isinstance(x, np.ndarray) else np.asarray(x)
+
+
+def _on_device(obj):
+    """Whether obj is a CUDA device array (checked without importing numba.cuda)."""
+    return obj is not None and not isinstance(obj, np.ndarray) and (
+        hasattr(obj, "__cuda_array_interface__") or bool(getattr(obj, "__cuda_ndarray__", False)))
 
 
 def _check_writeable(name, arr, what):
@@ -156,10 +162,12 @@ def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
     return impl.call(ufname, arrays + extra, out, compute)
 
 
-def forward(spec, x, params, out=None, inplace=False, backend=None):
+def forward(spec, x, params, out=None, inplace=False, backend=None, stream=None):
     name = spec.name
     requested = backend
     backend = dispatch.resolve(backend)
+    if _on_device(x) or _on_device(out):
+        return _device.forward(spec, x, params, out, inplace, backend, stream)
     if _dask.is_dask(x):
         _, result = _dtypes(name, np.dtype(x.dtype), spec.keeps_integers)
         if "weight" in params:
@@ -190,7 +198,8 @@ def forward(spec, x, params, out=None, inplace=False, backend=None):
 FROM_RESULT = tuple(n for n, a in ACTIVATIONS.items() if a.result_grad is not None)
 
 
-def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inplace=False):
+def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inplace=False,
+         stream=None):
     name = f"{spec.name}_grad"
     requested = backend
     backend = dispatch.resolve(backend)
@@ -210,6 +219,9 @@ def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inpl
         if spec.result_check is not None:
             spec.result_check(params)
         x, kernel, what = result, f"{spec.name}_grad_result", "result"
+    if _on_device(grad_output) or _on_device(x) or _on_device(out):
+        return _device.grad(spec, grad_output, x, params, out, inplace, backend, stream, kernel,
+                            what)
     if _dask.is_dask(grad_output) or _dask.is_dask(x):
         dts = [np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
                for a in (grad_output, x)]
@@ -296,6 +308,7 @@ def _signature(spec, grad_fn):
     if grad_fn or "weight" not in {p.kind for p in spec.params}:
         ps.append(_P("inplace", _P.KEYWORD_ONLY, default=False))
     ps.append(_P("backend", _P.KEYWORD_ONLY, default=None))
+    ps.append(_P("stream", _P.KEYWORD_ONLY, default=None))
     return inspect.Signature(ps)
 
 
@@ -338,8 +351,12 @@ def _docstring(spec, grad_fn):
         + ("inplace : bool, default False\n    Write grad_input into grad_output and return it.\n"
            if grad_fn else "" if spec.name == "prelu" else
            "inplace : bool, default False\n    Write the result into x and return x.\n")
-        + "backend : {'auto', 'cpu', 'parallel'}, optional\n    Overrides use_backend() and "
-          "FASTACT_BACKEND; 'auto' picks by size (see fastact.explain).\n"
+        + "backend : {'auto', 'cpu', 'parallel', 'cuda'}, optional\n    Overrides use_backend() "
+          "and FASTACT_BACKEND; 'auto' picks by size and device (see fastact.explain).\n"
+        + "stream : CUDA stream, optional\n    For device arrays and backend='cuda': the stream to "
+          "run on (a Numba stream, torch.cuda.Stream, cupy Stream or a pointer); default: the "
+          "stream in the array's __cuda_array_interface__, else the default stream. Ignored by "
+          "the CPU backends.\n"
     )
     example = "" if grad_fn else f"\nExamples\n--------\n>>> import fastact\n{spec.example}\n"
     return f"{head}\nParameters\n----------\n{args}{params + chr(10) if params else ''}" \
@@ -404,7 +421,11 @@ def _fast_path(spec, kernel_name):
                 return None
         elif backend != "auto":
             return None
-        if size < limits[family]["float32" if dtype == _F32 else "float64"]:
+        kind = "float32" if dtype == _F32 else "float64"
+        gpu = limits.get("cuda")
+        if gpu is not None and gpu[family][kind] is not None and size >= gpu[family][kind]:
+            return None  # a tuned profile may send this size to the GPU: the general path
+        if size < limits[family][kind]:
             return False
         from .backends import parallel
 
@@ -434,7 +455,7 @@ def _make_forward(spec):
     loop_for, route = _fast_path(spec, spec.name) if "weight" not in {
         p.kind for p in spec.params} else (None, None)
 
-    def fn(x, *args, out=None, inplace=False, backend=None, **kwargs):
+    def fn(x, *args, out=None, inplace=False, backend=None, stream=None, **kwargs):
         if (loop_for is not None and type(x) is np.ndarray and not args and not kwargs
                 and x.ndim and x.flags.c_contiguous
                 and (par := route(x.size, x.dtype, backend)) is not None):
@@ -462,12 +483,12 @@ def _make_forward(spec):
                         entry[0](x.reshape(-1), out.reshape(-1), *entry[1])
                     return out
         params = _bind(spec, spec.name, args, kwargs)
-        return forward(spec, x, params, out, inplace, backend)
+        return forward(spec, x, params, out, inplace, backend, stream)
 
     if spec.name == "prelu":  # prelu has no in-place form (DESIGN.md)
-        def fn(x, *args, out=None, backend=None, **kwargs):  # noqa: F811
+        def fn(x, *args, out=None, backend=None, stream=None, **kwargs):  # noqa: F811
             params = _bind(spec, spec.name, args, kwargs)
-            return forward(spec, x, params, out, False, backend)
+            return forward(spec, x, params, out, False, backend, stream)
 
     return _finish(fn, spec, spec.name, grad_fn=False)
 
@@ -481,7 +502,7 @@ def _make_grad(spec):
         loop_for is not None and spec.result_grad is not None) else None
 
     def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
-           **kwargs):
+           stream=None, **kwargs):
         pick, arr = loop_for, x
         if result is not None:  # y takes x's place in the loop; both given: the general path
             pick, arr = (result_loop_for, result) if x is None else (None, None)
@@ -501,7 +522,7 @@ def _make_grad(spec):
                              *entry[1])
                 return res
         params = _bind(spec, fname, args, kwargs)
-        return grad(spec, grad_output, x, params, out, backend, result, inplace)
+        return grad(spec, grad_output, x, params, out, backend, result, inplace, stream)
 
     return _finish(fn, spec, fname, grad_fn=True)
 

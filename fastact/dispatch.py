@@ -4,7 +4,10 @@ Precedence: ``backend=`` > :func:`use_backend` > ``FASTACT_BACKEND`` > the tuned
 thresholds (``fastact tune``) > the built-in thresholds below. ``"auto"`` runs the serial
 ``"cpu"`` backend below an element-count threshold per activation family and dtype, and the
 ``"parallel"`` backend from it on (where more than one CPU is usable and the process may launch
-threads, see :mod:`fastact.backends.parallel`).
+threads, see :mod:`fastact.backends.parallel`). CUDA device arrays always run on ``"cuda"`` (an
+explicit CPU backend is refused: it cannot read device memory); host arrays go to ``"cuda"`` under
+"auto" only from the host-streaming threshold a tuned profile measured (``fastact tune`` on a
+machine with a GPU; none by default: the transfer rarely pays for an element-wise kernel).
 """
 
 from __future__ import annotations
@@ -86,6 +89,9 @@ def choose(requested: str, spec, shape, dtype) -> tuple[str, str]:
     kind = "float32" if dtype.itemsize <= 4 and dtype.kind == "f" else "float64"
     limit = table[spec.family][kind]
     where = f"{spec.family} {kind} threshold {limit} from {source}"
+    gpu = table.get("cuda", {}).get(spec.family, {}).get(kind)
+    if gpu is not None and n >= gpu and backends.cuda.usable()[0]:
+        return "cuda", f"{n} elements >= cuda host-streaming threshold {gpu} from {source}"
     if n < limit:
         return "cpu", f"{n} elements < {where}"
     ok, why = backends.parallel.usable()
@@ -129,13 +135,22 @@ def explain(x, name: str = "relu", backend: str | None = None) -> str:
     """
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
-    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
     requested = resolve(backend)
+    if not isinstance(x, np.ndarray) and (hasattr(x, "__cuda_array_interface__")
+                                          or getattr(x, "__cuda_ndarray__", False)):
+        from . import _device
+
+        return _device.explain(x, name, requested)
+    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
     chosen, why = choose(requested, ACTIVATIONS[name], arr.shape, arr.dtype)
     if requested != "auto":
         origin = "backend=" if backend is not None else (
             "use_backend()" if _override.get() else "FASTACT_BACKEND")
         why = f"requested by {origin}"
+        if requested == "cuda":
+            ok, gpu = backends.cuda.usable()
+            why += (f"; host data streamed through {gpu} in chunks on 2 streams" if ok
+                    else f"; refused: the cuda backend is not usable: {gpu}")
     shape = ",".join(map(str, arr.shape))
     return f"{name} on {arr.dtype}[{shape}] ({_size(arr.nbytes)}): backend {chosen}, {why}"
 

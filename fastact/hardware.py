@@ -80,8 +80,7 @@ def cuda_presence() -> str:
     import ctypes.util
 
     driver = ctypes.util.find_library("cuda") or ctypes.util.find_library("nvcuda")
-    where = f"driver found ({driver})" if driver else "no CUDA driver found"
-    return f"{where}; this version of fastact has no CUDA backend (CPU backends only)"
+    return f"driver found ({driver})" if driver else "no CUDA driver found"
 
 
 def cpu_model() -> str:

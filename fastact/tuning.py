@@ -91,6 +91,16 @@ def load_profile(path: Path | None = None) -> dict | None:
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     raise ValueError(f"threshold {family}/{dtype} is {value!r}")
                 clean[family][dtype] = value
+        if "cuda" in thresholds:  # host-streaming thresholds (a GPU machine); None: never
+            clean["cuda"] = {}
+            for family in PROBES:
+                clean["cuda"][family] = {}
+                for dtype in DTYPES:
+                    value = thresholds["cuda"][family][dtype]
+                    if value is not None and (not isinstance(value, int) or isinstance(
+                            value, bool) or value < 0):
+                        raise ValueError(f"threshold cuda/{family}/{dtype} is {value!r}")
+                    clean["cuda"][family][dtype] = value
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         warnings.warn(f"fastact: ignoring the corrupted tuned profile {path} ({e}); "
                       "run `fastact tune` to rewrite it", RuntimeWarning, stacklevel=3)
@@ -137,15 +147,56 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, l
         rows.append((n, serial, par))
         if progress is not None:
             progress()
-    wins = [par < serial for _, serial, par in rows]
+    return _first_win(rows, sizes), rows
+
+
+def _first_win(rows, sizes):
+    """The smallest size where the second timing wins there and at the next two sizes, else one
+    past the largest size."""
+    wins = [b < a for _, a, b in rows]
     for i, (n, _, _) in enumerate(rows):
         if all(wins[i:i + 3]):
-            return n, rows
-    return max(sizes) + 1, rows
+            return n
+    return max(sizes) + 1
+
+
+#: Sizes for the host-streaming crossover (transfers need large arrays to pay, if ever).
+GPU_SIZES = tuple(2 ** k for k in range(18, 27, 2))
+
+
+def gpu_crossover(name: str, dtype: str, sizes=GPU_SIZES, progress=None):
+    """Smallest size from which streaming host data through the GPU (``backend="cuda"``) beats
+    the best CPU backend on ``name``, or None where it never does; with the rows of (size, CPU
+    seconds, cuda seconds)."""
+    from . import dispatch
+    from .backends import cuda
+    from .registry import ACTIVATIONS
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(max(sizes)).astype(dtype)
+    out = np.empty_like(x)
+    dt = np.dtype(dtype)
+    spec = ACTIVATIONS[name]
+    rows = []
+    for n in sizes:
+        xs, os_ = x[:n], out[:n]
+        best = dispatch.backends.get(dispatch.choose("auto", spec, (n,), dt)[0])
+        if best is cuda:  # a profile already sending this size to the GPU: compare with parallel
+            best = dispatch.backends.get("parallel")
+        host = _median_time(lambda xs=xs, os_=os_, b=best: b.call(name, [xs], os_, dt))
+        gpu = _median_time(lambda xs=xs, os_=os_: cuda.call(name, [xs], os_, dt))
+        rows.append((n, host, gpu))
+        if progress is not None:
+            progress()
+    thr = _first_win(rows, sizes)
+    return (None if thr > max(sizes) else thr), rows
 
 
 def tune(path: str | os.PathLike | None = None, progress: bool | None = None) -> dict:
     """Measure the serial/parallel crossovers on this machine and save them as the profile.
+
+    Where a GPU is usable it also measures, per family and dtype, from which size streaming host
+    arrays through it beats the CPU ("auto" then sends such host arrays to ``"cuda"``).
 
     Takes well under a minute (a few seconds more the first time, compiling the loops). Returns
     the profile written; later calls in this and new processes use its thresholds.
@@ -153,10 +204,13 @@ def tune(path: str | os.PathLike | None = None, progress: bool | None = None) ->
     """
     from . import dispatch
 
+    from .backends import cuda
+
     fp = fingerprint()
     target = Path(path) if path is not None else profile_path(fp)
     show = sys.stderr.isatty() if progress is None else progress
-    total = len(PROBES) * len(DTYPES) * len(SIZES)
+    gpu = cuda.usable()[0] and not cuda.simulated()
+    total = len(PROBES) * len(DTYPES) * (len(SIZES) + (len(GPU_SIZES) if gpu else 0))
     done = [0]
 
     def step():
@@ -175,6 +229,16 @@ def tune(path: str | os.PathLike | None = None, progress: bool | None = None) ->
             thresholds[family][dtype] = thr
             measurements[f"{name}/{dtype}"] = [
                 {"n": n, "cpu_s": s, "parallel_s": p} for n, s, p in rows]
+    if gpu:  # after the CPU thresholds: the comparison is against what "auto" would run
+        thresholds["cuda"] = {}
+        dispatch._profile.update(thresholds=thresholds, loaded=True)
+        for family, name in PROBES.items():
+            thresholds["cuda"][family] = {}
+            for dtype in DTYPES:
+                thr, rows = gpu_crossover(name, dtype, progress=step)
+                thresholds["cuda"][family][dtype] = thr
+                measurements[f"{name}/{dtype}/cuda"] = [
+                    {"n": n, "best_cpu_s": h, "cuda_s": c} for n, h, c in rows]
     if show:
         sys.stderr.write("\n")
     profile = {

@@ -280,13 +280,14 @@ def test_parameter_checks():
 
 def test_signatures_follow_design():
     sig = inspect.signature(fastact.softplus)
-    assert list(sig.parameters) == ["x", "beta", "threshold", "out", "inplace", "backend"]
+    assert list(sig.parameters) == ["x", "beta", "threshold", "out", "inplace", "backend",
+                                    "stream"]
     assert sig.parameters["beta"].default == 1.0 and sig.parameters["threshold"].default == 20.0
     assert sig.parameters["out"].kind is inspect.Parameter.KEYWORD_ONLY
     assert "inplace" not in inspect.signature(fastact.prelu).parameters
     gsig = inspect.signature(fastact.gelu_grad)
     assert list(gsig.parameters) == ["grad_output", "x", "approximate", "result", "out",
-                                     "inplace", "backend"]
+                                     "inplace", "backend", "stream"]
     assert gsig.parameters["x"].default is None  # x or result= (tests/test_result_grad.py)
     assert inspect.signature(fastact.hardtanh).parameters["min_val"].default == -1.0
     with pytest.raises(TypeError):
@@ -335,10 +336,10 @@ def test_gelu_approximate():
 
 def test_backend_selection_and_overrides(monkeypatch):
     x = np.array([-1.0, 1.0])
-    assert fastact.BACKENDS == ("auto", "cpu", "parallel")
-    for b in fastact.BACKENDS:
+    assert fastact.BACKENDS == ("auto", "cpu", "parallel", "cuda")
+    for b in ("auto", "cpu", "parallel"):  # cuda: tests/test_cuda_absent.py, tests/cuda/
         np.testing.assert_array_equal(fastact.relu(x, backend=b), [0.0, 1.0])
-    with pytest.raises(ValueError, match="valid backends: auto, cpu, parallel"):
+    with pytest.raises(ValueError, match="valid backends: auto, cpu, parallel, cuda"):
         fastact.relu(x, backend="parallel9")
     with fastact.use_backend("cpu"):
         assert "requested by use_backend()" in fastact.explain(x, "relu")
@@ -463,7 +464,7 @@ def test_cli_help_and_info():
                        capture_output=True, text=True, env=env)
     import json
 
-    assert json.loads(r.stdout)["backends"] == ["auto", "cpu", "parallel"]
+    assert json.loads(r.stdout)["backends"] == ["auto", "cpu", "parallel", "cuda"]
     r = subprocess.run([sys.executable, "-m", "fastact.cli", "frobnicate"], capture_output=True,
                        text=True, env=env)
     assert r.returncode == 2 and "invalid choice" in r.stderr

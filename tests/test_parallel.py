@@ -414,3 +414,25 @@ def test_fast_path_large_arrays_parallel_and_memory_guard(monkeypatch):
         with pytest.raises(MemoryError, match="inplace=True or out="):
             call()
     fastact.relu(big, inplace=True)  # allocates nothing: allowed
+
+
+def test_profile_with_gpu_thresholds(tmp_path, monkeypatch):
+    """A profile tuned on a GPU machine carries host-streaming thresholds (None: never)."""
+    path = tmp_path / "gpu.json"
+    table = {f: {"float32": 5, "float64": 5} for f in tuning.PROBES}
+    table["cuda"] = {f: {"float32": 1 << 22, "float64": None} for f in tuning.PROBES}
+    path.write_text(json.dumps({"version": 1, "fingerprint": tuning.fingerprint(),
+                                "thresholds": table}))
+    monkeypatch.setenv("FASTACT_PROFILE", str(path))
+    dispatch.reload_profile()
+    try:
+        loaded, _ = dispatch.thresholds()
+        assert loaded["cuda"][PIECEWISE_LINEAR] == {"float32": 1 << 22, "float64": None}
+        table["cuda"][PIECEWISE_LINEAR]["float32"] = "big"
+        path.write_text(json.dumps({"version": 1, "fingerprint": tuning.fingerprint(),
+                                    "thresholds": table}))
+        dispatch.reload_profile()
+        with pytest.warns(RuntimeWarning, match="corrupted"):
+            dispatch.thresholds()
+    finally:
+        dispatch.reload_profile()

@@ -67,11 +67,11 @@ def test_loop_is_simd_without_libm(name, dtype):
 
 
 def test_generated_loops_are_up_to_date():
-    """fastact/backends/_cpu_loops.py matches the registry (tools/gen_cpu_loops.py --check)."""
+    """fastact/backends/_cpu_loops.py matches the registry (tools/gen_loops.py --check)."""
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    import gen_cpu_loops
+    import gen_loops
 
-    assert gen_cpu_loops.main(["--check"]) == 0, "run: python tools/gen_cpu_loops.py"
+    assert gen_loops.main(["--check"]) == 0, "run: python tools/gen_loops.py"

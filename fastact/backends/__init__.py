@@ -3,10 +3,10 @@
 ``BACKENDS`` lists the names a user may pass as ``backend=``; ``"auto"`` lets the dispatcher choose.
 """
 
-from . import cpu, parallel
+from . import cpu, cuda, parallel
 
 #: backend name -> module with ``call(ufunc_name, args, out, dtype)``
-_IMPLEMENTATIONS = {"cpu": cpu, "parallel": parallel}
+_IMPLEMENTATIONS = {"cpu": cpu, "parallel": parallel, "cuda": cuda}
 #: every valid ``backend=`` value
 BACKENDS = ("auto", *_IMPLEMENTATIONS)
 
