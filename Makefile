@@ -43,7 +43,7 @@ lint: venv
 
 # Numba's on-disk cache (stale after editing kernels/: the cache is keyed on the loops' files)
 clean-cache:
-	find . -path ./$(VENV) -prune -o -name '*.nb[ic]' -print -delete | wc -l
+	find . -name '*.nb[ic]' -not -path './$(VENV)/*' -print -delete | wc -l
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks benchmarks/results

@@ -197,6 +197,13 @@ def torch_tables():
             g, x, -1.0, 1.0, grad_input=o),
         "hardsigmoid": lambda g, x, s, o: aten.hardsigmoid_backward.grad_input(
             g, x, grad_input=o),
+        "celu": lambda g, x, s, o: aten.elu_backward.grad_input(
+            g, ALPHA, 1.0, 1.0 / ALPHA, False, x, grad_input=o),
+        "selu": lambda g, x, s, o: aten.elu_backward.grad_input(
+            g, SELU_A, SELU_L, 1.0, False, x, grad_input=o),
+        "logsigmoid": lambda g, x, s, o: aten.log_sigmoid_backward.grad_input(
+            g, x, s, grad_input=o),
+        "swish": lambda g, x, s, o: aten.silu_backward.grad_input(g, x, grad_input=o),
     }
     return fwd, fwd_out, inplace, bwd, bwd_out
 

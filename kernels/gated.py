@@ -39,7 +39,7 @@ def _swish_grad_z(z, ze):
     zz = z + ze
     # z <= 0: s = e r (1 + ze r), s(-z) = r;   z > 0: s = r, s(-z) = e r
     low = ((h * r * (T(1) + ze * r)) * (T(1) + zz * r)) * m
-    high = r * (T(1) + ze * e * r) * (T(1) + zz * e * r) if z < T(45) else T(1)
+    high = r * (T(1) + ze * e * r) * (T(1) + zz * e * r) if not z >= T(45) else T(1)  # NaN too
     y = low if neg else high
     return -T(0) if (neg and e == T(0)) else y
 
@@ -50,10 +50,32 @@ def swish(x, beta):
     return x_sigmoid(x, z, ze)
 
 
+def _swish_grad64(g, x, beta):
+    z, ze = two_prod(beta, x)
+    return g * _swish_grad_z(z, ze)
+
+
+def _swish_grad32(g, x, beta):
+    # in float64 (float32 loses the gradient's root at x = -1.28 to the cancellation in
+    # 1 + z s(-z): 183 ULP), rounded once; z = beta * x is exact in float64
+    z = np.float64(beta) * np.float64(x)
+    e = exp_lean(-abs(z))
+    r = 1.0 / (1.0 + e)
+    pos = z > 0.0
+    s = r if pos else e * r  # sigmoid(z)
+    sn = e * r if pos else r  # sigmoid(-z)
+    d = s * (1.0 + z * sn)
+    d = 1.0 if z >= 45.0 else d  # z e**-z < 2**-60 there (and z = inf: inf * 0)
+    d = -0.0 if (z <= 0.0 and e == 0.0) else d  # the limit from below, as the float64 kernel
+    return np.float32(np.float64(g) * d)
+
+
+_swish_grad = by_dtype("swish_grad", _swish_grad32, _swish_grad64, key=1)
+
+
 @kernel
 def swish_grad(g, x, beta):
-    z, ze = two_prod(wide(beta), wide(x))  # float64: see _jit.wide
-    return g * _swish_grad_z(z, ze)
+    return _swish_grad(g, x, beta)
 
 
 @kernel
@@ -163,7 +185,7 @@ def _gelu_grad32(g, x):
 
 
 _gelu = by_dtype("gelu", _gelu32, _gelu64)
-_gelu_grad = by_dtype("gelu_grad", _gelu_grad32, _gelu_grad64, nargs=2)
+_gelu_grad = by_dtype("gelu_grad", _gelu_grad32, _gelu_grad64)
 
 
 @kernel
@@ -209,27 +231,68 @@ def _gelu_tanh_arg(x):
     return z, ze
 
 
-@kernel
-def gelu_tanh(x):
-    x = wide(x)  # float64: see _jit.wide
-    T = type(x)
+def _gelu_tanh64(x):
     z, ze = _gelu_tanh_arg(x)
     y = x_sigmoid(x, z, ze)
-    return x if x > T(10) else y
+    return x if x > 10.0 else y
+
+
+def _gelu_tanh_grad64(g, x):
+    # s(z) + x * s(z) * s(-z) * dz/dx, dz/dx = 2 kBeta (1 + 3 kKappa x**2)
+    z, ze = _gelu_tanh_arg(x)
+    xc = x if abs(x) < 30.0 else math.copysign(30.0, x)
+    dz = kTwoBetaHi * (1.0 + 3 * kKappa * xc * xc)
+    # x s(z) s(-z) dz + s(z) = s(z) (1 + x s(-z) dz); s(-z) = 1 - s(z) without cancellation
+    d = _sig_times(1.0 + xc * dz, z, ze, xc * dz)
+    d = 1.0 if x > 10.0 else d
+    return g * (d if x == x else x)
+
+
+# float32: in float64, where x**3 and z need no error-free transformations (for a float32 x, z's
+# float64 rounding is below 1e-7 of a float32 ULP of the result), rounded once. In float32 the
+# forward reached 46 ULP near x = -10 (z's rounding, amplified by exp).
+kTwoBeta = 2 * kBeta
+
+
+@kernel
+def _gelu_tanh_z(d):
+    """(x clamped to +-30, z = 2 kBeta x (1 + kKappa x**2)) in float64 for a float32 x."""
+    c = d if abs(d) < 30.0 else math.copysign(30.0, d)
+    return c, kTwoBeta * c * (1.0 + kKappa * c * c)
+
+
+def _gelu_tanh32(x):
+    d = np.float64(x)
+    _, z = _gelu_tanh_z(d)
+    y = d / (1.0 + exp_lean(-z))  # x sigmoid(z); exp overflows to inf far left: -0
+    y = -0.0 if d < -30.0 else y  # including -inf (inf / inf)
+    y = d if (d > 10.0 or d != d) else y
+    return np.float32(y)
+
+
+def _gelu_tanh_grad32(g, x):
+    d = np.float64(x)
+    c, z = _gelu_tanh_z(d)
+    e = exp_lean(-max(z, -700.0))  # finite: e r is sigmoid(-z) even far left
+    r = 1.0 / (1.0 + e)
+    dz = kTwoBeta * (1.0 + 3 * kKappa * c * c)
+    y = r * (1.0 + c * dz * (e * r))  # s(z) (1 + x s(-z) dz)
+    y = 1.0 if d > 10.0 else y
+    return np.float32(np.float64(g) * (y if d == d else d))
+
+
+_gelu_tanh = by_dtype("gelu_tanh", _gelu_tanh32, _gelu_tanh64)
+_gelu_tanh_grad = by_dtype("gelu_tanh_grad", _gelu_tanh_grad32, _gelu_tanh_grad64)
+
+
+@kernel
+def gelu_tanh(x):
+    return _gelu_tanh(x)
 
 
 @kernel
 def gelu_tanh_grad(g, x):
-    # s(z) + x * s(z) * s(-z) * dz/dx, dz/dx = 2 kBeta (1 + 3 kKappa x**2)
-    x = wide(x)  # float64: see _jit.wide
-    T = type(x)
-    z, ze = _gelu_tanh_arg(x)
-    xc = x if abs(x) < T(30) else math.copysign(T(30), x)
-    dz = T(kTwoBetaHi) * (T(1) + T(3 * kKappa) * xc * xc)
-    # x s(z) s(-z) dz + s(z) = s(z) (1 + x s(-z) dz); s(-z) = 1 - s(z) without cancellation
-    d = _sig_times(T(1) + xc * dz, z, ze, xc * dz)
-    d = T(1) if x > T(10) else d
-    return g * d
+    return _gelu_tanh_grad(g, x)
 
 
 @kernel
