@@ -28,6 +28,26 @@ def erfcx_series_f32(u):
     return u * b2 - b1 + np.float64(0.568700359228691)
 
 
+@kernel
+def erfcx_poly_f32(u):
+    """sum_k c_k T_k(u) for u in [-1, 1], float64, as a polynomial by Estrin's scheme."""
+    p0 = np.float64(0.49648704774834856) + np.float64(0.3221361722680667) * u
+    p1 = np.float64(0.1426264269269525) + np.float64(0.03801507883617532) * u
+    p2 = np.float64(0.0026667875624647682) + np.float64(-0.00171626103732228) * u
+    p3 = np.float64(-0.0003417113122970625) + np.float64(0.00011127622359408424) * u
+    p4 = np.float64(2.6295410743688924e-05) + np.float64(-1.0588764346756965e-05) * u
+    p5 = np.float64(-1.433134081977753e-06) + np.float64(9.093006897987748e-07) * u
+    u2 = u * u
+    q1_0 = p0 + p1 * u2
+    q1_1 = p2 + p3 * u2
+    q1_2 = p4 + p5 * u2
+    u4 = u2 * u2
+    q2_0 = q1_0 + q1_1 * u4
+    u8 = u4 * u4
+    q3_0 = q2_0 + q1_2 * u8
+    return q3_0
+
+
 # F64: a in [0, 27.4], c = 0.6, degree 28; max relative error of erfcx 6.7e-16 (float64 evaluation)
 ERFCX_F64_A = 27.4
 ERFCX_F64_C = 0.6

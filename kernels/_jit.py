@@ -27,11 +27,14 @@ def kernel(func):
 
 @kernel
 def wide(x):
-    """``x`` as float64, for the few float32 kernels evaluated in float64.
+    """``x`` as float64, for the float32 kernels evaluated in float64 with the float64 kernel's
+    own math (mish and its gradient).
 
-    Where a kernel composes several float32 roundings on an ill-conditioned path (the gated
-    activations' gradients, softplus with a non-unit beta, the tanh-GELU's tail), its float32 error
-    would exceed the 4-ULP bound; evaluated in float64 (still SIMD, 4 lanes instead of 8) and
-    rounded once, it stays within 0.5 ULP. ``float64`` in gives ``float64`` (no-op).
+    Where a kernel composes several float32 roundings on an ill-conditioned path, its float32
+    error would exceed the 4-ULP bound; evaluated in float64 (still SIMD, 4 lanes instead of 8)
+    and rounded once it stays within 0.5 ULP. Most such kernels instead have a float32 form
+    written in plain float64 with float32-grade polynomials (``kernels._math.by_dtype`` with
+    ``exp_lean``, ``log1p_lean``, ``erfcx_lean``: exact GELU, the tanh form, softplus, the
+    sigmoid, tanh and swish gradients), about twice as fast. ``float64`` in gives ``float64``.
     """
     return np.float64(x)
