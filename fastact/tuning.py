@@ -203,7 +203,6 @@ def tune(path: str | os.PathLike | None = None, progress: bool | None = None) ->
     ``progress`` (default: when stderr is a terminal) draws a progress bar on stderr.
     """
     from . import dispatch
-
     from .backends import cuda
 
     fp = fingerprint()

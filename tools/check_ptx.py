@@ -37,8 +37,9 @@ def main(argv=None) -> int:
 
     dispatcher.get_current_device = lambda: _Device()  # no driver needed to type device calls
 
-    from fastact.backends import _cuda_kernels as CK
     from fastact.kernels._math import register_cuda
+
+    from fastact.backends import _cuda_kernels as CK
 
     register_cuda()
     names = args.names or sorted(n for n in dir(CK) if hasattr(getattr(CK, n), "py_func"))
