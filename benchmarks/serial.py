@@ -110,6 +110,19 @@ def main(argv=None):
                 total += 1
             lines.append(f"| {v} | " + " | ".join(cells) + " |")
     lines += ["", f"{met} of {total} rows meet the goal."]
+    # the relu family in cache: N=1e5 float32, out=, against np.maximum(x, 0, out=o)
+    n = 10**5
+    xs, os_ = x[:n].copy(), np.empty(n, np.float32)
+    lines += ["", f"**relu family in cache** — N={n:.0e} float32, `out=`, serial, against "
+              "`np.maximum(x, 0, out=o)` (goal: at least 1.5x faster, i.e. ratio <= 0.67):", "",
+              "| activation | fastact | np.maximum | ratio |", "|---|---:|---:|---:|"]
+    family = {"relu": (), "relu6": (), "leaky_relu": (), "hardtanh": (), "prelu": (0.25,)}
+    for name, p in family.items():
+        f = getattr(fastact, name)
+        a, b = median_pair(lambda f=f, p=p: f(xs, *p, out=os_, backend="cpu"),
+                           lambda: np.maximum(xs, 0, out=os_), reps=200)
+        lines.append(f"| {name} | {a * 1e6:.1f} us | {b * 1e6:.1f} us | {a / b:.2f}× |")
+        print(f"{name:12s} 1e5 out= {a * 1e6:6.1f} us vs np.maximum {b * 1e6:6.1f} us", flush=True)
     table = "\n".join(lines) + "\n"
     print(table)
     if args.markdown:

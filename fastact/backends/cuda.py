@@ -205,16 +205,17 @@ def layout(arrays, what) -> str:
 
 
 def empty_like(obj, dev, stream):
-    """A new device array of ``obj``'s shape and dtype, from ``obj``'s own library."""
+    """A new device array of ``obj``'s shape, dtype and layout (C or Fortran order), from
+    ``obj``'s own library: torch and CuPy results stay in their caching allocators."""
     mod = type(obj).__module__.split(".")[0]
     if mod == "torch":
         import torch
 
-        return torch.empty_like(obj, memory_format=torch.contiguous_format)
+        return torch.empty_like(obj)  # preserves a dense layout's strides (a transposed tensor)
     if mod == "cupy":
         import cupy
 
-        return cupy.empty(obj.shape, obj.dtype)
+        return cupy.empty_like(obj)  # order "K": the input's layout
     order = "F" if (dev.ndim > 1 and dev.is_f_contiguous() and not dev.is_c_contiguous()) else "C"
     return _cuda().device_array(dev.shape, dev.dtype, order=order, stream=stream)
 
@@ -354,7 +355,7 @@ def stream_host(name, ins, scalars, out, weight=None):
                 launch(kern, m, s, *args, w, inner, start)
             st.dev_out[slot][:m].copy_to_host(st.pin_out[slot][:m], stream=s)
             pending[slot] = (start, stop)
-        for slot in (j % 2 + 1) % 2, j % 2 if n else ():
+        for slot in (0, 1) if len(range(0, n, st.chunk)) % 2 == 0 else (1, 0):  # oldest first
             if pending[slot] is not None:
                 _drain(st, slot, pending[slot], out)
     return out

@@ -279,6 +279,7 @@ def test_host_streaming(small_chunks):
     np.testing.assert_array_equal(fastact.gelu_grad(row, m, backend="cuda"),
                                   fastact.gelu_grad(row, m, backend="cpu"))
     assert fastact.relu(np.float32(-2), backend="cuda") == 0
+    assert fastact.gelu(np.empty((0, 4), np.float32), backend="cuda").shape == (0, 4)
     t = m.T  # an F-ordered out receives the result through a contiguous temporary
     o = np.empty_like(t)
     fastact.elu(t, out=o, backend="cuda")
