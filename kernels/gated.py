@@ -232,9 +232,9 @@ def _gelu_tanh_arg(x):
 
 
 def _gelu_tanh64(x):
-    z, ze = _gelu_tanh_arg(x)
+    z, ze = _gelu_tanh_arg(x)  # (a NaN x is clamped like a large one: returned below)
     y = x_sigmoid(x, z, ze)
-    return x if x > 10.0 else y
+    return x if (x > 10.0 or x != x) else y
 
 
 def _gelu_tanh_grad64(g, x):

@@ -41,7 +41,8 @@ def torch_fn(name, p):
 
 
 SPECIAL = [0.0, -0.0, 1e-45, -1e-45, 1e-40, -1e-40, 1.0, -1.0, 3.0, -3.0, 6.0, 0.5, -2.0, 10.0,
-           20.0, 20.5, -20.0, 30.0, 88.0, -88.0, -100.0, 1e30, -1e30, np.inf, -np.inf, np.nan]
+           20.0, 20.5, -20.0, 30.0, 88.0, -88.0, -100.0, 1e30, -1e30, np.inf, -np.inf, np.nan,
+           -np.nan]  # a NaN with its sign bit set takes other branches than +NaN
 
 #: (activation, where) -> why fastact differs from torch there (listed in the README)
 DEVIATIONS = {
