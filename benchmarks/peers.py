@@ -111,6 +111,13 @@ NUMPY_FORWARD, NUMPY_BACKWARD, NUMPY_OUT, NUMPY_INPLACE = _numpy_table()
 # -- PyTorch: torch.nn.functional and the aten backward ops ------------------------------------
 
 
+def gpu_usable() -> bool:
+    """Whether fastact's cuda backend can run here (imports numba.cuda)."""
+    from fastact.backends import cuda
+
+    return cuda.usable()[0]
+
+
 def torch_tables():
     """(forward, forward out=, in-place, backward, backward out=) dicts of tensor callables."""
     import torch

@@ -1,9 +1,10 @@
 """Every activation, forward and backward, fastact's backends beside the peers, in one run.
 
 Rows are grouped by (variant, direction, N, dtype, call style); within a group the implementations
-are fastact's backends (``fastact:auto`` plus each concrete backend from ``fastact.BACKENDS``) and
-the installed peers (``numpy``, ``torch``, ``jax``, ``numexpr``). Every implementation's result is
-checked once against the float64 reference before it is timed: a fast wrong kernel fails.
+are fastact's backends (``fastact:auto`` plus each concrete backend from ``fastact.BACKENDS``,
+cuda only with a usable GPU) and the installed peers (``numpy``, ``torch``, ``jax``, ``numexpr``).
+Every implementation's result is checked once against the float64 reference before it is timed:
+a fast wrong kernel fails.
 
 Backward rows give each implementation what its autograd saves: torch's sigmoid and tanh backward
 ops take the forward output, so fastact's sigmoid/tanh rows use ``_grad(g, result=y)`` (y computed
@@ -12,6 +13,7 @@ once, untimed) on both sides; every other row takes x.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -48,13 +50,17 @@ if MODE == "quick":  # within 2 minutes: relu up to 1e8, gelu (serial: seconds a
     VARIANTS = ["relu", "gelu"]
     PLAN = {n: PLAN[n] for n in (10**3, 10**6, 10**7, 10**8)}
 SIZES = list(PLAN)
-CONCRETE_IMPLS = [f"fastact:{b}" for b in fastact.BACKENDS if b != "auto"]
+#: fastact's backends timed here: "cuda" (host data streamed through the GPU) only where a GPU is
+#: usable (benchmarks/gpu.py measures device-resident data)
+BACKENDS = [b for b in fastact.BACKENDS
+            if b != "cuda" or (peers.gpu_usable() and not os.environ.get("NUMBA_ENABLE_CUDASIM"))]
+CONCRETE_IMPLS = [f"fastact:{b}" for b in BACKENDS if b != "auto"]
 def activation_of(variant: str) -> str:
     return "gelu" if variant == "gelu_tanh" else variant
 
 
 def available_impls():
-    impls = [f"fastact:{b}" for b in fastact.BACKENDS] + ["numpy"]
+    impls = [f"fastact:{b}" for b in BACKENDS] + ["numpy"]
     for mod in ("torch", "jax", "numexpr"):
         if peers.installed(mod):
             impls.append(mod)
