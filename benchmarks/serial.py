@@ -79,6 +79,9 @@ def main(argv=None):
                             lambda v=v, s=saved: bwd_out[v](tg, tx, s, to))
                 if v in bwd_out else None),
         }
+        if torch.get_num_threads() != 1:  # see parallel._start_pool
+            sys.exit(f"torch's thread count moved to {torch.get_num_threads()} during the "
+                     f"{v} rows: the comparison is not on one thread")
         for style, (fw, bw) in pairs.items():
             rows[style].append((v, fw, bw))
             cells = [f"{w} {a[0] * 1e3:7.3f} ms vs {a[1] * 1e3:7.3f} ms = {a[0] / a[1]:5.2f}x"

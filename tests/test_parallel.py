@@ -436,3 +436,49 @@ def test_profile_with_gpu_thresholds(tmp_path, monkeypatch):
             dispatch.thresholds()
     finally:
         dispatch.reload_profile()
+
+
+@pytest.mark.parametrize("order", ["openmp_first", "fastact_first"])
+def test_parallel_calls_leave_the_openmp_thread_count_alone(order):
+    """Numba's omp layer sets OpenMP's thread count as its pool starts; in a process sharing that
+    runtime (PyTorch's OpenMP, here GNU OpenMP through ctypes) that undid the user's own count."""
+    if not _layer_loads("omp"):
+        pytest.skip("the omp threading layer does not load here")
+    r = _run(f"""
+        import ctypes, numpy as np
+        first = {order == "openmp_first"}
+        def gomp():
+            g = ctypes.CDLL("libgomp.so.1")
+            g.omp_set_num_threads(1)
+            return g
+        if first:
+            g = gomp()
+        import fastact
+        if not first:
+            g = gomp()
+        x = np.linspace(-4, 4, 1 << 20, dtype=np.float32)
+        assert np.array_equal(fastact.gelu(x, backend="parallel"), fastact.gelu(x, backend="cpu"))
+        import numba
+        print("layer", numba.threading_layer(), "openmp threads", g.omp_get_max_threads(),
+              "fastact threads", fastact.info()["parallel_threads"])
+        """, {"NUMBA_THREADING_LAYER": "omp"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "layer omp openmp threads 1 " in r.stdout, r.stdout
+    # and fastact's own parallel calls still use every CPU it may
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert f"fastact threads {cpus}" in r.stdout, r.stdout
+
+
+def test_parallel_calls_leave_torch_threads_alone():
+    """torch.set_num_threads(1) survives fastact's first parallel call (it did not: 1 became 2)."""
+    pytest.importorskip("torch")
+    r = _run("""
+        import numpy as np, fastact, torch
+        torch.set_num_threads(1)
+        x = np.ones(1 << 20, np.float32)
+        torch.sigmoid(torch.from_numpy(x))  # torch's OpenMP runtime is started
+        fastact.sigmoid(x, backend="parallel")
+        print("torch threads", torch.get_num_threads())
+        """)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "torch threads 1" in r.stdout, r.stdout

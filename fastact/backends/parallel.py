@@ -15,12 +15,18 @@ Safety, whatever the threading layer:
   its parent did. A child forked after a parallel launch on that layer runs the serial loops.
 - The number of threads is Numba's (``numba.set_num_threads`` lowers it, per Python thread),
   capped by the CPUs this process may run on (its affinity).
+- Starting Numba's thread pool leaves the OpenMP thread count of the libraries beside it alone:
+  Numba's ``omp`` layer sets it to its own (``omp_set_num_threads``) when the pool starts, which
+  in a process that shares that OpenMP runtime with PyTorch silently undid
+  ``torch.set_num_threads(1)``. fastact puts the count of every OpenMP runtime already loaded
+  back (see :func:`_start_pool`); Numba's own loops name their thread count explicitly.
 - Calls are launched in pieces of at most PIECE elements, so Ctrl-C interrupts a long call
   between pieces (Python handles signals only between calls into compiled code).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -39,16 +45,63 @@ PIECE = 1 << 24
 DEFAULT_L2 = 256 << 10
 
 _launch_lock = threading.Lock()
-_state = {"layer": None, "forked_from_gnu_omp": False, "pool": None}
+_state = {"layer": None, "forked_from_gnu_omp": False, "pool": None, "pool_started": False}
+
+
+#: OpenMP runtimes Numba's omp layer may share with other libraries (GNU, Intel, LLVM)
+OPENMP_LIBRARIES = ("libgomp.so.1", "libiomp5.so", "libomp.so.5", "libomp.so",
+                    "libgomp.1.dylib", "libiomp5.dylib", "libomp.dylib")
+
+_pool_lock = threading.Lock()
+
+
+def _loaded_openmp() -> list:
+    """ctypes handles of the OpenMP runtimes already in this process (none is loaded here)."""
+    noload = getattr(os, "RTLD_NOLOAD", None)
+    if noload is None:  # pragma: no cover - Windows
+        return []
+    found = []
+    for name in OPENMP_LIBRARIES:
+        try:
+            lib = ctypes.CDLL(name, mode=noload | getattr(os, "RTLD_LAZY", 1))
+            lib.omp_get_max_threads.restype = ctypes.c_int
+        except (OSError, AttributeError):
+            continue
+        found.append(lib)
+    return found
+
+
+def _start_pool() -> None:
+    """Start Numba's thread pool (once per process), keeping the OpenMP thread counts as they were.
+
+    Numba's ``omp`` layer calls ``omp_set_num_threads(<its count>)`` as its pool starts; in a
+    process where PyTorch (or any other library) uses the same OpenMP runtime, that overwrote the
+    thread count the user gave it (``torch.set_num_threads(1)`` became 2 after fastact's first
+    parallel call here). The counts are read before and put back after; Numba's own parallel
+    regions pass their thread count explicitly, so they are unaffected.
+    """
+    if _state["pool_started"]:
+        return
+    with _pool_lock:
+        if _state["pool_started"]:
+            return
+        saved = [(lib, lib.omp_get_max_threads()) for lib in _loaded_openmp()]
+        numba.get_num_threads()  # starts the pool, under the threading layer Numba picks
+        for lib, count in saved:
+            if lib.omp_get_max_threads() != count:
+                lib.omp_set_num_threads(ctypes.c_int(count))
+        _state["pool_started"] = True
 
 
 def threads() -> int:
     """Threads a parallel call uses in this Python thread: Numba's, capped by the affinity."""
+    _start_pool()
     return max(1, min(numba.get_num_threads(), len(hardware.affinity())))
 
 
 def _cap_threads() -> int:
     """Lower this Python thread's Numba thread count to the affinity; the count in use."""
+    _start_pool()
     cap = max(1, len(hardware.affinity()))
     n = numba.get_num_threads()
     if n > cap:
