@@ -370,8 +370,9 @@ def _docstring(spec, grad_fn):
 # arrays (gradient) of one float dtype, C-contiguous, 1-D or more, default parameters (and
 # ``out=`` only of the same dtype, shape and layout, not overlapping), where "auto" is in force
 # (backend="auto", or no backend= and no override active) goes straight to the loop "auto" would
-# pick: the serial loop below the parallel threshold, the parallel one from it on. Everything
-# else takes the general path, which gives the same result.
+# pick: the serial loop below the parallel threshold, the parallel one from it on; with
+# backend="cpu", to the serial loop. Everything else takes the general path, which gives the same
+# result.
 
 _LOOP_DTYPES = (_F32, _F64)
 
@@ -413,6 +414,8 @@ def _fast_path(spec, kernel_name):
         return entry
 
     def route(size, dtype, backend):
+        if backend == "cpu":  # named: the serial loop, whatever the size or an override
+            return False
         limits = dispatch._profile["thresholds"]
         if limits is None:
             return None
@@ -507,14 +510,22 @@ def _make_grad(spec):
         if result is not None:  # y takes x's place in the loop; both given: the general path
             pick, arr = (result_loop_for, result) if x is None else (None, None)
         if (pick is not None and type(arr) is np.ndarray and type(grad_output) is np.ndarray
-                and not args and not kwargs and out is None and arr.ndim and not inplace
+                and not args and not kwargs and arr.ndim and not inplace
                 and arr.dtype == grad_output.dtype and arr.shape == grad_output.shape
                 and arr.flags.c_contiguous and grad_output.flags.c_contiguous
+                and (out is None or (
+                    type(out) is np.ndarray and out.dtype == arr.dtype
+                    and out.shape == arr.shape and out.flags.c_contiguous
+                    and out.flags.writeable and not np.may_share_memory(out, arr)
+                    and not np.may_share_memory(out, grad_output)))
                 and (par := route(arr.size, arr.dtype, backend)) is not None):
             entry = pick(arr.dtype, par)
             if entry is not None:
-                hardware.check_fits(fname, arr.nbytes)
-                res = np.empty_like(arr)
+                if out is None:
+                    hardware.check_fits(fname, arr.nbytes)
+                    res = np.empty_like(arr)
+                else:
+                    res = out
                 if arr.ndim == 1:
                     entry[0](grad_output, arr, res, *entry[1])
                 else:

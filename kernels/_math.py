@@ -433,15 +433,66 @@ def _low(z):
     return T(-87.0) if T(1e-50) == T(0) else T(-708.0)
 
 
+def _exp_split32(a, d):
+    kf, r = _reduce32(a)
+    return f32(1) + _expm1_poly32(r - d), kf
+
+
+def _exp_split64(a, d):
+    kf, r = _reduce64(a)
+    return 1.0 + _expm1_poly64(r - d), kf
+
+
+_exp_split = by_dtype("exp_split", _exp_split32, _exp_split64, key=0)
+_exp_split.__doc__ = """``(p, kf)`` with ``exp(a - d) == p * 2**k`` (``kf = k + SHIFTER``, ``p``
+near [0.7, 1.5)), ``d`` a small correction of ``a`` (its rounding error) taken off the reduced
+argument: ``scale_pow2(p * c, kf)`` is ``c * exp(a - d)`` rounded once, also where it is
+subnormal. ``d = 0`` costs nothing (``r - 0`` is ``r``, even for -0). No clamping: callers keep
+``a`` within ``x_sigmoid``'s limits."""
+
+
+@kernel
+def _split_low(z):
+    # the lowest argument scale_pow2 can apply (|k| < 2 * bias), with a margin
+    T = type(z)
+    return T(-170.0) if T(1e-50) == T(0) else T(-1410.0)
+
+
+@kernel
+def _x_sigmoid_parts(x, z, d):
+    """``(xr, p, kf, low)``: ``exp(-|z| - d) = p * 2**k``, ``xr = x / (1 + exp(-|z| - d))`` and
+    ``low`` the cut-off below which x * sigmoid(z) is taken as a signed zero."""
+    T = type(x)
+    low = _split_low(z)
+    a = -abs(z)
+    beyond = a < low  # (not for a NaN z: NaN out)
+    p, kf = _exp_split(low if beyond else a, T(0) if beyond else d)  # d is NaN for an infinite z
+    return x / (T(1) + scale_pow2(p, kf)), p, kf, low
+
+
 @kernel
 def x_sigmoid(x, z, ze):
-    """``x * sigmoid(z + ze)`` without overflow, ``inf * 0 = NaN`` or subnormal intermediates."""
+    """``x * sigmoid(z + ze)`` without overflow, ``inf * 0 = NaN`` or subnormal intermediates.
+
+    ``exp(-|z + ze|) = p * 2**k`` is kept split: the negative side ``x e / (1 + e)`` is formed
+    from ``p`` and scaled by ``2**k`` last (one rounding, into the subnormals if it must) instead
+    of evaluating a second, halved exponential there (``scaled_exp``); ``ze``, the rounding error
+    of ``z``, enters the exponential's reduced argument (first order, no extra rounding). Below
+    ``z = -170`` (float32; -1410 float64) the result is ``x * 0``'s sign (it underflows unless
+    ``|x| > 2**95``).
+    """
     T = type(x)
     neg = z <= T(0)
-    h, m = scaled_exp(-abs(z))  # exp(-|z|) = h * m
-    e = h * m
-    r = T(1) / (T(1) + e)
-    # sigmoid(z + ze) = sigmoid(z) (1 + ze sigmoid(-z)): z <= 0: e r (1 + ze r), else r (1 + ze e r)
-    low_part = ((x * h) * (r * (T(1) + ze * r))) * m  # x e r, with its one rounding at the end
-    y = low_part if neg else x * (r * (T(1) + ze * e * r))
-    return signed_zero(x) if (neg and e == T(0)) else y
+    xr, p, kf, low = _x_sigmoid_parts(x, z, -ze if neg else ze)  # -|z + ze| = -|z| - d
+    # (ze may be NaN where z is infinite: _x_sigmoid_parts drops it there)
+    y = scale_pow2(xr * p, kf) if neg else xr  # z <= 0: x e / (1 + e), 2**k applied last
+    return math.copysign(T(0), x) if z < low else y
+
+
+@kernel
+def x_sigmoid_exact(x, z):
+    """``x_sigmoid`` for an exact ``z`` (silu: ``z = x``): no correction term to evaluate."""
+    T = type(x)
+    xr, p, kf, low = _x_sigmoid_parts(x, z, T(0))
+    y = scale_pow2(xr * p, kf) if z <= T(0) else xr
+    return math.copysign(T(0), x) if z < low else y

@@ -3,14 +3,16 @@
 In the negative tail each gate is ``~exp(...)`` of a large negative argument, so a rounding error
 ``e`` in that argument becomes a relative error ``e`` in the result (hundreds of ULP near the
 underflow). The kernels therefore carry the argument's rounding error (``two_prod``) into the
-exponential, keep ``x * gate`` accurate where the gate alone is subnormal (``scaled_exp``), and
-return the limits at +-inf (torch's formulas give ``inf * 0 = NaN`` there).
+exponential, keep ``x * gate`` accurate where the gate alone is subnormal (``x_sigmoid`` applies
+the exponential's power of two last; ``scaled_exp``), and return the limits at +-inf (torch's
+formulas give ``inf * 0 = NaN`` there).
 """
 
 import math
 
 import numpy as np
 
+from ._bits import fma
 from ._jit import kernel, wide
 from ._math import (
     by_dtype,
@@ -22,6 +24,7 @@ from ._math import (
     signed_zero,
     two_prod,
     x_sigmoid,
+    x_sigmoid_exact,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -46,8 +49,8 @@ def _swish_grad_z(z, ze):
 
 @kernel
 def swish(x, beta):
-    z, ze = two_prod(beta, x)
-    return x_sigmoid(x, z, ze)
+    z = beta * x
+    return x_sigmoid(x, z, fma(beta, x, -z))  # z's rounding error (NaN for an infinite z)
 
 
 def _swish_grad64(g, x, beta):
@@ -80,7 +83,7 @@ def swish_grad(g, x, beta):
 
 @kernel
 def silu(x):
-    return swish(x, type(x)(1))
+    return x_sigmoid_exact(x, x)
 
 
 @kernel
