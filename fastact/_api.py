@@ -454,6 +454,25 @@ def _env_lookup():
 _env_set = _env_lookup()
 
 
+def _fast_out(name, loop, x, out, scalars):
+    """Run out-of-place ``loop`` on C-contiguous ``x`` into ``out`` (checked here) or a new array;
+    None (nothing run) where ``out`` is not a same-shape, same-dtype, C-contiguous, writeable
+    array apart from ``x``: the general path decides then."""
+    if out is None:
+        hardware.check_fits(name, x.nbytes)
+        res = np.empty_like(x)
+    elif (type(out) is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
+          and out.flags.c_contiguous and out.flags.writeable and not np.may_share_memory(x, out)):
+        res = out
+    else:
+        return None
+    if x.ndim == 1:  # reshape(-1) costs ~0.2 us a view
+        loop(x, res, *scalars)
+    else:
+        loop(x.reshape(-1), res.reshape(-1), *scalars)
+    return res
+
+
 def _make_forward(spec):
     loop_for, route = _fast_path(spec, spec.name) if "weight" not in {
         p.kind for p in spec.params} else (None, None)
@@ -464,32 +483,28 @@ def _make_forward(spec):
                 and (par := route(x.size, x.dtype, backend)) is not None):
             entry = loop_for(x.dtype, par)
             if entry is not None:
-                flat = x.ndim == 1  # reshape(-1) costs ~0.2 us a view
                 if inplace:
                     if out is None and x.flags.writeable:
-                        entry[2](x if flat else x.reshape(-1), *entry[1])
+                        entry[2](x if x.ndim == 1 else x.reshape(-1), *entry[1])
                         return x
-                elif out is None:
-                    hardware.check_fits(spec.name, x.nbytes)
-                    res = np.empty_like(x)
-                    if flat:
-                        entry[0](x, res, *entry[1])
-                    else:
-                        entry[0](x.reshape(-1), res.reshape(-1), *entry[1])
+                elif (res := _fast_out(spec.name, entry[0], x, out, entry[1])) is not None:
                     return res
-                elif (type(out) is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
-                      and out.flags.c_contiguous and out.flags.writeable
-                      and not np.may_share_memory(x, out)):
-                    if flat:
-                        entry[0](x, out, *entry[1])
-                    else:
-                        entry[0](x.reshape(-1), out.reshape(-1), *entry[1])
-                    return out
         params = _bind(spec, spec.name, args, kwargs)
         return forward(spec, x, params, out, inplace, backend, stream)
 
     if spec.name == "prelu":  # prelu has no in-place form (DESIGN.md)
+        # a float weight is one slope for every channel: leaky_relu's loop with that slope
+        leaky_for, leaky_route = _fast_path(ACTIVATIONS["leaky_relu"], "leaky_relu")
+
         def fn(x, *args, out=None, backend=None, stream=None, **kwargs):  # noqa: F811
+            w = args[0] if (len(args) == 1 and not kwargs) else (
+                kwargs.get("weight") if (not args and len(kwargs) == 1) else None)
+            if (type(w) is float and type(x) is np.ndarray and x.ndim and x.flags.c_contiguous
+                    and (par := leaky_route(x.size, x.dtype, backend)) is not None):
+                entry = leaky_for(x.dtype, par)
+                if entry is not None and (res := _fast_out(
+                        spec.name, entry[0], x, out, (x.dtype.type(w),))) is not None:
+                    return res
             params = _bind(spec, spec.name, args, kwargs)
             return forward(spec, x, params, out, False, backend, stream)
 

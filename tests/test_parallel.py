@@ -499,7 +499,8 @@ def test_fast_path_for_backend_cpu_and_gradient_out(monkeypatch):
     for dtype in (np.float32, np.float64):
         xd, gd, yd = x.astype(dtype), g.astype(dtype), y.astype(dtype)
         want_f = fwd(_api.ACTIVATIONS["silu"], xd, {}, None, False, "cpu", None)
-        want_g = grd(_api.ACTIVATIONS["gelu"], gd, xd, {"approximate": "none"}, None, "cpu", None, False, None)
+        want_g = grd(_api.ACTIVATIONS["gelu"], gd, xd, {"approximate": "none"}, None, "cpu", None,
+                     False, None)
         want_r = grd(_api.ACTIVATIONS["sigmoid"], gd, None, {}, None, "cpu", yd, False, None)
         general.clear()
         o = np.full_like(xd, np.nan)
@@ -524,3 +525,30 @@ def test_fast_path_for_backend_cpu_and_gradient_out(monkeypatch):
         with pytest.raises(ValueError, match="read-only"):
             fastact.gelu_grad(gd, xd, out=ro)
         assert general == ["grad"] * 3
+
+
+def test_prelu_with_a_float_weight_takes_leaky_relus_loop(monkeypatch):
+    """A float weight is one slope for every channel: the fast path runs leaky_relu's loop with
+    it; array weights, ints and other layouts take the general path; the values agree."""
+    from fastact import _api
+
+    general = []
+    fwd = _api.forward
+    monkeypatch.setattr(_api, "forward", lambda *a: general.append(a[2]) or fwd(*a))
+    x = np.linspace(-3, 3, 24, dtype=np.float32).reshape(2, 3, 4)
+    for dtype in (np.float32, np.float64):
+        xd = x.astype(dtype)
+        for w in (0.25, -0.3, float("nan")):
+            want = fwd(_api.ACTIVATIONS["prelu"], xd, {"weight": w}, None, False, "cpu", None)
+            general.clear()
+            np.testing.assert_array_equal(fastact.prelu(xd, w), want)
+            np.testing.assert_array_equal(fastact.prelu(xd, weight=w, backend="cpu"), want)
+            o = np.empty_like(xd)
+            assert fastact.prelu(xd, w, out=o) is o
+            np.testing.assert_array_equal(o, want)
+            assert general == []
+            np.testing.assert_array_equal(fastact.prelu(xd, np.array([w] * 3)), want)
+            np.testing.assert_array_equal(fastact.prelu(np.asfortranarray(xd), w), want)
+            assert len(general) == 2
+    assert fastact.prelu(np.float32([-2.0]), 1)[0] == -2.0  # an int weight: the general path
+    assert general[-1] == {"weight": 1}
