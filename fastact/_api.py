@@ -550,7 +550,58 @@ def _make_grad(spec):
         params = _bind(spec, fname, args, kwargs)
         return grad(spec, grad_output, x, params, out, backend, result, inplace, stream)
 
+    if spec.name == "prelu":
+        fn = _prelu_grad_fn(spec, fname)
     return _finish(fn, spec, fname, grad_fn=True)
+
+
+def _prelu_grad_fn(spec, fname):
+    """prelu_grad with a fast path for a float weight (one slope for every channel) on plain
+    arrays: the gradient loop with that slope, and the weight's gradient summed from the
+    per-element loop exactly as the general path sums it."""
+    route = _fast_path(ACTIVATIONS["leaky_relu"], "leaky_relu_grad")[1]  # the same family
+    loops = {}
+
+    def loops_for(dtype, par):
+        if (dtype, par) not in loops:
+            from .backends import cpu
+
+            if par:
+                loops[dtype, par] = (_parallel_runner("prelu_grad", 1, dtype.itemsize),
+                                     _parallel_runner("prelu_weight_grad", 0, dtype.itemsize))
+            else:
+                loops[dtype, par] = (cpu._loops().prelu_grad, cpu._loops().prelu_weight_grad)
+        return loops[dtype, par]
+
+    def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
+           stream=None, **kwargs):
+        w = args[0] if (len(args) == 1 and not kwargs) else (
+            kwargs.get("weight") if (not args and len(kwargs) == 1) else None)
+        if (type(w) is float and type(x) is np.ndarray and type(grad_output) is np.ndarray
+                and result is None and not inplace and x.ndim and x.dtype in _LOOP_DTYPES
+                and x.dtype == grad_output.dtype and x.shape == grad_output.shape
+                and x.flags.c_contiguous and grad_output.flags.c_contiguous
+                and (out is None or (
+                    type(out) is np.ndarray and out.dtype == x.dtype
+                    and out.shape == x.shape and out.flags.c_contiguous
+                    and out.flags.writeable and not np.may_share_memory(out, x)
+                    and not np.may_share_memory(out, grad_output)))
+                and (par := route(x.size, x.dtype, backend)) is not None):
+            grad_loop, weight_loop = loops_for(x.dtype, par)
+            hardware.check_fits(fname, x.nbytes * (2 if out is None else 1))
+            res = np.empty_like(x) if out is None else out
+            contrib = np.empty_like(x)
+            flat = ((grad_output, x, res, contrib) if x.ndim == 1 else
+                    [a.reshape(-1) for a in (grad_output, x, res, contrib)])
+            grad_loop(flat[0], flat[1], flat[2], x.dtype.type(w))
+            weight_loop(flat[0], flat[1], flat[3])
+            with np.errstate(over="ignore"):  # as _prelu_weight_grad
+                total = contrib.sum(dtype=x.dtype)
+            return res, x.dtype.type(total)
+        params = _bind(spec, fname, args, kwargs)
+        return grad(spec, grad_output, x, params, out, backend, result, inplace, stream)
+
+    return fn
 
 
 def _finish(fn, spec, fname, grad_fn):

@@ -489,6 +489,7 @@ def test_fast_path_for_backend_cpu_and_gradient_out(monkeypatch):
     ~8-14 us a call): same values as the general path, which still takes every other case."""
     from fastact import _api
 
+    fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
     general = []
     fwd, grd = _api.forward, _api.grad
     monkeypatch.setattr(_api, "forward", lambda *a: general.append("forward") or fwd(*a))
@@ -532,6 +533,7 @@ def test_prelu_with_a_float_weight_takes_leaky_relus_loop(monkeypatch):
     it; array weights, ints and other layouts take the general path; the values agree."""
     from fastact import _api
 
+    fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
     general = []
     fwd = _api.forward
     monkeypatch.setattr(_api, "forward", lambda *a: general.append(a[2]) or fwd(*a))
@@ -552,3 +554,40 @@ def test_prelu_with_a_float_weight_takes_leaky_relus_loop(monkeypatch):
             assert len(general) == 2
     assert fastact.prelu(np.float32([-2.0]), 1)[0] == -2.0  # an int weight: the general path
     assert general[-1] == {"weight": 1}
+
+
+def test_prelu_grad_with_a_float_weight_fast_path(monkeypatch):
+    """prelu_grad with a float weight: the per-element loops with that slope and the weight's
+    gradient summed as the general path sums it; identical results, and the general path still
+    takes array weights, result=/inplace=, and foreign out=."""
+    from fastact import _api
+
+    fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
+    general = []
+    grd = _api.grad
+    monkeypatch.setattr(_api, "grad", lambda *a: general.append(a[3]) or grd(*a))
+    for dtype in (np.float32, np.float64):
+        x = np.linspace(-3, 3, 60, dtype=dtype).reshape(3, 4, 5)
+        g = np.linspace(2, -1, 60, dtype=dtype).reshape(3, 4, 5)
+        for w in (0.25, -0.3):
+            want_in, want_w = grd(_api.ACTIVATIONS["prelu"], g, x, {"weight": w}, None, "cpu",
+                                  None, False, None)
+            general.clear()
+            for kw in ({}, {"backend": "cpu"}):
+                got_in, got_w = fastact.prelu_grad(g, x, w, **kw)
+                np.testing.assert_array_equal(got_in, want_in)
+                assert type(got_w) is type(want_w) and got_w == want_w
+            o = np.empty_like(x)
+            got_in, got_w = fastact.prelu_grad(g, x, weight=w, out=o)
+            assert got_in is o and got_w == want_w
+            np.testing.assert_array_equal(o, want_in)
+            assert general == []
+            got_in, got_w = fastact.prelu_grad(g, x, np.array([w] * 4))  # per channel
+            np.testing.assert_allclose(got_w.sum(), want_w, rtol=1e-5)
+            gc = g.copy()
+            fastact.prelu_grad(gc, x, w, out=gc)  # out is grad_output: the general path
+            np.testing.assert_array_equal(gc, want_in)
+            assert len(general) == 2
+    big = np.full(10, 3e38, np.float32)
+    _, gw = fastact.prelu_grad(big, -big, 0.5)  # the sum overflows to -inf, no warning raised
+    assert gw == -np.inf
