@@ -117,7 +117,7 @@ def _softplus32(x, beta, threshold):
     # z = beta * x is exact in float64
     d, b = np.float64(x), np.float64(beta)
     z = d * b
-    y = ((z if z > 0.0 else 0.0) + log1p_lean(exp_lean(-abs(z)))) / b
+    y = ((z if z > 0.0 else 0.0) + log1p_lean(exp_lean(-abs(z)))) * (1.0 / b)  # (hoisted)
     y = y if z == z else z
     return np.float32(d if z > np.float64(threshold) else y)
 
