@@ -276,14 +276,16 @@ def _prelu_weight_grad(spec, params, g, arr, w, shape, compute, res_dtype, backe
         "prelu_weight_grad", [g, arr], None, compute
     )
     contrib = np.broadcast_to(contrib, shape)
-    with np.errstate(over="ignore"):  # a sum of huge values overflows to inf, as torch's
-        if w.ndim == 0:
-            total = contrib.sum(dtype=compute)
-        else:
-            total = contrib.sum(axis=tuple(i for i in range(len(shape)) if i != 1),
-                                dtype=compute)
-    total = np.asarray(total, dtype=res_dtype).reshape(np.shape(params["weight"]))
+    axes = None if w.ndim == 0 else tuple(i for i in range(len(shape)) if i != 1)
+    total = np.asarray(_weight_sum(contrib, compute, axes), dtype=res_dtype)
+    total = total.reshape(np.shape(params["weight"]))
     return total if total.ndim else total[()]
+
+
+def _weight_sum(contrib, dtype, axes=None):
+    """prelu's weight gradient from the per-element contributions (NumPy's pairwise sum)."""
+    with np.errstate(over="ignore"):  # a sum of huge values overflows to inf, as torch's
+        return contrib.sum(axis=axes, dtype=dtype)
 
 
 # -- generated public functions ----------------------------------------------------------------
@@ -454,18 +456,38 @@ def _env_lookup():
 _env_set = _env_lookup()
 
 
+def _plain_out(out, like, *inputs):
+    """Whether the fast paths may write into ``out``: None (they allocate), or a C-contiguous,
+    writeable ndarray of ``like``'s dtype and shape sharing no memory with ``inputs`` (anything
+    else is the general path's to check, refuse or handle)."""
+    if out is None:
+        return True
+    if not (type(out) is np.ndarray and out.dtype == like.dtype and out.shape == like.shape
+            and out.flags.c_contiguous and out.flags.writeable):
+        return False
+    for a in inputs:
+        if np.may_share_memory(out, a):
+            return False
+    return True
+
+
+def _float_weight(args, kwargs):
+    """prelu's weight where it was passed alone (positionally or by name), else None."""
+    if len(args) == 1 and not kwargs:
+        return args[0]
+    return kwargs.get("weight") if (not args and len(kwargs) == 1) else None
+
+
 def _fast_out(name, loop, x, out, scalars):
-    """Run out-of-place ``loop`` on C-contiguous ``x`` into ``out`` (checked here) or a new array;
-    None (nothing run) where ``out`` is not a same-shape, same-dtype, C-contiguous, writeable
-    array apart from ``x``: the general path decides then."""
+    """Run out-of-place ``loop`` on C-contiguous ``x`` into ``out`` or a new array; None (nothing
+    run) where ``out`` is not plain (:func:`_plain_out`): the general path decides then."""
+    if not _plain_out(out, x, x):
+        return None
     if out is None:
         hardware.check_fits(name, x.nbytes)
         res = np.empty_like(x)
-    elif (type(out) is np.ndarray and out.dtype == x.dtype and out.shape == x.shape
-          and out.flags.c_contiguous and out.flags.writeable and not np.may_share_memory(x, out)):
-        res = out
     else:
-        return None
+        res = out
     if x.ndim == 1:  # reshape(-1) costs ~0.2 us a view
         loop(x, res, *scalars)
     else:
@@ -493,18 +515,16 @@ def _make_forward(spec):
         return forward(spec, x, params, out, inplace, backend, stream)
 
     if spec.name == "prelu":  # prelu has no in-place form (DESIGN.md)
-        # a float weight is one slope for every channel: leaky_relu's loop with that slope
-        leaky_for, leaky_route = _fast_path(ACTIVATIONS["leaky_relu"], "leaky_relu")
+        route, loops_for = _prelu_fast(spec)
 
         def fn(x, *args, out=None, backend=None, stream=None, **kwargs):  # noqa: F811
-            w = args[0] if (len(args) == 1 and not kwargs) else (
-                kwargs.get("weight") if (not args and len(kwargs) == 1) else None)
-            if (type(w) is float and type(x) is np.ndarray and x.ndim and x.flags.c_contiguous
-                    and (par := leaky_route(x.size, x.dtype, backend)) is not None):
-                entry = leaky_for(x.dtype, par)
-                if entry is not None and (res := _fast_out(
-                        spec.name, entry[0], x, out, (x.dtype.type(w),))) is not None:
-                    return res
+            w = _float_weight(args, kwargs)
+            if (type(w) is float and type(x) is np.ndarray and x.ndim
+                    and x.dtype in _LOOP_DTYPES and x.flags.c_contiguous
+                    and (par := route(x.size, x.dtype, backend)) is not None
+                    and (res := _fast_out(spec.name, loops_for(x.dtype, par)[0], x, out,
+                                          (x.dtype.type(w),))) is not None):
+                return res
             params = _bind(spec, spec.name, args, kwargs)
             return forward(spec, x, params, out, False, backend, stream)
 
@@ -528,11 +548,7 @@ def _make_grad(spec):
                 and not args and not kwargs and arr.ndim and not inplace
                 and arr.dtype == grad_output.dtype and arr.shape == grad_output.shape
                 and arr.flags.c_contiguous and grad_output.flags.c_contiguous
-                and (out is None or (
-                    type(out) is np.ndarray and out.dtype == arr.dtype
-                    and out.shape == arr.shape and out.flags.c_contiguous
-                    and out.flags.writeable and not np.may_share_memory(out, arr)
-                    and not np.may_share_memory(out, grad_output)))
+                and _plain_out(out, arr, arr, grad_output)
                 and (par := route(arr.size, arr.dtype, backend)) is not None):
             entry = pick(arr.dtype, par)
             if entry is not None:
@@ -555,39 +571,41 @@ def _make_grad(spec):
     return _finish(fn, spec, fname, grad_fn=True)
 
 
-def _prelu_grad_fn(spec, fname):
-    """prelu_grad with a fast path for a float weight (one slope for every channel) on plain
-    arrays: the gradient loop with that slope, and the weight's gradient summed from the
-    per-element loop exactly as the general path sums it."""
-    route = _fast_path(ACTIVATIONS["leaky_relu"], "leaky_relu_grad")[1]  # the same family
+def _prelu_fast(spec):
+    """(route, loops_for(dtype, parallel) -> (forward, gradient, weight-gradient loop)) for
+    prelu's fast paths: a float weight is one slope for every channel, a scalar to the loops."""
+    route = _fast_path(spec, spec.name)[1]
     loops = {}
 
     def loops_for(dtype, par):
         if (dtype, par) not in loops:
             from .backends import cpu
 
-            if par:
-                loops[dtype, par] = (_parallel_runner("prelu_grad", 1, dtype.itemsize),
-                                     _parallel_runner("prelu_weight_grad", 0, dtype.itemsize))
-            else:
-                loops[dtype, par] = (cpu._loops().prelu_grad, cpu._loops().prelu_weight_grad)
+            names = ("prelu", "prelu_grad", "prelu_weight_grad")
+            loops[dtype, par] = tuple(
+                _parallel_runner(n, int(n != "prelu_weight_grad"), dtype.itemsize) if par
+                else getattr(cpu._loops(), n) for n in names)
         return loops[dtype, par]
+
+    return route, loops_for
+
+
+def _prelu_grad_fn(spec, fname):
+    """prelu_grad with a fast path for a float weight on plain arrays: the gradient loop with
+    that slope, and the weight's gradient summed from the per-element loop as the general path
+    sums it."""
+    route, loops_for = _prelu_fast(spec)
 
     def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
            stream=None, **kwargs):
-        w = args[0] if (len(args) == 1 and not kwargs) else (
-            kwargs.get("weight") if (not args and len(kwargs) == 1) else None)
+        w = _float_weight(args, kwargs)
         if (type(w) is float and type(x) is np.ndarray and type(grad_output) is np.ndarray
                 and result is None and not inplace and x.ndim and x.dtype in _LOOP_DTYPES
                 and x.dtype == grad_output.dtype and x.shape == grad_output.shape
                 and x.flags.c_contiguous and grad_output.flags.c_contiguous
-                and (out is None or (
-                    type(out) is np.ndarray and out.dtype == x.dtype
-                    and out.shape == x.shape and out.flags.c_contiguous
-                    and out.flags.writeable and not np.may_share_memory(out, x)
-                    and not np.may_share_memory(out, grad_output)))
+                and _plain_out(out, x, x, grad_output)
                 and (par := route(x.size, x.dtype, backend)) is not None):
-            grad_loop, weight_loop = loops_for(x.dtype, par)
+            _, grad_loop, weight_loop = loops_for(x.dtype, par)
             hardware.check_fits(fname, x.nbytes * (2 if out is None else 1))
             res = np.empty_like(x) if out is None else out
             contrib = np.empty_like(x)
@@ -595,9 +613,7 @@ def _prelu_grad_fn(spec, fname):
                     [a.reshape(-1) for a in (grad_output, x, res, contrib)])
             grad_loop(flat[0], flat[1], flat[2], x.dtype.type(w))
             weight_loop(flat[0], flat[1], flat[3])
-            with np.errstate(over="ignore"):  # as _prelu_weight_grad
-                total = contrib.sum(dtype=x.dtype)
-            return res, x.dtype.type(total)
+            return res, x.dtype.type(_weight_sum(contrib, x.dtype))
         params = _bind(spec, fname, args, kwargs)
         return grad(spec, grad_output, x, params, out, backend, result, inplace, stream)
 

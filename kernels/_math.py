@@ -209,13 +209,21 @@ def exp_lean(x):
 # -- log1p ---------------------------------------------------------------------------------------
 
 
+@kernel
+def _log_reduce(u):
+    """``(k, s, s*s)`` with ``log(u) = k ln2 + 2 atanh(s)``, ``|s| <= 0.172`` (u positive, normal):
+    ``u = (1 + f) 2**k`` with ``1 + f`` in [sqrt(2)/2, sqrt(2)), ``s = f / (2 + f)``."""
+    T = type(u)
+    k = exponent_sqrt2(u)
+    f = mantissa_sqrt2(u) - T(1)
+    s = f / (T(2) + f)
+    return k, s, s * s
+
+
 def _log1p32(x):
     u = f32(1) + x
     c = (x - (u - f32(1))) / u  # the rounding error of 1 + x, relative to u
-    k = exponent_sqrt2(u)
-    f = mantissa_sqrt2(u) - f32(1)  # log(1 + x) = k ln2 + log(1 + f) + c
-    s = f / (f32(2) + f)  # log(1 + f) = 2 atanh(s) = 2s + s R(s**2)
-    z = s * s
+    k, s, z = _log_reduce(u)  # log(1 + x) = k ln2 + 2 atanh(s) + c, 2 atanh(s) = 2s + s R(s**2)
     R = z * (f32(2 / 3) + z * (f32(2 / 5) + z * (f32(2 / 7) + z * (f32(2 / 9) + z * f32(2 / 11)))))
     y = k * LN2HI32 + ((f32(2) * s + s * R) + (k * LN2LO32 + c))
     y = y if x < f32(np.inf) else x  # +inf
@@ -226,10 +234,7 @@ def _log1p32(x):
 def _log1p64(x):
     u = 1.0 + x
     c = (x - (u - 1.0)) / u
-    k = exponent_sqrt2(u)
-    f = mantissa_sqrt2(u) - 1.0
-    s = f / (2.0 + f)
-    z = s * s
+    k, s, z = _log_reduce(u)
     R = 2 / 21 + z * (2 / 23)
     R = 2 / 19 + z * R
     R = 2 / 17 + z * R
@@ -256,11 +261,7 @@ def log1p_lean(x):
     kernels that evaluate in float64. Below 1e-4 the series x - x**2/2 + x**3/3; above, the
     reduction of ``log1p`` without its correction for the rounding of 1 + x (a division) and the
     atanh series to s**15 instead of s**23."""
-    u = 1.0 + x
-    k = exponent_sqrt2(u)
-    f = mantissa_sqrt2(u) - 1.0
-    s = f / (2.0 + f)
-    z = s * s
+    k, s, z = _log_reduce(1.0 + x)
     R = 2 / 13 + z * (2 / 15)
     R = 2 / 11 + z * R
     R = 2 / 9 + z * R
