@@ -26,7 +26,7 @@ erfcx      0.50     3.35     [0, 9.5] (float32 evaluated in float64)
 
 The ``*_lean`` functions are float64 functions with float32-grade accuracy (relative error about
 1e-13 instead of 1e-16, with shorter polynomials), for float32 kernels that evaluate in float64
-and round once: ``exp_lean``, ``log1p_lean``, ``erfcx_lean``. ``by_dtype`` builds a kernel-callable
+and round once: ``exp_lean``, ``erfcx_lean``. ``by_dtype`` builds a kernel-callable
 function with a float32 and a float64 implementation.
 """
 
@@ -255,22 +255,60 @@ log1p = by_dtype("log1p", _log1p32, _log1p64)
 log1p.__doc__ = "log(1 + x); -1 -> -inf, < -1 -> NaN; max error 2.38 ULP (f32), 1.58 ULP (f64)."
 
 
+# -- softplus in float32: max(z, 0) + log1p(exp(-|z|)) without a logarithm ------------------------
+
+#: R(e) = (log1p(e) - e) / e**2 on [0, 1] as a polynomial in t = 2e - 1, float32 coefficients
+#: (tools/fit_log1p.py: max error 1.2 * 2**-26, 0.18 float32 ULP of log1p(e))
+LOG1P_R32 = (-0.37813958525657654, 0.08961247652769089, -0.023307234048843384,
+             0.006385293789207935, -0.001810949295759201, 0.0005253498093225062,
+             -0.00015034399984870106, 4.4826865632785484e-05, -1.8295144400326535e-05,
+             5.642786163662095e-06)
+_R0, _R1, _R2, _R3, _R4, _R5, _R6, _R7, _R8, _R9 = (f32(c) for c in LOG1P_R32)
+
+
 @kernel
-def log1p_lean(x):
-    """log(1 + x) for float64 ``x >= 0`` (or NaN), relative error below 2e-12: for the float32
-    kernels that evaluate in float64. Below 1e-4 the series x - x**2/2 + x**3/3; above, the
-    reduction of ``log1p`` without its correction for the rounding of 1 + x (a division) and the
-    atanh series to s**15 instead of s**23."""
-    k, s, z = _log_reduce(1.0 + x)
-    R = 2 / 13 + z * (2 / 15)
-    R = 2 / 11 + z * R
-    R = 2 / 9 + z * R
-    R = 2 / 7 + z * R
-    R = 2 / 5 + z * R
-    R = 2 / 3 + z * R
-    y = k * LN2HI64 + ((2.0 * s + s * (z * R)) + k * LN2LO64)
-    y = x * (1.0 - x * (0.5 - x * (1 / 3))) if x < 1e-4 else y
-    return y if x < np.inf else x
+def _log1p_r_tail32(e):
+    """t (R(e) - R0), t = 2e - 1: the part of R evaluated in float32 (Estrin; R0 is added last)."""
+    t = f32(2) * e - f32(1)
+    t2 = t * t
+    t4 = t2 * t2
+    a = (_R1 + t * _R2) + t2 * (_R3 + t * _R4)
+    b = (_R5 + t * _R6) + t2 * (_R7 + t * _R8)
+    return t * (a + t4 * (b + t4 * _R9))
+
+
+@kernel
+def softplus_split32(z, ze):
+    """``(s, lo, kf)`` with ``(s + lo) * 2**k = max(z', 0) + log1p(exp(-|z'|))`` for float32
+    ``z' = z + ze`` (``ze``: z's rounding error, first order) and ``kf = k + SHIFTER``: ``k = 0``
+    for ``z > 0``, else ``exp(-|z|) ~ 2**k`` (clamped to ``k >= -252``, which ``scale_pow2`` can
+    apply; the sum is then ~1 and ``2**-252`` rounds it to 0).
+
+    float32 throughout, no logarithm, no division: ``exp(-|z'|) = w (1 + q)``, ``w = 2**k`` and
+    ``q`` the unrounded expm1 polynomial, ``log1p(e) = e + e**2 R(e)`` (``LOG1P_R32``). For
+    ``z <= 0`` the sum is ``1 + q + w (1 + q)**2 R``, scaled by ``2**k`` afterwards (no subnormal
+    intermediate however small ``exp(z)``: softplus divided by a small beta stays accurate); for
+    ``z > 0`` it is ``z + w + w q + e**2 R`` with ``z + w`` by TwoSum. ``s`` is exact and ``lo``
+    small: ``s + lo`` rounded once is within 1.43 ULP (all float32 inputs, benchmarks/exhaustive.py;
+    1.9 after softplus's division by beta, sampled). ``+inf`` and NaN give ``(z, 0, SHIFTER)``.
+    """
+    pos = z > f32(0)
+    beyond = abs(z) > f32(200.0)  # (NaN: not beyond)
+    kf, r = _reduce32(f32(-200.0) if beyond else -abs(z))
+    d = f32(0) if beyond else (ze if pos else -ze)
+    q = _expm1_poly32(r - d)  # exp(-|z + ze|) = 2**k (1 + q)
+    w = scale_pow2(f32(1), max(kf, SH32 - f32(126)))  # 2**k, floored at 2**-126 (e**2 R is
+    # then below 2**-100 of the sum: the floor only keeps w normal)
+    big = w if pos else f32(1)  # the unit of the sum: 2**k for z > 0, 1 (then 2**k) for z <= 0
+    e2 = big * (w * fma(q, q + f32(2), f32(1)))  # (e**2) / (2**k / big): w**2 (1 + q)**2
+    zp = z if pos else f32(0)
+    s = zp + big  # TwoSum: s + se == zp + big exactly
+    bb = s - zp
+    se = (zp - (s - bb)) + (big - bb)
+    v = fma(big, q, se + (ze if pos else f32(0)))
+    lo = fma(e2, _R0, fma(e2, _log1p_r_tail32(w * (f32(1) + q)), v))
+    s, lo = (s, lo) if z < f32(np.inf) else (z, f32(0))
+    return s, lo, (SH32 if pos else max(kf, SH32 - f32(252)))
 
 
 # -- erfcx: exp(a*a) * erfc(a) for a >= 0 --------------------------------------------------------

@@ -9,9 +9,13 @@ import math
 
 import numpy as np
 
+from ._bits import SHIFTER32, fma, scale_pow2
 from ._jit import kernel
-from ._math import by_dtype, exp, exp_lean, log1p, log1p_lean, sigmoid_pair, two_prod
+from ._math import by_dtype, exp, exp_lean, log1p, sigmoid_pair, softplus_split32, two_prod
 from ._math import tanh as _tanh
+
+f32 = np.float32
+SH32 = f32(SHIFTER32)
 
 
 @kernel
@@ -40,11 +44,24 @@ def sigmoid_grad(g, x):
     return _sigmoid_grad(g, x)
 
 
+def _logsigmoid64(x):
+    # log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))
+    return (x if x < 0.0 else 0.0) - log1p(exp(-abs(x)))
+
+
+def _logsigmoid32(x):
+    s, lo, kf = softplus_split32(-x, f32(0))
+    y = -scale_pow2(s + lo, kf)  # -softplus(-x), rounded once
+    y = y if y != f32(0) else f32(0)  # +0 where it underflows, as torch's min(x, 0) - log1p(...)
+    return x if x < f32(-30) else y  # -softplus(-x) = x to within 2**-44 x
+
+
+_logsigmoid = by_dtype("logsigmoid", _logsigmoid32, _logsigmoid64)
+
+
 @kernel
 def logsigmoid(x):
-    # log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))
-    T = type(x)
-    return (x if x < T(0) else T(0)) - log1p(exp(-abs(x)))
+    return _logsigmoid(x)
 
 
 @kernel
@@ -113,13 +130,24 @@ def _softplus64(x, beta, threshold):
 
 
 def _softplus32(x, beta, threshold):
-    # in float64 (in float32 exp, log1p and the division compound to ~4 ULP), rounded once;
-    # z = beta * x is exact in float64
-    d, b = np.float64(x), np.float64(beta)
-    z = d * b
-    y = ((z if z > 0.0 else 0.0) + log1p_lean(exp_lean(-abs(z)))) * (1.0 / b)  # (hoisted)
+    # float32 throughout (softplus_split32; the float64 evaluation it replaced took twice as
+    # long). z's rounding error enters the exponential and the linear part. The division by beta
+    # keeps the split's unrounded sum: a product with the (hoisted) reciprocal of bs = beta 2**-n,
+    # a normal number within 2**+-64 for every beta, subnormal included, then one correction step from
+    # the remainder, then 2**(k + n) with the split's 2**k. Above z = 30 softplus(z) / beta is x
+    # to within x 2**-44 (z > threshold or not).
+    z, ze = two_prod(x, beta)
+    ab = abs(beta)
+    n = f32(-64) if ab < f32(2.0**-60) else (f32(64) if ab > f32(2.0**60) else f32(0))
+    bs = beta * scale_pow2(f32(1), SH32 - n)  # exact
+    rb = f32(1) / bs
+    s, lo, kf = softplus_split32(z, ze)
+    y = s + lo
+    q = y * rb
+    y = q + (fma(-q, bs, s) + lo) * rb  # (beta = 0 is refused by the registry)
+    y = scale_pow2(y, max(kf - n, SH32 - f32(252)))
     y = y if z == z else z
-    return np.float32(d if z > np.float64(threshold) else y)
+    return x if (z > threshold or z > f32(30)) else y
 
 
 _softplus = by_dtype("softplus", _softplus32, _softplus64, key=0)

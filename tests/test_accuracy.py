@@ -190,3 +190,34 @@ def test_float16_computed_in_float32(name, variant, params):
     got = call(name, x, params)
     assert got.dtype == np.float16
     check_ulp(got, x, want, np.float16, 1, f"{variant} float16")
+
+
+@pytest.mark.parametrize("beta", [1.0, 1.7, 0.3, 1e-3, 1e-30, 2.0**-127, 1e-45, -1.0, -0.25,
+                                  3e4, 3e38])
+@pytest.mark.parametrize("threshold", [20.0, np.inf, -5.0])
+def test_softplus_float32_any_beta_and_threshold(beta, threshold):
+    """float32 softplus divides by beta through its hoisted reciprocal plus a correction step:
+    within 4 ULP for every beta, subnormal (1/beta overflows) and huge ones included, negative
+    beta (the result is negative), a threshold of inf (no linear branch) or below 0."""
+    x = float32_sample()
+    b32 = float(np.float32(beta))
+    with np.errstate(all="ignore"):
+        want = REFS["softplus"].f(x.astype(np.float64), beta=b32, threshold=threshold)
+        got = fastact.softplus(x, beta=beta, threshold=threshold)
+    check_ulp(got, x, want, np.float32, 4, f"softplus(beta={beta}, threshold={threshold})")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backend", ["cpu", "parallel"])
+def test_swish_beta_one_is_silu_bit_for_bit(dtype, backend):
+    """swish takes silu's correction-free form where beta == 1 (z = x exactly): the same bits,
+    signed zeros and NaNs included, and beta next to 1 still takes the general form."""
+    x = np.concatenate([float32_sample(), np.float32([np.nan, np.inf, -np.inf])]).astype(dtype)
+    same = fastact.swish(x, beta=1.0, backend=backend)
+    assert same.tobytes() == fastact.silu(x, backend=backend).tobytes()
+    near = float(np.nextafter(dtype(1), dtype(2)))
+    with np.errstate(all="ignore"):
+        want = REFS["swish"].f(x.astype(np.float64), beta=near)
+    got = fastact.swish(x, beta=near, backend=backend)
+    if dtype == np.float32:
+        check_ulp(got, x, want, dtype, 4, "swish(beta=1+ulp)")
