@@ -11,7 +11,17 @@ import numpy as np
 
 from ._bits import SHIFTER32, fma, scale_pow2
 from ._jit import kernel
-from ._math import by_dtype, exp, exp_lean, log1p, sigmoid_pair, softplus_split32, two_prod
+from ._math import (
+    by_dtype,
+    exp,
+    exp_lean,
+    log1p,
+    sigmoid_pair,
+    softplus_split32,
+    two_prod,
+    x_sigmoid,
+    x_sigmoid_exact,
+)
 from ._math import tanh as _tanh
 
 f32 = np.float32
@@ -160,8 +170,14 @@ def softplus(x, beta, threshold):
 
 @kernel
 def softplus_grad(g, x, beta, threshold):
-    z, ze = two_prod(x, beta)
-    s, _ = sigmoid_pair(z, ze)
+    # sigmoid(beta * x), the exponential's power of two applied last (x_sigmoid with x = 1)
+    T = type(x)
+    if beta == T(1):  # z = x exactly: no correction (a loop-invariant test: LLVM unswitches
+        z = x  # the loop; bit-identical to the general form with its zero correction)
+        s = x_sigmoid_exact(T(1), x)
+    else:
+        z = beta * x
+        s = x_sigmoid(T(1), z, fma(beta, x, -z))
     return g if z > threshold else g * s
 
 
