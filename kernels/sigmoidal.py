@@ -143,9 +143,9 @@ def _softplus32(x, beta, threshold):
     # float32 throughout (softplus_split32; the float64 evaluation it replaced took twice as
     # long). z's rounding error enters the exponential and the linear part. The division by beta
     # keeps the split's unrounded sum: a product with the (hoisted) reciprocal of bs = beta 2**-n,
-    # a normal number within 2**+-64 for every beta, subnormal included, then one correction step from
-    # the remainder, then 2**(k + n) with the split's 2**k. Above z = 30 softplus(z) / beta is x
-    # to within x 2**-44 (z > threshold or not).
+    # a normal number within 2**+-64 for every beta, subnormal included, then one correction step
+    # from the remainder, then 2**(k + n) with the split's 2**k. Above z = 30 softplus(z) / beta
+    # is x to within x 2**-44 (z > threshold or not).
     z, ze = two_prod(x, beta)
     ab = abs(beta)
     n = f32(-64) if ab < f32(2.0**-60) else (f32(64) if ab > f32(2.0**60) else f32(0))

@@ -35,7 +35,7 @@ def fit(degree=DEGREE, nodes=600):
     for j in range(degree + 1):
         res = np.array([float(y - sum(mp.mpf(c) * mp.mpf(float(tt)) ** i
                                       for i, c in enumerate(fixed)))
-                        for y, tt in zip(target, t)])
+                        for y, tt in zip(target, t, strict=True)])
         basis = np.stack([t**i for i in range(j, degree + 1)], axis=1)
         coef, *_ = np.linalg.lstsq(basis, res, rcond=None)
         fixed.append(float(np.float32(coef[0])))
