@@ -18,9 +18,8 @@ from ._math import (
     log1p,
     sigmoid_pair,
     softplus_split32,
+    times_sigmoid,
     two_prod,
-    x_sigmoid,
-    x_sigmoid_exact,
 )
 from ._math import tanh as _tanh
 
@@ -63,7 +62,7 @@ def _logsigmoid32(x):
     s, lo, kf = softplus_split32(-x, f32(0))
     y = -scale_pow2(s + lo, kf)  # -softplus(-x), rounded once
     y = y if y != f32(0) else f32(0)  # +0 where it underflows, as torch's min(x, 0) - log1p(...)
-    return x if x < f32(-30) else y  # -softplus(-x) = x to within 2**-44 x
+    return y if x >= f32(-30) else x  # -softplus(-x) = x to within 2**-44 x; NaN: x itself
 
 
 _logsigmoid = by_dtype("logsigmoid", _logsigmoid32, _logsigmoid64)
@@ -156,7 +155,7 @@ def _softplus32(x, beta, threshold):
     q = y * rb
     y = q + (fma(-q, bs, s) + lo) * rb  # (beta = 0 is refused by the registry)
     y = scale_pow2(y, max(kf - n, SH32 - f32(252)))
-    y = y if z == z else z
+    y = y if z == z else z  # NaN: the input's own
     return x if (z > threshold or z > f32(30)) else y
 
 
@@ -170,15 +169,9 @@ def softplus(x, beta, threshold):
 
 @kernel
 def softplus_grad(g, x, beta, threshold):
-    # sigmoid(beta * x), the exponential's power of two applied last (x_sigmoid with x = 1)
-    T = type(x)
-    if beta == T(1):  # z = x exactly: no correction (a loop-invariant test: LLVM unswitches
-        z = x  # the loop; bit-identical to the general form with its zero correction)
-        s = x_sigmoid_exact(T(1), x)
-    else:
-        z = beta * x
-        s = x_sigmoid(T(1), z, fma(beta, x, -z))
-    return g if z > threshold else g * s
+    # sigmoid(beta * x), the exponential's power of two applied last (x_sigmoid with v = 1)
+    s = times_sigmoid(type(x)(1), x, beta)
+    return g if beta * x > threshold else g * s
 
 
 # -- gradients from the output y (torch's sigmoid_backward / tanh_backward take y) ----------------
