@@ -143,3 +143,23 @@ def freeze(typingctx, x):
         return inst
 
     return x(x), codegen
+
+
+@intrinsic
+def sign_select(typingctx, s, a, b):
+    """``a`` where the sign bit of ``s`` is set (``s < 0``, ``-0.0``), else ``b``.
+
+    A test of the sign bit alone is what ``vblendvps`` reads from its mask register: the select
+    costs one blend and no comparison (``a if s < 0 else b`` needs a ``vcmpps`` first, on the same
+    two ports as the FMAs of a port-bound kernel such as float32 ``silu_grad``).
+    """
+    if not (s == a == b and isinstance(s, types.Float)):
+        return None
+    ity = _layout(s)[0]
+
+    def codegen(context, builder, sig, args):
+        sv, av, bv = args
+        negative = builder.icmp_signed("<", builder.bitcast(sv, ity), ity(0))
+        return builder.select(negative, av, bv)
+
+    return s(s, s, s), codegen

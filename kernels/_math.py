@@ -26,8 +26,10 @@ erfcx      0.50     3.35     [0, 9.5] (float32 evaluated in float64)
 
 The ``*_lean`` functions are float64 functions with float32-grade accuracy (relative error about
 1e-13 instead of 1e-16, with shorter polynomials), for float32 kernels that evaluate in float64
-and round once: ``exp_lean``, ``erfcx_lean``. ``by_dtype`` builds a kernel-callable
-function with a float32 and a float64 implementation.
+and round once: ``exp_lean``, ``erfcx_lean``. ``expm1_reduced32`` is float32 expm1 on the reduced
+interval by a minimax polynomial (Estrin's scheme), for kernels bound by the FMA ports rather than
+by latency. ``by_dtype`` builds a kernel-callable function with a float32 and a float64
+implementation.
 """
 
 import math
@@ -146,6 +148,22 @@ def _expm1_poly64(r):
     p = 1 / 6 + r * p
     p = 0.5 + r * p
     return r + r * r * p
+
+
+#: expm1(r) = r + r**2 P(r) for |r| <= ln2/2, P of degree 4 with float32 coefficients
+#: (tools/fit_silu_grad.py: max error of r**2 P(r) 0.056 * 2**-24)
+EXPM1_E32 = (0.5, 0.16666516661643982, 0.04166645556688309, 0.008369090966880322,
+             0.001393576036207378)
+_P0, _P1, _P2, _P3, _P4 = (f32(c) for c in EXPM1_E32)
+
+
+@kernel
+def expm1_reduced32(r):
+    """e**r - 1 for float32 ``|r| <= ln2/2``: a minimax polynomial by Estrin's scheme, 6 FMA-port
+    operations where ``_expm1_poly32`` (Taylor to r**7, Horner) takes 8, as accurate. For kernels
+    bound by those two ports (float32 ``silu_grad``)."""
+    r2 = r * r
+    return fma(r2, (_P0 + r * _P1) + r2 * ((_P2 + r * _P3) + r2 * _P4), r)
 
 
 def _exp32(x):

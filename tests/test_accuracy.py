@@ -207,14 +207,42 @@ def test_softplus_float32_any_beta_and_threshold(beta, threshold):
     check_ulp(got, x, want, np.float32, 4, f"softplus(beta={beta}, threshold={threshold})")
 
 
+def test_silu_grad_float32_through_its_root():
+    """float32 silu' (``kernels.gated.silu_grad32``) cancels nowhere: within 4 ULP right through
+    its root x0 = -1.2785 (a polynomial in x - x0 within 0.03 of it, a numerator without
+    cancellation around that), where the general test only bounds the error in absolute terms."""
+    ref = REFS["silu"]
+    x0 = ref.roots[0]
+    # the 4001 float32 closest to x0, and offsets from 1e-7 to 0.6 on both sides: against mpmath
+    mid = np.float32(x0)
+    steps = np.arange(-2000, 2001)
+    near = (mid.view(np.int32) + steps.astype(np.int32)).view(np.float32)  # x0 < 0: same binade
+    off = np.geomspace(1e-7, 0.6, 1500)
+    x = np.unique(np.concatenate([near, np.float32(x0 + off), np.float32(x0 - off)]))
+    mp.mp.dps = 40
+    want = np.array([float(ref.mdf(mp.mpf(float(v)))) for v in x])
+    check_ulp(fastact.silu_grad(np.ones_like(x), x), x, want, np.float32, 4, "silu_grad near x0")
+    # every 3rd float32 in [-2, -0.5] (where 1 + x + w is exact), against float64
+    lo, hi = np.float32(-2).view(np.int32), np.float32(-0.5).view(np.int32)
+    x = np.arange(hi, lo, 3, dtype=np.int32).view(np.float32)
+    far = np.abs(x.astype(np.float64) - x0) > 1e-4  # float64's own cancellation: 1e-12 there
+    x = x[far]
+    with np.errstate(all="ignore"):
+        want = ref.df(x.astype(np.float64))
+    check_ulp(fastact.silu_grad(np.ones_like(x), x), x, want, np.float32, 4, "silu_grad [-2, -0.5]")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("backend", ["cpu", "parallel"])
 def test_swish_beta_one_is_silu_bit_for_bit(dtype, backend):
-    """swish takes silu's correction-free form where beta == 1 (z = x exactly): the same bits,
+    """swish and its gradient take silu's forms where beta == 1 (z = x exactly): the same bits,
     signed zeros and NaNs included, and beta next to 1 still takes the general form."""
     x = np.concatenate([float32_sample(), np.float32([np.nan, np.inf, -np.inf])]).astype(dtype)
     same = fastact.swish(x, beta=1.0, backend=backend)
     assert same.tobytes() == fastact.silu(x, backend=backend).tobytes()
+    g = np.linspace(-3, 3, x.size).astype(dtype)
+    same = fastact.swish_grad(g, x, beta=1.0, backend=backend)
+    assert same.tobytes() == fastact.silu_grad(g, x, backend=backend).tobytes()
     near = float(np.nextafter(dtype(1), dtype(2)))
     with np.errstate(all="ignore"):
         want = REFS["swish"].f(x.astype(np.float64), beta=near)
