@@ -224,6 +224,21 @@ def exp_lean(x):
     return scale_pow2(p + (q + h * r4) * r4, kf)
 
 
+
+@kernel
+def gauss_split32(v):
+    """``(q, lo, kf)`` with ``exp(-v*v/2) = 2**k (1 + q) (1 + lo)`` to first order in ``lo``
+    (float32 ``v`` >= 0 up to ~18; ``kf = k + SHIFTER``). ``v*v``'s rounding error and the low
+    part of ``k ln2`` go into ``lo`` instead of a rounded reduced argument, and ``q`` (expm1 of
+    the exactly reduced argument) is not rounded into 1 + q: the caller folds both into its own
+    rounding. |lo| < 2.4e-4, so the neglected lo**2 / 2 stays below 0.5 * 2**-24 (at v = 18)."""
+    p = v * v
+    a = f32(-0.5) * p  # exact
+    kf = fma(a, LOG2E32, SH32)
+    k = kf - SH32
+    lo = fma(k, -LN2LO32, f32(-0.5) * fma(v, v, -p))
+    return expm1_reduced32(fma(k, -LN2HI32, a)), lo, kf  # (k LN2HI32 and a - k LN2HI32: exact)
+
 # -- log1p ---------------------------------------------------------------------------------------
 
 

@@ -207,29 +207,30 @@ def test_softplus_float32_any_beta_and_threshold(beta, threshold):
     check_ulp(got, x, want, np.float32, 4, f"softplus(beta={beta}, threshold={threshold})")
 
 
-def test_silu_grad_float32_through_its_root():
-    """float32 silu' (``kernels.gated.silu_grad32``) cancels nowhere: within 4 ULP right through
-    its root x0 = -1.2785 (a polynomial in x - x0 within 0.03 of it, a numerator without
-    cancellation around that), where the general test only bounds the error in absolute terms."""
-    ref = REFS["silu"]
+@pytest.mark.parametrize(("name", "dense"), [("silu", (-2.0, -0.5)), ("gelu", (-1.5, -0.375))])
+def test_float32_grad_through_its_root(name, dense):
+    """The float32 silu and exact GELU gradients (``kernels.gated.silu_grad32``, ``_gelu_grad32``)
+    cancel nowhere: within 4 ULP right through the zero of f', where the general test bounds the
+    error in absolute terms only (silu: a polynomial in x - x0 near it and a numerator without
+    cancellation around; gelu: (x - x0) a factor of its own)."""
+    ref = REFS[name]
     x0 = ref.roots[0]
     # the 4001 float32 closest to x0, and offsets from 1e-7 to 0.6 on both sides: against mpmath
-    mid = np.float32(x0)
-    steps = np.arange(-2000, 2001)
-    near = (mid.view(np.int32) + steps.astype(np.int32)).view(np.float32)  # x0 < 0: same binade
+    steps = np.arange(-2000, 2001).astype(np.int32)
+    near = (np.float32(x0).view(np.int32) + steps).view(np.float32)  # x0 < 0: one binade
     off = np.geomspace(1e-7, 0.6, 1500)
     x = np.unique(np.concatenate([near, np.float32(x0 + off), np.float32(x0 - off)]))
     mp.mp.dps = 40
     want = np.array([float(ref.mdf(mp.mpf(float(v)))) for v in x])
-    check_ulp(fastact.silu_grad(np.ones_like(x), x), x, want, np.float32, 4, "silu_grad near x0")
-    # every 3rd float32 in [-2, -0.5] (where 1 + x + w is exact), against float64
-    lo, hi = np.float32(-2).view(np.int32), np.float32(-0.5).view(np.int32)
+    grad = getattr(fastact, f"{name}_grad")
+    check_ulp(grad(np.ones_like(x), x), x, want, np.float32, 4, f"{name}_grad near x0")
+    # every 3rd float32 of an interval around it (for silu, where 1 + x + 2**k is exact)
+    lo, hi = np.float32(dense[0]).view(np.int32), np.float32(dense[1]).view(np.int32)
     x = np.arange(hi, lo, 3, dtype=np.int32).view(np.float32)
-    far = np.abs(x.astype(np.float64) - x0) > 1e-4  # float64's own cancellation: 1e-12 there
-    x = x[far]
+    x = x[np.abs(x.astype(np.float64) - x0) > 1e-4]  # float64's own cancellation: 1e-12 there
     with np.errstate(all="ignore"):
         want = ref.df(x.astype(np.float64))
-    check_ulp(fastact.silu_grad(np.ones_like(x), x), x, want, np.float32, 4, "silu_grad [-2, -0.5]")
+    check_ulp(grad(np.ones_like(x), x), x, want, np.float32, 4, f"{name}_grad on {dense}")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
