@@ -113,10 +113,18 @@ SH32 = f32(SHIFTER32)
 
 
 @kernel
-def _reduce32(x):
-    kf = x * LOG2E32 + SH32  # k + SHIFTER, k = round(x / ln2)
+def _reduce_hi32(x):
+    """``(kf, k, x - k LN2HI)``, k = round(x / ln2), kf = k + SHIFTER: the exact part of the
+    reduction (k LN2HI and the difference are exact)."""
+    kf = x * LOG2E32 + SH32
     k = kf - SH32
-    return kf, (x - k * LN2HI32) - k * LN2LO32
+    return kf, k, x - k * LN2HI32
+
+
+@kernel
+def _reduce32(x):
+    kf, k, rh = _reduce_hi32(x)
+    return kf, rh - k * LN2LO32
 
 
 @kernel
@@ -224,7 +232,6 @@ def exp_lean(x):
     return scale_pow2(p + (q + h * r4) * r4, kf)
 
 
-
 @kernel
 def gauss_split32(v):
     """``(q, lo, kf)`` with ``exp(-v*v/2) = 2**k (1 + q) (1 + lo)`` to first order in ``lo``
@@ -233,11 +240,10 @@ def gauss_split32(v):
     the exactly reduced argument) is not rounded into 1 + q: the caller folds both into its own
     rounding. |lo| < 2.4e-4, so the neglected lo**2 / 2 stays below 0.5 * 2**-24 (at v = 18)."""
     p = v * v
-    a = f32(-0.5) * p  # exact
-    kf = fma(a, LOG2E32, SH32)
-    k = kf - SH32
+    kf, k, rh = _reduce_hi32(f32(-0.5) * p)  # (-p/2 exact)
     lo = fma(k, -LN2LO32, f32(-0.5) * fma(v, v, -p))
-    return expm1_reduced32(fma(k, -LN2HI32, a)), lo, kf  # (k LN2HI32 and a - k LN2HI32: exact)
+    return expm1_reduced32(rh), lo, kf
+
 
 # -- log1p ---------------------------------------------------------------------------------------
 

@@ -74,7 +74,8 @@ _S0, _S1, _S2, _S3 = (f32(c) for c in SILU_ROOT32)
 
 @kernel
 def silu_grad32(x):
-    """silu'(x) = s(x) (1 + x s(-x)) for float32 ``x``, in float32 (8 lanes): 3.58 ULP.
+    """silu'(x) = s(x) (1 + x s(-x)) for float32 ``x``, in float32 (8 lanes): 3.53 ULP over every
+    float32 input.
 
     With ``e = exp(-|x|) = w (1 + q)`` (``w = 2**k``, ``q`` the unrounded expm1 polynomial) and
     ``D = (1 + e)**2``, silu' is ``(1 + e (1 + x)) / D`` for x > 0 and ``e N / D`` for x <= 0,
@@ -240,7 +241,7 @@ GELU_GRAD_M32 = (-0.48693370819091797, -6.5594947251668145e-09,
                  3.0484867238556035e-05, -2.4058415419858648e-06)
 _M0, _M0L, _M1, _M2, _M3, _M4, _M5, _M6, _M7, _M8 = (f32(c) for c in GELU_GRAD_M32)
 _GC, _GA = f32(GELU_GRAD_C), f32(GELU_GRAD_A)
-_GS1 = f32(GELU_GRAD_ALPHA + GELU_GRAD_BETA)  # 1 (exactly)
+assert GELU_GRAD_ALPHA + GELU_GRAD_BETA == 1  # s = ALPHA t + BETA = (1 + BETA C v) / (1 + C v)
 _GBC = f32(GELU_GRAD_BETA * GELU_GRAD_C)  # exact: C is a power of two
 _GV0M0 = f32(float(GELU_V0_LO) * float(_M0))
 
@@ -266,7 +267,7 @@ def _gelu_grad32(g, x):
     v = min(abs(x), _GA)  # NaN passes (the first argument)
     q, lo, kf = gauss_split32(v)
     q = fma(lo, f32(1) + q, q)
-    y = _gelu_m_tail32(fma(_GBC, v, _GS1) / fma(_GC, v, f32(1)))
+    y = _gelu_m_tail32(fma(_GBC, v, f32(1)) / fma(_GC, v, f32(1)))
     dh = v - GELU_V0_HI
     d = dh - GELU_V0_LO
     c = scale_pow2(fma(dh, _M0, fma(q * d, _M0 + y, fma(d, y, -_GV0M0))), kf)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import mpmath as mp
 import numpy as np
+from _polyfit import float32_fit
 
 mp.mp.dps = 40
 
@@ -64,20 +65,7 @@ def fit(nodes=400):
     lo, hi = alpha * t0 + beta, alpha + beta
     s = (np.cos(np.pi * (np.arange(nodes) + 0.5) / nodes) + 1) / 2 * (hi - lo) + lo
     target = [M(v_of_s(x, alpha, beta)) for x in s]
-    weight = np.array([float(y) for y in target])
-    coef = []
-    for j in range(DEGREE + 1):
-        res = np.array([float((y - sum(mp.mpf(c) * mp.mpf(float(x)) ** i
-                                       for i, c in enumerate(coef))) / y)
-                        for y, x in zip(target, s, strict=True)])
-        basis = np.stack([s**i / weight for i in range(j, DEGREE + 1)], axis=1)
-        c = np.linalg.lstsq(basis, res, rcond=None)[0][0]
-        if j == 0:  # the constant term as hi + lo
-            hi32 = float(np.float32(c))
-            coef.append(hi32 + float(np.float32(c - hi32)))
-        else:
-            coef.append(float(np.float32(c)))
-    return coef
+    return float32_fit(s, target, DEGREE, weight=target, split0=True)
 
 
 def main():

@@ -9,15 +9,17 @@ float32 softplus and logsigmoid need ``log1p(e)`` for ``e = exp(-|z|)`` in [0, 1
 and R, analytic on [0, 1] with its nearest singularity at e = -1, is a polynomial of degree 9 in
 ``t = 2e - 1``: the coefficients shrink by about 4 per degree, so the float32 evaluation does not
 cancel. They are a least-squares fit at Chebyshev nodes (mpmath, 40 digits), rounded to float32 one
-at a time with the later ones refitted to the rounded earlier ones (so the rounding of R0, which
-the kernel adds last and separately, is compensated rather than added). The printed errors are
-measured against mpmath on a dense grid, with the coefficients rounded to float32.
+at a time with the later ones refitted to the rounded earlier ones (``_polyfit.float32_fit``; so
+the rounding of R0, which the kernel adds last and separately, is compensated rather than added).
+The printed errors are measured against mpmath on a dense grid, with the coefficients rounded to
+float32.
 """
 
 from __future__ import annotations
 
 import mpmath as mp
 import numpy as np
+from _polyfit import float32_fit
 
 mp.mp.dps = 40
 DEGREE = 9
@@ -30,16 +32,7 @@ def R(e):
 
 def fit(degree=DEGREE, nodes=600):
     t = np.cos(np.pi * (np.arange(nodes) + 0.5) / nodes)
-    target = [R((v + 1) / 2) for v in t]
-    fixed = []
-    for j in range(degree + 1):
-        res = np.array([float(y - sum(mp.mpf(c) * mp.mpf(float(tt)) ** i
-                                      for i, c in enumerate(fixed)))
-                        for y, tt in zip(target, t, strict=True)])
-        basis = np.stack([t**i for i in range(j, degree + 1)], axis=1)
-        coef, *_ = np.linalg.lstsq(basis, res, rcond=None)
-        fixed.append(float(np.float32(coef[0])))
-    return fixed
+    return float32_fit(t, [R((v + 1) / 2) for v in t], degree)
 
 
 def main():

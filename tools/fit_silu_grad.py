@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import mpmath as mp
 import numpy as np
+from _polyfit import float32_fit
 
 mp.mp.dps = 40
 
@@ -39,31 +40,16 @@ def dsilu(x):
     return s * (1 + x * (1 - s))
 
 
-def _fit(t, target, weight, degree, power):
-    """Coefficients c (float32, rounded one at a time) minimizing the weighted error of
-    sum(c_i t**(i + power)) against target at the nodes t."""
-    fixed = []
-    for j in range(degree + 1):
-        res = np.array([float((y - sum(mp.mpf(c) * mp.mpf(float(v)) ** (i + power)
-                                       for i, c in enumerate(fixed))) / w)
-                        for y, v, w in zip(target, t, weight, strict=True)])
-        basis = np.stack([t ** (i + power) / np.array([float(w) for w in weight])
-                          for i in range(j, degree + 1)], axis=1)
-        coef, *_ = np.linalg.lstsq(basis, res, rcond=None)
-        fixed.append(float(np.float32(coef[0])))
-    return fixed
-
-
 def fit_expm1(nodes=300):
     t = np.cos(np.pi * (np.arange(nodes) + 0.5) / nodes) * EXPM1_HALF
     target = [mp.expm1(mp.mpf(float(v))) - mp.mpf(float(v)) for v in t]
-    return _fit(t, target, [mp.mpf(1)] * nodes, EXPM1_DEGREE, 2)
+    return float32_fit(t, target, EXPM1_DEGREE, power=2)
 
 
 def fit_root(nodes=200):
     t = np.cos(np.pi * (np.arange(nodes) + 0.5) / nodes) * ROOT_WINDOW
     target = [dsilu(X0 + mp.mpf(float(v))) for v in t]
-    return _fit(t, target, target, ROOT_DEGREE, 1)
+    return float32_fit(t, target, ROOT_DEGREE, weight=target, power=1)
 
 
 def main():
