@@ -24,8 +24,9 @@ LIBM = re.compile(
     r"call [^\n]*@(?:llvm\.)?(exp|expf|exp2|expm1|expm1f|log|logf|log1p|log1pf|tanh|tanhf|erf|"
     r"erff|erfc|erfcf|pow|powf|numba_\w*(?:exp|log|erf|tanh)\w*)(?:\.f32|\.f64)?\("
 )
-#: AVX/AVX2 masked stores, and AVX-512 stores under a mask register
-MASKED_STORE = re.compile(r"\bv(?:p?maskmov\w+)|\bvmov\w+\s+%[xyz]mm\d+, [^\n]*\{%k[1-7]\}")
+#: a masked store: AVX's vmaskmov, or an AVX-512 vmov into memory under a mask register (a masked
+#: vmov between registers is a blend, which AVX-512 code uses for every select)
+MASKED_STORE = re.compile(r"\bv(?:p?maskmov\w+)|\bvmov\w+\s+%[xyz]mm\d+, [^\n]*\)\s*\{%k[1-7]\}")
 HOST_AVX2 = bool(llvm.get_host_cpu_features().get("avx2", False))
 #: (loop, dtype): every loop in float32 and float64; the in-place forms (the same generated body
 #: writing its first input) in float32, the width where LLVM emitted masked stores before
