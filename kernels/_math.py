@@ -6,8 +6,10 @@ data-dependent branches that LLVM cannot turn into selects, and constants of the
 function has a float32 and a float64 implementation, chosen at compile time by the argument type.
 
 Range reduction is Cody-Waite (``x = k ln2 + r`` with ``ln2`` split so ``k * LN2_HI`` is exact),
-powers of two are built from bits (``_bits.scale_pow2``), polynomials are Taylor series where they
-converge fast enough and a Chebyshev fit for erfcx (``tools/fit_erfcx.py``).
+powers of two are built from bits (``_bits.scale_pow2``; ``scale_pow2_neg`` where the power is
+never large), polynomials are a minimax fit for float32 expm1 on the reduced interval
+(``expm1_reduced32``), Taylor series where they converge fast enough and a Chebyshev fit for
+erfcx (``tools/fit_erfcx.py``).
 
 Measured max error (``benchmarks/math_accuracy.py``): float32 over 4e6 random float32 in the
 range plus a dense grid, against float64 NumPy/SciPy; float64 over 3e3 points against mpmath:
@@ -26,10 +28,8 @@ erfcx      0.50     3.35     [0, 9.5] (float32 evaluated in float64)
 
 The ``*_lean`` functions are float64 functions with float32-grade accuracy (relative error about
 1e-13 instead of 1e-16, with shorter polynomials), for float32 kernels that evaluate in float64
-and round once: ``exp_lean``, ``erfcx_lean``. ``expm1_reduced32`` is float32 expm1 on the reduced
-interval by a minimax polynomial (Estrin's scheme), for kernels bound by the FMA ports rather than
-by latency. ``by_dtype`` builds a kernel-callable function with a float32 and a float64
-implementation.
+and round once: ``exp_lean``, ``erfcx_lean``. ``by_dtype`` builds a kernel-callable function
+with a float32 and a float64 implementation.
 """
 
 import math
@@ -38,7 +38,15 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from ._bits import SHIFTER32, SHIFTER64, exponent_sqrt2, fma, mantissa_sqrt2, scale_pow2
+from ._bits import (
+    SHIFTER32,
+    SHIFTER64,
+    exponent_sqrt2,
+    fma,
+    mantissa_sqrt2,
+    scale_pow2,
+    scale_pow2_neg,
+)
 from ._erfcx_coeffs import (
     ERFCX_F32_A,
     ERFCX_F32_C,
@@ -135,13 +143,6 @@ def _reduce64(x):
 
 
 @kernel
-def _expm1_poly32(r):
-    """e**r - 1 for |r| <= ln2/2 (Taylor to r**7)."""
-    return r + r * r * (f32(0.5) + r * (f32(1 / 6) + r * (f32(1 / 24) + r * (f32(1 / 120) + r * (
-        f32(1 / 720) + r * f32(1 / 5040))))))
-
-
-@kernel
 def _expm1_poly64(r):
     """e**r - 1 for |r| <= ln2/2 (Taylor to r**13)."""
     p = 1 / 479001600 + r * (1 / 6227020800)
@@ -168,8 +169,9 @@ _P0, _P1, _P2, _P3, _P4 = (f32(c) for c in EXPM1_E32)
 @kernel
 def expm1_reduced32(r):
     """e**r - 1 for float32 ``|r| <= ln2/2``: a minimax polynomial by Estrin's scheme, 6 FMA-port
-    operations where ``_expm1_poly32`` (Taylor to r**7, Horner) takes 8, as accurate. For kernels
-    bound by those two ports (float32 ``silu_grad``)."""
+    operations where the Taylor series to r**7 by Horner's scheme (every float32 exp until
+    2026-11-23) took 8, and more accurate (0.056 against 0.09 * 2**-24): the polynomial of every
+    float32 exp, expm1 and sigmoid here."""
     r2 = r * r
     return fma(r2, (_P0 + r * _P1) + r2 * ((_P2 + r * _P3) + r2 * _P4), r)
 
@@ -178,7 +180,7 @@ def _exp32(x):
     c = min(max(x, f32(-104.0)), f32(88.8))  # beyond: 0 and inf
     c = c if x == x else x  # NaN passes
     kf, r = _reduce32(c)
-    return scale_pow2(f32(1) + _expm1_poly32(r), kf)
+    return scale_pow2(f32(1) + expm1_reduced32(r), kf)
 
 
 def _exp64(x):
@@ -192,7 +194,7 @@ def _expm1_32(x):
     c = min(max(x, f32(-30.0)), f32(88.8))  # expm1(-30) rounds to -1
     c = c if x == x else x
     kf, r = _reduce32(c)
-    q = _expm1_poly32(r)
+    q = expm1_reduced32(r)
     h = scale_pow2(f32(1), kf - f32(1))  # 2**(k-1): 2**k (1 + q) - 1 = 2 (h q + (h - 1/2))
     y = f32(2) * (h * q + (h - f32(0.5)))
     return y if x != f32(0) else x  # expm1(-0.0) = -0.0
@@ -208,8 +210,22 @@ def _expm1_64(x):
     return y if x != 0.0 else x
 
 
+def _exp_neg32(a):
+    kf, r = _reduce32(max(a, f32(-104.0)))  # NaN passes (the first argument)
+    return scale_pow2_neg(f32(1) + expm1_reduced32(r), kf)
+
+
+def _exp_neg64(a):
+    kf, r = _reduce64(max(a, -746.0))
+    return scale_pow2_neg(1.0 + _expm1_poly64(r), kf)
+
+
 exp = by_dtype("exp", _exp32, _exp64)
 exp.__doc__ = "e**x; max error 1.03 ULP (float32), 0.88 ULP (float64)."
+exp_neg = by_dtype("exp_neg", _exp_neg32, _exp_neg64)
+exp_neg.__doc__ = """e**a for ``a <= 0`` (or NaN), bit-identical to ``exp`` there, with one
+clamp where ``exp`` has two and a NaN select, and ``scale_pow2_neg`` (4 vector operations where
+``scale_pow2`` takes 9). The exponential of ``sigmoid_pair``."""
 expm1 = by_dtype("expm1", _expm1_32, _expm1_64)
 expm1.__doc__ = "e**x - 1, exact near 0; max error 1.51 ULP (float32), 0.90 ULP (float64)."
 
@@ -233,16 +249,16 @@ def exp_lean(x):
 
 
 @kernel
-def gauss_split32(v):
-    """``(q, lo, kf)`` with ``exp(-v*v/2) = 2**k (1 + q) (1 + lo)`` to first order in ``lo``
-    (float32 ``v`` >= 0 up to ~18; ``kf = k + SHIFTER``). ``v*v``'s rounding error and the low
-    part of ``k ln2`` go into ``lo`` instead of a rounded reduced argument, and ``q`` (expm1 of
-    the exactly reduced argument) is not rounded into 1 + q: the caller folds both into its own
-    rounding. |lo| < 2.4e-4, so the neglected lo**2 / 2 stays below 0.5 * 2**-24 (at v = 18)."""
-    p = v * v
-    kf, k, rh = _reduce_hi32(f32(-0.5) * p)  # (-p/2 exact)
-    lo = fma(k, -LN2LO32, f32(-0.5) * fma(v, v, -p))
-    return expm1_reduced32(rh), lo, kf
+def gauss32(v):
+    """``(q, kf)`` with ``exp(-v*v/2) = 2**k (1 + q)`` (float32 ``v`` >= 0 up to ~18; ``kf = k +
+    SHIFTER``), ``q`` not rounded into 1 + q. ``v*v``'s rounding error (exact by an FMA) and the
+    low part of ``k ln2`` join the exactly reduced argument in one rounding (below 2**-26 in the
+    exponent, a relative error below 0.25 * 2**-24; carrying them unrounded as a first-order factor
+    instead costs two operations more and measured no better in the float32 GELU kernels)."""
+    hv = f32(-0.5) * v
+    h = hv * v  # -v*v/2, rounded; its error is exact:
+    kf, k, rh = _reduce_hi32(h)
+    return expm1_reduced32(rh + fma(k, -LN2LO32, fma(hv, v, -h))), kf
 
 
 # -- log1p ---------------------------------------------------------------------------------------
@@ -336,7 +352,7 @@ def softplus_split32(z, ze):
     beyond = abs(z) > f32(200.0)  # (NaN: not beyond)
     kf, r = _reduce32(f32(-200.0) if beyond else -abs(z))
     d = f32(0) if beyond else (ze if pos else -ze)
-    q = _expm1_poly32(r - d)  # exp(-|z + ze|) = 2**k (1 + q)
+    q = expm1_reduced32(r - d)  # exp(-|z + ze|) = 2**k (1 + q)
     w = scale_pow2(f32(1), max(kf, SH32 - f32(126)))  # 2**k, floored at 2**-126 (e**2 R is
     # then below 2**-100 of the sum: the floor only keeps w normal)
     big = w if pos else f32(1)  # the unit of the sum: 2**k for z > 0, 1 (then 2**k) for z <= 0
@@ -486,7 +502,7 @@ def sigmoid_pair(z, ze):
     """
     T = type(z)
     neg = z <= T(0)
-    e = exp(-abs(z)) * (T(1) + ze if neg else T(1) - ze)
+    e = exp_neg(-abs(z)) * (T(1) + ze if neg else T(1) - ze)
     r = T(1) / (T(1) + e)
     return (e * r, r) if neg else (r, e * r)
 
@@ -513,7 +529,7 @@ def _low(z):
 
 def _exp_split32(a, d):
     kf, r = _reduce32(a)
-    return f32(1) + _expm1_poly32(r - d), kf
+    return f32(1) + expm1_reduced32(r - d), kf
 
 
 def _exp_split64(a, d):
@@ -531,7 +547,7 @@ subnormal. ``d = 0`` costs nothing (``r - 0`` is ``r``, even for -0). No clampin
 
 @kernel
 def _split_low(z):
-    # the lowest argument scale_pow2 can apply (|k| < 2 * bias), with a margin
+    # the lowest argument scale_pow2_neg can apply (k >= -247 float32, -2039 float64), with a margin
     T = type(z)
     return T(-170.0) if T(1e-50) == T(0) else T(-1410.0)
 
@@ -545,7 +561,7 @@ def _x_sigmoid_parts(x, z, d):
     a = -abs(z)
     beyond = a < low  # (not for a NaN z: NaN out)
     p, kf = _exp_split(low if beyond else a, T(0) if beyond else d)  # d is NaN for an infinite z
-    return x / (T(1) + scale_pow2(p, kf)), p, kf, low
+    return x / (T(1) + scale_pow2_neg(p, kf)), p, kf, low
 
 
 @kernel
@@ -563,7 +579,7 @@ def x_sigmoid(x, z, ze):
     neg = z <= T(0)
     xr, p, kf, low = _x_sigmoid_parts(x, z, -ze if neg else ze)  # -|z + ze| = -|z| - d
     # (ze may be NaN where z is infinite: _x_sigmoid_parts drops it there)
-    y = scale_pow2(xr * p, kf) if neg else xr  # z <= 0: x e / (1 + e), 2**k applied last
+    y = scale_pow2_neg(xr * p, kf) if neg else xr  # z <= 0: x e / (1 + e), 2**k applied last
     return math.copysign(T(0), x) if z < low else y
 
 
@@ -584,5 +600,5 @@ def x_sigmoid_exact(x, z):
     """``x_sigmoid`` for an exact ``z`` (silu: ``z = x``): no correction term to evaluate."""
     T = type(x)
     xr, p, kf, low = _x_sigmoid_parts(x, z, T(0))
-    y = scale_pow2(xr * p, kf) if z <= T(0) else xr
+    y = scale_pow2_neg(xr * p, kf) if z <= T(0) else xr
     return math.copysign(T(0), x) if z < low else y

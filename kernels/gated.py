@@ -12,17 +12,16 @@ import math
 
 import numpy as np
 
-from ._bits import fma, scale_pow2, sign_select
+from ._bits import fma, scale_pow2_neg, sign_select
 from ._jit import kernel, wide
 from ._math import (
     _reduce32,
     by_dtype,
     erfcx,
-    erfcx_lean,
     exp_lean,
     exp_neg_sq,
     expm1_reduced32,
-    gauss_split32,
+    gauss32,
     scaled_exp,
     signed_zero,
     times_sigmoid,
@@ -91,7 +90,7 @@ def silu_grad32(x):
     z = min(max(x, f32(-170.0)), f32(170.0))
     kf, r = _reduce32(-abs(z))
     q = expm1_reduced32(r)  # exp(-|z|) = w (1 + q)
-    w = scale_pow2(f32(1), kf)
+    w = scale_pow2_neg(f32(1), kf)
     e = fma(w, q, w)
     den = fma(e, e + f32(2), f32(1))  # (1 + e)**2
     n = fma(w, q, (f32(1) + z) + w)  # 1 + z + e for z <= 0
@@ -208,21 +207,39 @@ def _gelu_grad_from(g, x, q, h):
 
 # Phi(-|x|) = exp(-x*x/2) erfcx(|x|/sqrt 2) / 2 with x*x exact, so the tail keeps full precision
 # (torch's 1 + erf(x/sqrt 2) cancels there). float64: exp_neg_sq carries x*x's rounding error.
-# float32 forward: evaluated in float64 (float32 itself reached 5.1 ULP over all float32 inputs),
-# where x*x is exact and float32-grade polynomials suffice (exp_lean, erfcx_lean: 2.4x faster
-# than the float64 ones at the same 0.50 ULP float32 result). A float32 form on the lines of the
-# gradient's below (a fitted exp(v*v/2) Phi(-v) in t = 1/(1 + c v), t's rounding error carried)
-# was prototyped on 2026-11-23: 3.6-4.5 ULP and 1.3-1.4x torch's time, so not kept.
-# float32 gradient: float32 arithmetic (_gelu_grad32).
+# float32: float32 arithmetic (_gelu32). The float32 gradient likewise (_gelu_grad32).
 
 
 def _gelu64(x):
     return _gelu_from(x, exp_neg_sq(x, 0.5), _half_erfc_scaled(x))
 
 
+#: float32 gelu: Phi(-v) = exp(-v*v/2) / D(v), D(v) = 2 + v (A - Delta(v)) with Delta = P/Q of
+#: degrees (3, 4) (tools/fit_gelu.py: D's relative error from it 0.30 * 2**-24); A is
+#: sqrt(2 pi) as a float32, Delta defined with it
+GELU_A, GELU_V_MAX = 2.5066282749176025, 14.5
+GELU_P32 = (0.9108576774597168, 0.5585070848464966, 0.1571178287267685, 0.019264230504631996)
+GELU_Q32 = (1.0, 0.9131258130073547, 0.3938491642475128, 0.09057668596506119,
+            0.009633345529437065)
+_DP0, _DP1, _DP2, _DP3 = (f32(c) for c in GELU_P32)
+_DQ1, _DQ2, _DQ3, _DQ4 = (f32(c) for c in GELU_Q32[1:])
+_DA, _DV = f32(GELU_A), f32(GELU_V_MAX)
+
+
 def _gelu32(x):
-    d = np.float64(x)
-    return np.float32(_gelu_from(d, exp_lean(-0.5 * (d * d)), 0.5 * erfcx_lean(abs(d) * kSqrt1_2)))
+    # in float32: with v = |x|, v Phi(-v) = exp(-v*v/2) v / D(v); gelu(x)
+    # is that, negated, for x < 0 and x minus it for x >= 0. D = 2 + v (A - Delta) damps Delta's
+    # rounding errors (to 0.19 of them at most, to none at v = 0, where D = 2 exactly), the
+    # exponential comes split (gauss32) and v / D times it rounds once at full size, 2**k applied
+    # last (the subnormal tail). Beyond v = 14.5 the result is -0 or x. Every float32 input:
+    # see docs/accuracy.md.
+    v = min(abs(x), _DV)  # NaN passes (the first argument)
+    q, kf = gauss32(v)  # exp(-v*v/2) = 2**k (1 + q)
+    delta = (_DP0 + v * (_DP1 + v * (_DP2 + v * _DP3))) / (
+        f32(1) + v * (_DQ1 + v * (_DQ2 + v * (_DQ3 + v * _DQ4))))
+    w = v / fma(v, _DA - delta, f32(2))  # v exp(v*v/2) Phi(-v)
+    t = scale_pow2_neg(fma(w, q, w), kf)  # v Phi(-v)
+    return sign_select(x, -t, x - t)
 
 
 def _gelu_grad64(g, x):
@@ -257,7 +274,7 @@ def _gelu_m_tail32(s):
 
 
 def _gelu_grad32(g, x):
-    # in float32 (8 lanes): with v = |x|, Phi(-v) - v phi(v) = exp(-v*v/2) (v - v0) M(v), M
+    # in float32: with v = |x|, Phi(-v) - v phi(v) = exp(-v*v/2) (v - v0) M(v), M
     # smooth and of one sign (GELU_GRAD_M32), so gelu' is that for x <= 0 and 1 minus it for
     # x > 0 with no cancellation anywhere, its root included. Assembled as
     # dh M0 + [d (M - M0) + q d M - v0_lo M0] (d = v - v0, dh = v - v0_hi: exact near the root,
@@ -265,12 +282,11 @@ def _gelu_grad32(g, x):
     # float32 input); 2**k applied last (subnormal tails).
     # Beyond v = 15 the result is -0 or 1.
     v = min(abs(x), _GA)  # NaN passes (the first argument)
-    q, lo, kf = gauss_split32(v)
-    q = fma(lo, f32(1) + q, q)
+    q, kf = gauss32(v)
     y = _gelu_m_tail32(fma(_GBC, v, f32(1)) / fma(_GC, v, f32(1)))
     dh = v - GELU_V0_HI
     d = dh - GELU_V0_LO
-    c = scale_pow2(fma(dh, _M0, fma(q * d, _M0 + y, fma(d, y, -_GV0M0))), kf)
+    c = scale_pow2_neg(fma(dh, _M0, fma(q * d, _M0 + y, fma(d, y, -_GV0M0))), kf)
     return g * sign_select(x, c, f32(1) - c)
 
 
