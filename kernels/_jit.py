@@ -34,9 +34,9 @@ def wide(x):
     error would exceed the 4-ULP bound; evaluated in float64 (still SIMD, 4 lanes instead of 8)
     and rounded once it stays within 0.5 ULP. Most such kernels instead have a float32 form
     written in plain float64 with float32-grade polynomials (``kernels._math.by_dtype`` with
-    ``exp_lean``, ``erfcx_lean``: exact GELU's forward, the tanh form, the sigmoid and tanh
-    gradients, the swish gradient for beta != 1), about twice as fast; a few found a float32
-    arithmetic form within the bound (softplus, logsigmoid, the silu and exact GELU gradients).
+    ``exp_lean``: the tanh-form GELU, the sigmoid and tanh gradients, the swish gradient for
+    beta != 1), about twice as fast; a few found a float32 arithmetic form within the bound
+    (softplus, logsigmoid, exact GELU and its gradient, the silu gradient).
     ``float64`` in gives ``float64``.
     """
     return np.float64(x)
