@@ -210,24 +210,39 @@ def _expm1_64(x):
     return y if x != 0.0 else x
 
 
-def _exp_neg32(a):
-    kf, r = _reduce32(max(a, f32(-104.0)))  # NaN passes (the first argument)
-    return scale_pow2_neg(f32(1) + expm1_reduced32(r), kf)
-
-
-def _exp_neg64(a):
-    kf, r = _reduce64(max(a, -746.0))
-    return scale_pow2_neg(1.0 + _expm1_poly64(r), kf)
-
-
 exp = by_dtype("exp", _exp32, _exp64)
 exp.__doc__ = "e**x; max error 1.01 ULP (float32), 0.88 ULP (float64)."
-exp_neg = by_dtype("exp_neg", _exp_neg32, _exp_neg64)
-exp_neg.__doc__ = """e**a for ``a <= 0`` (or NaN), bit-identical to ``exp`` there, with one
-clamp where ``exp`` has two and a NaN select, and ``scale_pow2_neg`` (4 vector operations where
-``scale_pow2`` takes 9). The exponential of ``sigmoid_pair``."""
 expm1 = by_dtype("expm1", _expm1_32, _expm1_64)
 expm1.__doc__ = "e**x - 1, exact near 0; max error 1.46 ULP (float32), 0.90 ULP (float64)."
+
+
+def _exp_split32(a, d):
+    kf, r = _reduce32(a)
+    return f32(1) + expm1_reduced32(r - d), kf
+
+
+def _exp_split64(a, d):
+    kf, r = _reduce64(a)
+    return 1.0 + _expm1_poly64(r - d), kf
+
+
+_exp_split = by_dtype("exp_split", _exp_split32, _exp_split64, key=0)
+_exp_split.__doc__ = """``(p, kf)`` with ``exp(a - d) == p * 2**k`` (``kf = k + SHIFTER``, ``p``
+near [0.7, 1.5)), ``d`` a small correction of ``a`` (its rounding error) taken off the reduced
+argument: ``scale_pow2_neg(p * c, kf)`` is ``c * exp(a - d)`` rounded once, also where it is
+subnormal. ``d = 0`` costs nothing (``r - 0`` is ``r``, even for -0). No clamping: callers keep
+``a`` within ``x_sigmoid``'s limits."""
+
+
+@kernel
+def exp_neg(a):
+    """e**a for ``a <= 0`` (or NaN), bit-identical to ``exp`` there, with one clamp where ``exp``
+    has two and a NaN select, and ``scale_pow2_neg`` (4 vector operations where ``scale_pow2``
+    takes 9, one vscalef on AVX-512): the exponential of every non-positive argument here."""
+    T = type(a)
+    low = T(-104.0) if T(1e-50) == T(0) else T(-746.0)  # beyond: 0, as exp
+    p, kf = _exp_split(max(a, low), T(0))  # NaN passes (the first argument)
+    return scale_pow2_neg(p, kf)
 
 
 @kernel
@@ -421,7 +436,7 @@ def exp_neg_sq(x, half):
     """``exp(-x*x * half)`` (half = 1 or 0.5) with ``x*x`` carried exactly (no amplification)."""
     T = type(x)
     p, e = two_prod(x, x)
-    return exp(-p * half) * (T(1) - e * half)
+    return exp_neg(-p * half) * (T(1) - e * half)
 
 
 @kernel
@@ -525,24 +540,6 @@ def _low(z):
     # exp(z) is subnormal below about -87.3 (float32) / -708.4 (float64)
     T = type(z)
     return T(-87.0) if T(1e-50) == T(0) else T(-708.0)
-
-
-def _exp_split32(a, d):
-    kf, r = _reduce32(a)
-    return f32(1) + expm1_reduced32(r - d), kf
-
-
-def _exp_split64(a, d):
-    kf, r = _reduce64(a)
-    return 1.0 + _expm1_poly64(r - d), kf
-
-
-_exp_split = by_dtype("exp_split", _exp_split32, _exp_split64, key=0)
-_exp_split.__doc__ = """``(p, kf)`` with ``exp(a - d) == p * 2**k`` (``kf = k + SHIFTER``, ``p``
-near [0.7, 1.5)), ``d`` a small correction of ``a`` (its rounding error) taken off the reduced
-argument: ``scale_pow2(p * c, kf)`` is ``c * exp(a - d)`` rounded once, also where it is
-subnormal. ``d = 0`` costs nothing (``r - 0`` is ``r``, even for -0). No clamping: callers keep
-``a`` within ``x_sigmoid``'s limits."""
 
 
 @kernel

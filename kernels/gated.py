@@ -222,17 +222,17 @@ GELU_P32 = (0.9108576774597168, 0.5585070848464966, 0.1571178287267685, 0.019264
 GELU_Q32 = (1.0, 0.9131258130073547, 0.3938491642475128, 0.09057668596506119,
             0.009633345529437065)
 _DP0, _DP1, _DP2, _DP3 = (f32(c) for c in GELU_P32)
+assert GELU_Q32[0] == 1  # (the kernel's Horner ends in 1 + v (...))
 _DQ1, _DQ2, _DQ3, _DQ4 = (f32(c) for c in GELU_Q32[1:])
 _DA, _DV = f32(GELU_A), f32(GELU_V_MAX)
 
 
 def _gelu32(x):
-    # in float32: with v = |x|, v Phi(-v) = exp(-v*v/2) v / D(v); gelu(x)
-    # is that, negated, for x < 0 and x minus it for x >= 0. D = 2 + v (A - Delta) damps Delta's
-    # rounding errors (to 0.19 of them at most, to none at v = 0, where D = 2 exactly), the
-    # exponential comes split (gauss32) and v / D times it rounds once at full size, 2**k applied
-    # last (the subnormal tail). Beyond v = 14.5 the result is -0 or x. Every float32 input:
-    # see docs/accuracy.md.
+    # in float32: with v = |x|, v Phi(-v) = exp(-v*v/2) v / D(v); gelu(x) is that, negated, for
+    # x < 0 and x minus it for x >= 0. D = 2 + v (A - Delta) damps Delta's rounding errors (to
+    # 0.19 of them at most, to none at v = 0, where D = 2 exactly), the exponential comes split
+    # (gauss32) and v / D times it rounds once at full size, 2**k applied last (the subnormal
+    # tail). Beyond v = 14.5 the result is -0 or x. Every float32 input: see docs/accuracy.md.
     v = min(abs(x), _DV)  # NaN passes (the first argument)
     q, kf = gauss32(v)  # exp(-v*v/2) = 2**k (1 + q)
     delta = (_DP0 + v * (_DP1 + v * (_DP2 + v * _DP3))) / (

@@ -13,8 +13,8 @@ from ._bits import SHIFTER32, fma, scale_pow2
 from ._jit import kernel
 from ._math import (
     by_dtype,
-    exp,
     exp_lean,
+    exp_neg,
     log1p,
     sigmoid_pair,
     softplus_split32,
@@ -55,7 +55,7 @@ def sigmoid_grad(g, x):
 
 def _logsigmoid64(x):
     # log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))
-    return (x if x < 0.0 else 0.0) - log1p(exp(-abs(x)))
+    return (x if x < 0.0 else 0.0) - log1p(exp_neg(-abs(x)))
 
 
 def _logsigmoid32(x):
@@ -94,7 +94,7 @@ def _tanh_grad_e(g, e):
 
 
 def _tanh_grad64(g, x):
-    return _tanh_grad_e(g, exp(-2.0 * abs(x)))
+    return _tanh_grad_e(g, exp_neg(-2.0 * abs(x)))
 
 
 def _tanh_grad32(g, x):
@@ -130,7 +130,7 @@ def _softplus64(x, beta, threshold):
     # torch: linear where x * beta > threshold, else log1p(exp(beta * x)) / beta, evaluated as
     # max(z, 0) + log1p(exp(-|z|)) (no overflow) plus the rounding error ze of z = beta * x
     z, ze = two_prod(x, beta)
-    e = exp(-abs(z))
+    e = exp_neg(-abs(z))
     r = 1.0 / (1.0 + e)
     s = r if z > 0.0 else e * r  # sigmoid(z): d softplus / dz
     y = ((z if z > 0.0 else 0.0) + log1p(e) + ze * s) / beta

@@ -60,7 +60,7 @@ def test_scale_pow2_is_ldexp(name, scalef, dtype, monkeypatch):
 
 
 def test_scalef_path_is_used_on_avx512():
-    """On an AVX-512 host the kernels' scale_pow2_neg is one vscalef (and nothing else uses it)."""
+    """On an AVX-512 host the kernels' scale_pow2_neg is one vscalef."""
     if not AVX512:
         pytest.skip("no AVX-512 here")
     loop = _loop("scale_pow2_neg")
