@@ -16,7 +16,7 @@ from ._math import (
     exp_lean,
     exp_neg,
     log1p,
-    sigmoid_pair,
+    scaled_sigmoid,
     softplus_split32,
     times_sigmoid,
     two_prod,
@@ -29,13 +29,13 @@ SH32 = f32(SHIFTER32)
 
 @kernel
 def sigmoid(x):
-    s, _ = sigmoid_pair(x, type(x)(0))
-    return s
+    return scaled_sigmoid(type(x)(1), x)
 
 
 def _sigmoid_grad64(g, x):
-    s, sm = sigmoid_pair(x, 0.0)
-    return g * (s * sm)
+    e = exp_neg(-abs(x))  # sigmoid(x) sigmoid(-x) = e / (1 + e)**2, e = exp(-|x|)
+    r = 1.0 / (1.0 + e)
+    return g * (e * r * r)
 
 
 def _sigmoid_grad32(g, x):
@@ -75,9 +75,7 @@ def logsigmoid(x):
 
 @kernel
 def logsigmoid_grad(g, x):
-    # d/dx log(sigmoid(x)) = sigmoid(-x)
-    _, sm = sigmoid_pair(x, type(x)(0))
-    return g * sm
+    return scaled_sigmoid(g, -x)  # d/dx log(sigmoid(x)) = sigmoid(-x)
 
 
 @kernel
