@@ -167,9 +167,14 @@ def softplus(x, beta, threshold):
 
 @kernel
 def softplus_grad(g, x, beta, threshold):
-    # sigmoid(beta * x), the exponential's power of two applied last (x_sigmoid with v = 1)
-    s = times_sigmoid(type(x)(1), x, beta)
-    return g if beta * x > threshold else g * s
+    # g * sigmoid(beta * x); beta = 1 (a loop-invariant test: LLVM unswitches the loop) as one
+    # quotient, else with beta x's rounding error carried (x_sigmoid with v = 1)
+    T = type(x)
+    if beta == T(1):
+        gs = scaled_sigmoid(g, x)
+    else:
+        gs = g * times_sigmoid(T(1), x, beta)
+    return g if beta * x > threshold else gs
 
 
 # -- gradients from the output y (torch's sigmoid_backward / tanh_backward take y) ----------------
