@@ -236,13 +236,19 @@ subnormal. ``d = 0`` costs nothing (``r - 0`` is ``r``, even for -0). No clampin
 
 
 @kernel
+def _exp_floor(a):
+    """The clamp of a non-positive exponent: below it exp rounds to 0 (-104 float32, -746
+    float64), at it the reduction stays valid."""
+    T = type(a)
+    return T(-104.0) if T(1e-50) == T(0) else T(-746.0)
+
+
+@kernel
 def exp_neg(a):
     """e**a for ``a <= 0`` (or NaN), bit-identical to ``exp`` there, with one clamp where ``exp``
     has two and a NaN select, and ``scale_pow2_neg`` (4 vector operations where ``scale_pow2``
     takes 9, one vscalef on AVX-512): the exponential of every non-positive argument here."""
-    T = type(a)
-    low = T(-104.0) if T(1e-50) == T(0) else T(-746.0)  # beyond: 0, as exp
-    p, kf = _exp_split(max(a, low), T(0))  # NaN passes (the first argument)
+    p, kf = _exp_split(max(a, _exp_floor(a)), type(a)(0))  # NaN passes (the first argument)
     return scale_pow2_neg(p, kf)
 
 
@@ -258,18 +264,23 @@ def _exp_parts64(a):
     return _expm1_poly64((a - k * LN2HI64) - k * LN2LO64), kf
 
 
-exp_parts = by_dtype("exp_parts", _exp_parts32, _exp_parts64)
-exp_parts.__doc__ = """``(q, kf)`` with ``exp(a) = 2**k (1 + q)`` (``kf = k + SHIFTER``) for
-``a <= 0`` down to -104 (float32) / -746 (float64), clamp included by the caller; NaN passes.
+_exp_parts = by_dtype("exp_parts", _exp_parts32, _exp_parts64)
 
-k stops at the smallest subnormal's exponent, so ``w = scale_pow2_neg(1, kf)`` is 2**k exactly and
-``fma(w, q, w)`` is exp(a) rounded once, into the subnormals too; ``fma(w, q, w + 1)`` is
-``1 + exp(a)``. Beyond the clamped k the reduced argument grows to -0.72 (float32) / -1.6 (float64),
-where the polynomial still tells 0 from the smallest subnormal. One FMA after the polynomial where
-``exp_neg`` takes three operations in a row (``1 + q``, two products): the shorter dependency
-chain is what counts on Zen 3, whose out-of-order window holds only about four iterations of
-these loops (float32 sigmoid at 1e6: 0.74-0.77 -> 0.65-0.66 ms, logsigmoid's gradient 0.81-0.83
--> 0.74-0.76 ms)."""
+
+@kernel
+def exp_parts(a):
+    """``(q, kf)`` with ``exp(a) = 2**k (1 + q)`` (``kf = k + SHIFTER``) for ``a <= 0`` (below
+    -104 float32 / -746 float64, as there: 0); NaN passes.
+
+    k stops at the smallest subnormal's exponent, so ``w = scale_pow2_neg(1, kf)`` is 2**k exactly
+    and ``fma(w, q, w)`` is exp(a) rounded once, into the subnormals too; ``fma(w, q, w + 1)`` is
+    ``1 + exp(a)``. Beyond the clamped k the reduced argument grows to -0.72 (float32) / -1.6
+    (float64), where the polynomial still tells 0 from the smallest subnormal. One FMA after the
+    polynomial where ``exp_neg`` takes three operations in a row (``1 + q``, two products): the
+    shorter dependency chain is what counts on Zen 3, whose out-of-order window holds only about
+    four iterations of these loops (float32 sigmoid at 1e6: 0.74-0.77 -> 0.65-0.66 ms,
+    logsigmoid's gradient 0.81-0.83 -> 0.74-0.76 ms)."""
+    return _exp_parts(max(a, _exp_floor(a)))  # NaN passes (the first argument)
 
 
 @kernel
@@ -474,7 +485,7 @@ def tanh(x):
 
     Max error 1.97 ULP over every float32 input (2.50 before this form), 1.73 ULP (float64)."""
     T = type(x)
-    q, kf = exp_parts(max(T(-2) * abs(x), T(-104.0) if T(1e-50) == T(0) else T(-746.0)))
+    q, kf = exp_parts(T(-2) * abs(x))
     w = scale_pow2_neg(T(1), kf)  # 2**k
     return math.copysign(fma(-w, q, T(1) - w) / fma(w, q, T(1) + w), x)
 
@@ -549,7 +560,7 @@ def scaled_sigmoid(c, z):
     gradient) 2.40 ULP; they were 2.83 as ``e * r`` and ``r`` with ``r = 1 / (1 + e)``.
     """
     T = type(z)
-    q, kf = exp_parts(max(-abs(z), T(-104.0) if T(1e-50) == T(0) else T(-746.0)))
+    q, kf = exp_parts(-abs(z))
     w = scale_pow2_neg(T(1), kf)  # 2**k
     return c * sign_select(z, fma(w, q, w), T(1)) / fma(w, q, w + T(1))
 
