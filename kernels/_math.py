@@ -314,6 +314,27 @@ def gauss32(v):
     return expm1_reduced32(rh + fma(k, -LN2LO32, fma(hv, v, -h))), kf
 
 
+#: gauss32_neg2's constants: gauss32's times -2 (or its reduction's times 2), powers of two apart
+_NHLOG2E32, _LN2HI32X2, _LN2LO32X2 = -LOG2E32 * f32(0.5), LN2HI32 * f32(2), LN2LO32 * f32(2)
+_N0, _N1, _N2, _N3, _N4 = (c * f32((-0.5) ** (i + 1))
+                           for i, c in enumerate((_P0, _P1, _P2, _P3, _P4)))
+
+
+@kernel
+def gauss32_neg2(v):
+    """``(q2, kf)`` with ``exp(-v*v/2) = 2**k (1 - q2 / 2)``: :func:`gauss32` with every operation
+    after ``v*v`` scaled by -2 (its reduced argument and polynomial in ``-2 r``, the constants
+    scaled by powers of two), so ``q2 = -2 q`` and ``kf`` bit for bit and ``-v*v/2`` needs no
+    multiplication of its own. For the float32 GELU forward, which is bound by the FMA ports on
+    Zen 5: one operation fewer there (2-3% at 1e6)."""
+    s = v * v
+    kf = fma(s, _NHLOG2E32, SH32)  # s * (-log2e / 2) is exactly gauss32's (-v*v/2) * log2e
+    k = kf - SH32
+    r = fma(k, _LN2HI32X2, s) + fma(k, _LN2LO32X2, fma(v, v, -s))  # -2 r, exact but the last add
+    r2 = r * r
+    return fma(r2, (_N0 + r * _N1) + r2 * ((_N2 + r * _N3) + r2 * _N4), r), kf
+
+
 # -- log1p ---------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from ._math import (
     exp_neg_sq,
     expm1_reduced32,
     gauss32,
+    gauss32_neg2,
     scaled_exp,
     signed_zero,
     times_sigmoid,
@@ -232,22 +233,25 @@ def _gelu32(x):
     # in float32: with v = |x|, v Phi(-v) = exp(-v*v/2) v / D(v); gelu(x) is that, negated, for
     # x < 0 and x minus it for x >= 0. D = 2 + v (A - Delta) damps Delta's rounding errors (to
     # 0.19 of them at most, to none at v = 0, where D = 2 exactly), the exponential comes split
-    # (gauss32) and v / D times it rounds once at full size, 2**k applied last (the subnormal
+    # (gauss32_neg2) and v / D times it rounds once at full size, 2**k applied last (the subnormal
     # tail). Beyond v = 14.5 the result is -0 or x. Every float32 input: see docs/accuracy.md.
     # Delta = P / Q joins D's division, v / D = v Q / (2 Q + v (A Q - P)): one division where
     # the chain had two in a row (Zen 3, 1e6: 1.21 -> 1.08-1.10 ms; Zen 5: 2%), for v Q's
     # rounding (every float32 input: 3.19 -> 3.64 ULP). Q's own errors still enter as Delta's.
-    # Numerator and denominator are both halved (exactly: P / 2, A / 2 and -v / 2, which gauss32
-    # forms too), so 2 Q costs nothing and the quotient comes out negated: t below is -v Phi(-v),
-    # bit for bit (Zen 5, 1e6: 3%).
+    # Exact scalings (powers of two) save multiplications, the loop being bound by the FMA ports
+    # on Zen 5: the quotient's terms halved (P / 2, A / 2: its 2 Q is Q itself), so it is
+    # u = 2 v exp(v*v/2) Phi(-v); the exponential as 1 - q2 / 2 (gauss32_neg2: no -v*v/2 to
+    # form); and v Phi(-v) = 2**k (u / 2) (1 - q2 / 2) = 2**(k - 2) (2 u - u q2), one FMA. The
+    # result is bit for bit that of the unscaled form (every float32 input); Zen 5, 1e6, side by
+    # side with the unscaled kernel (commit 01692ee): 0.247-0.251 -> 0.235-0.238 ms (torch
+    # 0.231-0.249).
     v = min(abs(x), _DV)  # NaN passes (the first argument)
-    hv = f32(-0.5) * v
-    q, kf = gauss32(v)  # exp(-v*v/2) = 2**k (1 + q)
+    q2, kf = gauss32_neg2(v)  # exp(-v*v/2) = 2**k (1 - q2 / 2)
     p = _HP0 + v * (_HP1 + v * (_HP2 + v * _HP3))
     dq = f32(1) + v * (_DQ1 + v * (_DQ2 + v * (_DQ3 + v * _DQ4)))
-    w = hv * dq / fma(v, fma(_HA, dq, -p), dq)  # -v exp(v*v/2) Phi(-v)
-    t = scale_pow2_neg(fma(w, q, w), kf)  # -v Phi(-v)
-    return sign_select(x, t, x + t)
+    u = v * dq / fma(v, fma(_HA, dq, -p), dq)  # 2 v exp(v*v/2) Phi(-v)
+    t = scale_pow2_neg(fma(-u, q2, u + u), kf - f32(2))  # v Phi(-v)
+    return sign_select(x, -t, x - t)
 
 
 def _gelu_grad64(g, x):

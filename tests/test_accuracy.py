@@ -249,3 +249,28 @@ def test_swish_beta_one_is_silu_bit_for_bit(dtype, backend):
     got = fastact.swish(x, beta=near, backend=backend)
     if dtype == np.float32:
         check_ulp(got, x, want, dtype, 4, "swish(beta=1+ulp)")
+
+
+def test_gauss32_neg2_is_gauss32_scaled_by_minus_two():
+    """``_math.gauss32_neg2`` (float32 GELU's exponential) is ``gauss32`` with every operation after
+    ``v*v`` scaled by -2: the same ``kf`` and ``q2 == -2 q`` bit for bit, over every 64th float32
+    in [2**-50, 14.5] (float32 gelu's range of ``v``). Below, ``v*v``'s rounding error is
+    subnormal and the two round it differently, at 2**-149 next to a ``q`` below 2**-100, which
+    no result sees (GELU's every float32 output is the same, docs/accuracy.md)."""
+    from numba import njit
+
+    from kernels._jit import FASTMATH
+    from kernels._math import gauss32, gauss32_neg2
+
+    @njit(fastmath=FASTMATH, error_model="numpy")
+    def both(v, q, q2, kf, kf2):
+        for i in range(v.size):
+            q[i], kf[i] = gauss32(v[i])
+            q2[i], kf2[i] = gauss32_neg2(v[i])
+
+    lo, hi = np.float32(2.0**-50).view(np.int32), np.float32(14.5).view(np.int32)
+    v = np.arange(lo, hi + 1, 64, dtype=np.int32).view(np.float32)
+    q, q2, kf, kf2 = (np.empty_like(v) for _ in range(4))
+    both(v, q, q2, kf, kf2)
+    assert np.array_equal(kf, kf2)
+    assert (q * np.float32(-2)).tobytes() == q2.tobytes()
