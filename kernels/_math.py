@@ -330,7 +330,7 @@ def gauss32_neg2(v):
     s = v * v
     kf = fma(s, _NHLOG2E32, SH32)  # s * (-log2e / 2) is exactly gauss32's (-v*v/2) * log2e
     k = kf - SH32
-    r = fma(k, _LN2HI32X2, s) + fma(k, _LN2LO32X2, fma(v, v, -s))  # -2 r, exact but the last add
+    r = fma(k, _LN2HI32X2, s) + fma(k, _LN2LO32X2, fma(v, v, -s))  # -2 r (as gauss32's r)
     r2 = r * r
     return fma(r2, (_N0 + r * _N1) + r2 * ((_N2 + r * _N3) + r2 * _N4), r), kf
 
