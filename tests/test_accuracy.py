@@ -257,10 +257,9 @@ def test_gauss32_neg2_is_gauss32_scaled_by_minus_two():
     in [2**-50, 14.5] (float32 gelu's range of ``v``). Below, ``v*v``'s rounding error is
     subnormal and the two round it differently, at 2**-149 next to a ``q`` below 2**-100, which
     no result sees (GELU's every float32 output is the same, docs/accuracy.md)."""
+    from fastact.kernels._jit import FASTMATH
+    from fastact.kernels._math import gauss32, gauss32_neg2
     from numba import njit
-
-    from kernels._jit import FASTMATH
-    from kernels._math import gauss32, gauss32_neg2
 
     @njit(fastmath=FASTMATH, error_model="numpy")
     def both(v, q, q2, kf, kf2):
