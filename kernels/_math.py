@@ -131,16 +131,28 @@ def _reduce_hi32(x):
 
 
 @kernel
+def _reduce_at32(x, kf):
+    """``x - k ln2`` for the k of ``kf = k + SHIFTER``: ``x - k LN2HI`` exact, then the low part."""
+    k = kf - SH32
+    return (x - k * LN2HI32) - k * LN2LO32
+
+
+@kernel
+def _reduce_at64(x, kf):
+    k = kf - SHIFTER64
+    return (x - k * LN2HI64) - k * LN2LO64
+
+
+@kernel
 def _reduce32(x):
-    kf, k, rh = _reduce_hi32(x)
-    return kf, rh - k * LN2LO32
+    kf = x * LOG2E32 + SH32
+    return kf, _reduce_at32(x, kf)
 
 
 @kernel
 def _reduce64(x):
     kf = x * LOG2E64 + SHIFTER64
-    k = kf - SHIFTER64
-    return kf, (x - k * LN2HI64) - k * LN2LO64
+    return kf, _reduce_at64(x, kf)
 
 
 @kernel
@@ -254,14 +266,12 @@ def exp_neg(a):
 
 def _exp_parts32(a):
     kf = max(a * LOG2E32 + SH32, SH32 - f32(149))  # k >= -149: 2**k is a float32
-    k = kf - SH32
-    return expm1_reduced32((a - k * LN2HI32) - k * LN2LO32), kf
+    return expm1_reduced32(_reduce_at32(a, kf)), kf
 
 
 def _exp_parts64(a):
     kf = max(a * LOG2E64 + SHIFTER64, SHIFTER64 - 1074.0)  # k >= -1074: 2**k is a float64
-    k = kf - SHIFTER64
-    return _expm1_poly64((a - k * LN2HI64) - k * LN2LO64), kf
+    return _expm1_poly64(_reduce_at64(a, kf)), kf
 
 
 _exp_parts = by_dtype("exp_parts", _exp_parts32, _exp_parts64)
@@ -269,18 +279,18 @@ _exp_parts = by_dtype("exp_parts", _exp_parts32, _exp_parts64)
 
 @kernel
 def exp_parts(a):
-    """``(q, kf)`` with ``exp(a) = 2**k (1 + q)`` (``kf = k + SHIFTER``) for ``a <= 0`` (below
-    -104 float32 / -746 float64, as there: 0); NaN passes.
+    """``(q, w)`` with ``exp(a) = w (1 + q)``, ``w = 2**k`` exactly, for ``a <= 0`` (below -104
+    float32 / -746 float64, as there: 0); NaN passes.
 
-    k stops at the smallest subnormal's exponent, so ``w = scale_pow2_neg(1, kf)`` is 2**k exactly
-    and ``fma(w, q, w)`` is exp(a) rounded once, into the subnormals too; ``fma(w, q, w + 1)`` is
-    ``1 + exp(a)``. Beyond the clamped k the reduced argument grows to -0.72 (float32) / -1.6
-    (float64), where the polynomial still tells 0 from the smallest subnormal. One FMA after the
-    polynomial where ``exp_neg`` takes three operations in a row (``1 + q``, two products): the
-    shorter dependency chain is what counts on Zen 3, whose out-of-order window holds only about
-    four iterations of these loops (float32 sigmoid at 1e6: 0.74-0.77 -> 0.65-0.66 ms,
-    logsigmoid's gradient 0.81-0.83 -> 0.74-0.76 ms)."""
-    return _exp_parts(max(a, _exp_floor(a)))  # NaN passes (the first argument)
+    k stops at the smallest subnormal's exponent, so ``w`` is a float and ``fma(w, q, w)`` is exp(a)
+    rounded once, into the subnormals too; ``fma(w, q, w + 1)`` is ``1 + exp(a)``. Beyond the
+    clamped k the reduced argument grows to -0.72 (float32) / -1.6 (float64), where the polynomial
+    still tells 0 from the smallest subnormal. One FMA after the polynomial where ``exp_neg`` takes
+    three operations in a row (``1 + q``, two products): the shorter dependency chain is what counts
+    on Zen 3, whose out-of-order window holds only about four iterations of these loops (float32
+    sigmoid at 1e6: 0.74-0.77 -> 0.65-0.66 ms, logsigmoid's gradient 0.81-0.83 -> 0.74-0.76 ms)."""
+    q, kf = _exp_parts(max(a, _exp_floor(a)))  # NaN passes (the first argument)
+    return q, scale_pow2_neg(type(a)(1), kf)
 
 
 @kernel
@@ -506,8 +516,7 @@ def tanh(x):
 
     Max error 1.97 ULP over every float32 input (2.50 before this form), 1.73 ULP (float64)."""
     T = type(x)
-    q, kf = exp_parts(T(-2) * abs(x))
-    w = scale_pow2_neg(T(1), kf)  # 2**k
+    q, w = exp_parts(T(-2) * abs(x))
     return math.copysign(fma(-w, q, T(1) - w) / fma(w, q, T(1) + w), x)
 
 
@@ -581,8 +590,7 @@ def scaled_sigmoid(c, z):
     gradient) 2.40 ULP; they were 2.83 as ``e * r`` and ``r`` with ``r = 1 / (1 + e)``.
     """
     T = type(z)
-    q, kf = exp_parts(-abs(z))
-    w = scale_pow2_neg(T(1), kf)  # 2**k
+    q, w = exp_parts(-abs(z))
     return c * sign_select(z, fma(w, q, w), T(1)) / fma(w, q, w + T(1))
 
 

@@ -235,16 +235,12 @@ def _gelu32(x):
     # 0.19 of them at most, to none at v = 0, where D = 2 exactly), the exponential comes split
     # (gauss32_neg2) and v / D times it rounds once at full size, 2**k applied last (the subnormal
     # tail). Beyond v = 14.5 the result is -0 or x. Every float32 input: see docs/accuracy.md.
-    # Delta = P / Q joins D's division, v / D = v Q / (2 Q + v (A Q - P)): one division where
-    # the chain had two in a row (Zen 3, 1e6: 1.21 -> 1.08-1.10 ms; Zen 5: 2%), for v Q's
-    # rounding (every float32 input: 3.19 -> 3.64 ULP). Q's own errors still enter as Delta's.
-    # Exact scalings (powers of two) save multiplications, the loop being bound by the FMA ports
-    # on Zen 5: the quotient's terms halved (P / 2, A / 2: its 2 Q is Q itself), so it is
-    # u = 2 v exp(v*v/2) Phi(-v); the exponential as 1 - q2 / 2 (gauss32_neg2: no -v*v/2 to
-    # form); and v Phi(-v) = 2**k (u / 2) (1 - q2 / 2) = 2**(k - 2) (2 u - u q2), one FMA. The
-    # result is bit for bit that of the unscaled form (every float32 input); Zen 5, 1e6, side by
-    # side with the unscaled kernel (commit 01692ee): 0.247-0.251 -> 0.235-0.238 ms (torch
-    # 0.231-0.249).
+    # Delta = P / Q joins D's division, v / D = v Q / (2 Q + v (A Q - P)): one division (v Q's
+    # rounding is the price: 3.64 ULP). Exact scalings by powers of two save multiplications (the
+    # loop is bound by the FMA ports on Zen 5) without changing a bit of the result: the
+    # quotient's terms halved (P / 2, A / 2), so u = 2 v exp(v*v/2) Phi(-v); the exponential as
+    # 1 - q2 / 2 (gauss32_neg2); v Phi(-v) = 2**(k - 2) (2 u - u q2), one FMA. History and
+    # timings: docs/accuracy.md, docs/serial.md.
     v = min(abs(x), _DV)  # NaN passes (the first argument)
     q2, kf = gauss32_neg2(v)  # exp(-v*v/2) = 2**k (1 - q2 / 2)
     p = _HP0 + v * (_HP1 + v * (_HP2 + v * _HP3))
