@@ -222,11 +222,26 @@ GELU_A, GELU_V_MAX = 2.5066282749176025, 14.5
 GELU_P32 = (0.9108576774597168, 0.5585070848464966, 0.1571178287267685, 0.019264230504631996)
 GELU_Q32 = (1.0, 0.9131258130073547, 0.3938491642475128, 0.09057668596506119,
             0.009633345529437065)
-assert GELU_Q32[0] == 1  # (the kernel's Horner ends in 1 + v (...))
-_DQ1, _DQ2, _DQ3, _DQ4 = (f32(c) for c in GELU_Q32[1:])
 _DV = f32(GELU_V_MAX)
-#: P and A halved (exact): the kernel forms D / 2, whose 2 Q term is then Q itself
-_HP0, _HP1, _HP2, _HP3, _HA = (f32(c) * f32(0.5) for c in (*GELU_P32, GELU_A))
+
+
+def knuth_quartic(c):
+    """``(k0, k1, k2, k3)`` with ``c0 + c1 v + ... + c4 v**4 = c4 ((y + v + k2) y + k3)``,
+    ``y = (v + k0) v + k1`` (Knuth, TAOCP vol. 2, 4.6.4; real for every real quartic): two
+    multiplications and three additions where Horner's scheme takes four FMAs."""
+    c0, c1, c2, c3, c4 = c
+    k0 = (c3 / c4 - 1) / 2
+    b = c2 / c4 - k0 * (k0 + 1)
+    k1 = c1 / c4 - k0 * b
+    k2 = b - 2 * k1
+    k3 = c0 / c4 - k1 * (k1 + k2)
+    return k0, k1, k2, k3
+
+
+#: the kernel forms D / (2 Q4): Q / Q4 by Knuth's scheme, P / (2 Q4) and A / 2 beside it
+_GK0, _GK1, _GK2, _GK3 = (f32(c) for c in knuth_quartic(GELU_Q32))
+_HP0, _HP1, _HP2, _HP3 = (f32(c / (2 * GELU_Q32[4])) for c in GELU_P32)
+_HA = f32(GELU_A) * f32(0.5)  # exact
 
 
 def _gelu32(x):
@@ -235,16 +250,19 @@ def _gelu32(x):
     # 0.19 of them at most, to none at v = 0, where D = 2 exactly), the exponential comes split
     # (gauss32_neg2) and v / D times it rounds once at full size, 2**k applied last (the subnormal
     # tail). Beyond v = 14.5 the result is -0 or x. Every float32 input: see docs/accuracy.md.
-    # Delta = P / Q joins D's division, v / D = v Q / (2 Q + v (A Q - P)): one division (v Q's
-    # rounding is the price: 3.64 ULP). Exact scalings by powers of two save multiplications (the
-    # loop is bound by the FMA ports on Zen 5) without changing a bit of the result: the
-    # quotient's terms halved (P / 2, A / 2), so u = 2 v exp(v*v/2) Phi(-v); the exponential as
-    # 1 - q2 / 2 (gauss32_neg2); v Phi(-v) = 2**(k - 2) (2 u - u q2), one FMA. History and
-    # timings: docs/accuracy.md, docs/serial.md.
+    # Delta = P / Q joins D's division, v / D = v Q / (2 Q + v (A Q - P)): one division. Q's
+    # rounding errors cancel between numerator and denominator up to that same damping, so Q is
+    # evaluated by Knuth's scheme for quartics (two FMAs and three additions: the loop is bound by
+    # the FMA ports on Zen 5, the adders idle) and scaled by 1 / Q4, P with it. Exact scalings by
+    # powers of two save multiplications without changing the result: the quotient's terms
+    # halved (P / 2, A / 2), so u = 2 v exp(v*v/2) Phi(-v); the exponential as 1 - q2 / 2
+    # (gauss32_neg2); v Phi(-v) = 2**(k - 2) (2 u - u q2), one FMA. History and timings:
+    # docs/accuracy.md, docs/serial.md.
     v = min(abs(x), _DV)  # NaN passes (the first argument)
     q2, kf = gauss32_neg2(v)  # exp(-v*v/2) = 2**k (1 - q2 / 2)
-    p = _HP0 + v * (_HP1 + v * (_HP2 + v * _HP3))
-    dq = f32(1) + v * (_DQ1 + v * (_DQ2 + v * (_DQ3 + v * _DQ4)))
+    p = _HP0 + v * (_HP1 + v * (_HP2 + v * _HP3))  # P / (2 Q4)
+    y = fma(v + _GK0, v, _GK1)
+    dq = fma(y + (v + _GK2), y, _GK3)  # Q / Q4
     u = v * dq / fma(v, fma(_HA, dq, -p), dq)  # 2 v exp(v*v/2) Phi(-v)
     t = scale_pow2_neg(fma(-u, q2, u + u), kf - f32(2))  # v Phi(-v)
     return sign_select(x, -t, x - t)
