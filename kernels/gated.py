@@ -253,11 +253,11 @@ def _gelu32(x):
     # Delta = P / Q joins D's division, v / D = v Q / (2 Q + v (A Q - P)): one division. Q's
     # rounding errors cancel between numerator and denominator up to that same damping, so Q is
     # evaluated by Knuth's scheme for quartics (two FMAs and three additions: the loop is bound by
-    # the FMA ports on Zen 5, the adders idle) and scaled by 1 / Q4, P with it. Exact scalings by
-    # powers of two save multiplications without changing the result: the quotient's terms
-    # halved (P / 2, A / 2), so u = 2 v exp(v*v/2) Phi(-v); the exponential as 1 - q2 / 2
-    # (gauss32_neg2); v Phi(-v) = 2**(k - 2) (2 u - u q2), one FMA. History and timings:
-    # docs/accuracy.md, docs/serial.md.
+    # the FMA ports on Zen 5, the adders idle) and scaled by 1 / Q4, P with it (P / Q4 rounded
+    # once to float32, like the scheme's constants). Exact scalings by powers of two save
+    # multiplications: the quotient's terms halved (P / 2, A / 2), so u = 2 v exp(v*v/2) Phi(-v);
+    # the exponential as 1 - q2 / 2 (gauss32_neg2); v Phi(-v) = 2**(k - 2) (2 u - u q2), one FMA.
+    # History and timings: docs/accuracy.md, docs/serial.md.
     v = min(abs(x), _DV)  # NaN passes (the first argument)
     q2, kf = gauss32_neg2(v)  # exp(-v*v/2) = 2**k (1 - q2 / 2)
     p = _HP0 + v * (_HP1 + v * (_HP2 + v * _HP3))  # P / (2 Q4)
