@@ -11,8 +11,10 @@ at v = 0 like 2 + v K(v), K between 1.6 and A = sqrt(2 pi). The kernel forms
 Delta smooth, positive and decreasing from 0.911 at v = 0 to about 2/v (0.126 at V_MAX), a rational
 function P(v) / Q(v) of degrees (3, 4) on [0, V_MAX] (beyond V_MAX = 14.5, v Phi(-v) is below half
 the smallest float32 subnormal) with positive coefficients (Horner's scheme at v >= 0 adds
-positive terms only). A relative error r of Delta is a relative error v Delta r / D of D: at most
-0.19 r (at v = 1.4), and none at v = 0, where D = 2 exactly. The fit's weight is that factor.
+positive terms only; the kernel evaluates P so, and Q / Q4 by Knuth's scheme for quartics,
+``kernels.gated.knuth_quartic``, whose errors cancel between the kernel's numerator and D). A
+relative error r of Delta is a relative error v Delta r / D of D: at most 0.19 r (at v = 1.4),
+and none at v = 0, where D = 2 exactly. The fit's weight is that factor.
 
 The fit: a linearized rational least-squares fit (Sanathanan-Koerner iterations, then Lawson's
 reweighting towards minimax) at Chebyshev nodes in float64 against mpmath values; Q's coefficients
