@@ -122,19 +122,18 @@ SH32 = f32(SHIFTER32)
 
 
 @kernel
-def _reduce_hi32(x):
-    """``(kf, k, x - k LN2HI)``, k = round(x / ln2), kf = k + SHIFTER: the exact part of the
-    reduction (k LN2HI and the difference are exact)."""
-    kf = x * LOG2E32 + SH32
+def _reduce_hi_at32(x, kf):
+    """``(k, x - k LN2HI)`` for the k of ``kf = k + SHIFTER``: the exact part of the reduction
+    (k LN2HI and the difference are exact)."""
     k = kf - SH32
-    return kf, k, x - k * LN2HI32
+    return k, x - k * LN2HI32
 
 
 @kernel
 def _reduce_at32(x, kf):
-    """``x - k ln2`` for the k of ``kf = k + SHIFTER``: ``x - k LN2HI`` exact, then the low part."""
-    k = kf - SH32
-    return (x - k * LN2HI32) - k * LN2LO32
+    """``x - k ln2`` for the k of ``kf = k + SHIFTER``: the exact part, then the low part."""
+    k, rh = _reduce_hi_at32(x, kf)
+    return rh - k * LN2LO32
 
 
 @kernel
@@ -320,7 +319,8 @@ def gauss32(v):
     instead costs two operations more and measured no better in the float32 GELU kernels)."""
     hv = f32(-0.5) * v
     h = hv * v  # -v*v/2, rounded; its error is exact:
-    kf, k, rh = _reduce_hi32(h)
+    kf = h * LOG2E32 + SH32
+    k, rh = _reduce_hi_at32(h, kf)
     return expm1_reduced32(rh + fma(k, -LN2LO32, fma(hv, v, -h))), kf
 
 
