@@ -4,107 +4,18 @@ Installed as ``fastact.kernels``. Each activation ``f`` has a forward kernel ``f
 gradient kernel ``f_grad(g, x, *params) = g * f'(x)``; all are ``@njit(inline="always")`` scalar
 functions, with no arrays, dispatch or I/O. The backends in ``fastact.backends`` compile them into
 array loops; ``fastact.registry`` says which kernel pair belongs to which public activation.
+
+Each family module lists its public kernels in ``__all__``; this package re-exports them, so a new
+kernel is public once its family's ``__all__`` names it.
 """
 
-from .exponential import (
-    celu,
-    celu_grad,
-    celu_grad_result,
-    elu,
-    elu_grad,
-    elu_grad_result,
-    selu,
-    selu_grad,
-    selu_grad_result,
-)
-from .gated import (
-    gelu,
-    gelu_grad,
-    gelu_tanh,
-    gelu_tanh_grad,
-    mish,
-    mish_grad,
-    silu,
-    silu_grad,
-    swish,
-    swish_grad,
-)
-from .hard import hardsigmoid, hardsigmoid_grad, hardswish, hardswish_grad
-from .rectifier import (
-    hardtanh,
-    hardtanh_grad,
-    leaky_relu,
-    leaky_relu_grad,
-    prelu,
-    prelu_grad,
-    prelu_weight_grad,
-    relu,
-    relu6,
-    relu6_grad,
-    relu_grad,
-)
-from .sigmoidal import (
-    logsigmoid,
-    logsigmoid_grad,
-    sigmoid,
-    sigmoid_grad,
-    sigmoid_grad_result,
-    softplus,
-    softplus_grad,
-    softsign,
-    softsign_grad,
-    softsign_grad_result,
-    tanh,
-    tanh_grad,
-    tanh_grad_result,
-)
+from . import exponential, gated, hard, rectifier, sigmoidal
+from .exponential import *  # noqa: F403
+from .gated import *  # noqa: F403
+from .hard import *  # noqa: F403
+from .rectifier import *  # noqa: F403
+from .sigmoidal import *  # noqa: F403
 
-__all__ = [
-    "celu",
-    "celu_grad",
-    "celu_grad_result",
-    "elu",
-    "elu_grad",
-    "elu_grad_result",
-    "gelu",
-    "gelu_grad",
-    "gelu_tanh",
-    "gelu_tanh_grad",
-    "hardsigmoid",
-    "hardsigmoid_grad",
-    "hardswish",
-    "hardswish_grad",
-    "hardtanh",
-    "hardtanh_grad",
-    "leaky_relu",
-    "leaky_relu_grad",
-    "logsigmoid",
-    "logsigmoid_grad",
-    "mish",
-    "mish_grad",
-    "prelu",
-    "prelu_grad",
-    "prelu_weight_grad",
-    "relu",
-    "relu6",
-    "relu6_grad",
-    "relu_grad",
-    "selu",
-    "selu_grad",
-    "selu_grad_result",
-    "sigmoid",
-    "sigmoid_grad",
-    "sigmoid_grad_result",
-    "silu",
-    "silu_grad",
-    "softplus",
-    "softplus_grad",
-    "softsign",
-    "softsign_grad",
-    "softsign_grad_result",
-    "swish",
-    "swish_grad",
-    "tanh",
-    "tanh_grad",
-    "tanh_grad_result",
-]
+__all__ = sorted(
+    name for family in (exponential, gated, hard, rectifier, sigmoidal) for name in family.__all__
+)

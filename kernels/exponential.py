@@ -65,3 +65,17 @@ def selu_grad_result(g, y):
     # selu'(x) = scale * alpha * exp(x) = y + scale * alpha for x <= 0
     T = type(y)
     return g * (T(kSeluScale) if not (y <= T(0)) else y + T(kSeluScale * kSeluAlpha))
+
+
+#: this family's public kernels, re-exported by fastact.kernels
+__all__ = [
+    "celu",
+    "celu_grad",
+    "celu_grad_result",
+    "elu",
+    "elu_grad",
+    "elu_grad_result",
+    "selu",
+    "selu_grad",
+    "selu_grad_result",
+]

@@ -439,3 +439,18 @@ def _sig_times(a, z, ze, b):
     high = r * (T(1) + ze * e * r) * (T(1) + b * e * r)
     y = low if neg else high
     return signed_zero(a) if (neg and e == T(0)) else y
+
+
+#: this family's public kernels, re-exported by fastact.kernels
+__all__ = [
+    "gelu",
+    "gelu_grad",
+    "gelu_tanh",
+    "gelu_tanh_grad",
+    "mish",
+    "mish_grad",
+    "silu",
+    "silu_grad",
+    "swish",
+    "swish_grad",
+]

@@ -39,3 +39,12 @@ def hardswish_grad(g, x):
     d = (x + x + T(3)) / T(6)
     d = T(1) if not (x < T(3)) else d
     return type(g)(0) if x <= T(-3) else g * d
+
+
+#: this family's public kernels, re-exported by fastact.kernels
+__all__ = [
+    "hardsigmoid",
+    "hardsigmoid_grad",
+    "hardswish",
+    "hardswish_grad",
+]

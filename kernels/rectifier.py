@@ -68,3 +68,19 @@ prelu_grad = leaky_relu_grad
 def prelu_weight_grad(g, x):
     """One element's contribution to d(loss)/d(weight): ``g * x`` where ``x <= 0``."""
     return type(g)(0) if x > type(x)(0) else g * x
+
+
+#: this family's public kernels, re-exported by fastact.kernels
+__all__ = [
+    "hardtanh",
+    "hardtanh_grad",
+    "leaky_relu",
+    "leaky_relu_grad",
+    "prelu",
+    "prelu_grad",
+    "prelu_weight_grad",
+    "relu",
+    "relu6",
+    "relu6_grad",
+    "relu_grad",
+]

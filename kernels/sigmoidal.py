@@ -197,3 +197,21 @@ def softsign_grad_result(g, y):
     # softsign'(x) = 1 / (1 + |x|)**2 = (1 - |y|)**2
     d = type(y)(1) - abs(y)
     return g * (d * d)
+
+
+#: this family's public kernels, re-exported by fastact.kernels
+__all__ = [
+    "logsigmoid",
+    "logsigmoid_grad",
+    "sigmoid",
+    "sigmoid_grad",
+    "sigmoid_grad_result",
+    "softplus",
+    "softplus_grad",
+    "softsign",
+    "softsign_grad",
+    "softsign_grad_result",
+    "tanh",
+    "tanh_grad",
+    "tanh_grad_result",
+]
