@@ -1,27 +1,93 @@
 """The activation catalog: one entry per activation, from which everything else is generated.
 
-An entry names the activation, its parameters (torch.nn.functional's names and defaults), its scalar
-forward and gradient kernels from :mod:`fastact.kernels`, its formulas (LaTeX, for the docs), the
-convention at its kinks and its accuracy class. The public functions (``fastact.relu``,
-``fastact.relu_grad``, ...), the ufuncs in :mod:`fastact.ufuncs` and every backend are built from
-these entries; the tests are driven by them. Adding an activation = one kernel pair in
-``kernels/`` + one entry here + one row in the tests' reference table.
+An entry names the activation, its kind, its parameters (torch.nn.functional's names and
+defaults), its scalar forward and gradient kernels from :mod:`fastact.kernels`, its formulas
+(LaTeX, for the docs), the convention at its kinks and the points where they are, its accuracy
+class, its float64 and mpmath references, and its torch and JAX counterparts. The public functions
+(``fastact.relu``, ``fastact.relu_grad``, ...), the ufuncs in :mod:`fastact.ufuncs`, every backend,
+the docs and the tests are generated from these entries. Adding an activation = its kernels in
+``kernels/`` (named in the family module's ``__all__``) + its entry here (+ ``make gen``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 
+import numpy as np
+
 from . import kernels as K
+from ._reference import INF, Reference, limits, mp, mp_piecewise, mp_sigmoid, sp
 
 #: Marks a parameter without a default (prelu's ``weight``).
 REQUIRED = object()
 
 PIECEWISE_LINEAR = "piecewise-linear"
 TRANSCENDENTAL = "transcendental"
+
+#: The kinds of activation: ``y = f(x; params)`` element by element. (The two-input gated kind and
+#: the axis-wise kind follow the same recipe.)
+ELEMENTWISE = "element-wise"
+KINDS = (ELEMENTWISE,)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """Where a peer's result is not fastact's, and why (the README's deviations table)."""
+
+    why: str
+    #: ``at(x) -> bool mask``: the inputs where the peer's value is not compared
+    at: Callable | None = None
+    #: ``expect(x, g, peer_value, dtype) -> value``: the peer's value as fastact's convention
+    #: gives it, where it is compared after a correction instead of skipped
+    expect: Callable | None = None
+    #: "forward", "backward", "both", or "result" (the backward from the output)
+    part: str = "both"
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A peer library's counterpart of an activation (torch, JAX), for parity tests and the
+    benchmarks.
+
+    ``path`` is the function's place in the peer's package (``"nn.functional.gelu"`` under
+    ``torch``, ``"nn.gelu"`` under ``jax``); it is called as ``fn(t, **params)`` with fastact's
+    parameters renamed by ``args``. ``build(peer, params) -> fn(t)`` replaces that where the
+    peer's call is another shape (a composite, a tensor argument, another value for a choice).
+    """
+
+    path: str = ""
+    #: fastact parameter name -> the peer's, where they differ; None: not passed
+    args: Mapping[str, str | None] = field(default_factory=dict)
+    build: Callable | None = None
+    #: ``supports(params) -> bool``: whether the peer computes these parameter values
+    supports: Callable[[Mapping], bool] | None = None
+    deviations: tuple[Deviation, ...] = ()
+    #: whether zeros keep the peer's sign (False where fastact returns the true value's sign of an
+    #: underflowed result and the peer +0)
+    zero_signs: bool = True
+    #: the peer's own error that parity tests allow, in units of its dtype's eps (where the peer
+    #: is less accurate than fastact's bound: an autodiff gradient that cancels)
+    tolerance: float = 8.0
+    #: ``result_backward(peer, grad, y, params) -> grad_input``: the peer's backward from the
+    #: output (ATen's ``is_result`` ops), for ``_grad(..., result=y)``; None where it has none
+    result_backward: Callable | None = None
+
+    def function(self, peer, params: Mapping[str, object]) -> Callable:
+        """The peer's function of one tensor for these fastact parameter values."""
+        if self.build is not None:
+            return self.build(peer, params)
+        fn = peer
+        for part in self.path.split("."):
+            fn = getattr(fn, part)
+        kw = {self.args.get(k, k): v for k, v in params.items() if self.args.get(k, k)}
+        return (lambda t: fn(t, **kw)) if kw else fn
+
+    def computes(self, params: Mapping[str, object]) -> bool:
+        return self.supports is None or bool(self.supports(params))
 
 
 @dataclass(frozen=True)
@@ -70,11 +136,44 @@ class Activation:
     result_derivative: str = ""
     #: raises ValueError for parameter values where the output does not determine f'
     result_check: Callable[[dict], None] | None = None
+    kind: str = ELEMENTWISE
+    #: where f or f' is not smooth or changes branch: a tuple of x values, or a function of the
+    #: parameters giving them; () for a smooth activation. Tests probe these points and keep
+    #: finite differences away from them. None (not stated) fails a test.
+    kink_points: tuple[float, ...] | Callable[[Mapping], tuple[float, ...]] | None = None
+    #: float64 and mpmath references of f and f' (the default variant's), for tests and tools
+    reference: Reference | None = None
+    #: for a "choice" parameter: value -> the reference of that variant
+    variant_references: Mapping[str, Reference] = field(default_factory=dict)
+    torch: Peer | None = None
+    jax: Peer | None = None
+
+    def kinks_at(self, params: Mapping[str, object]) -> tuple[float, ...]:
+        """The kink points for these parameter values (defaults filled in)."""
+        pts = self.kink_points
+        if pts is None:
+            return ()
+        if callable(pts):
+            full = {p.name: p.default for p in self.params if p.default is not REQUIRED}
+            full.update(params)
+            return tuple(pts(full))
+        return tuple(pts)
+
+    def references(self) -> dict[str, Reference]:
+        """Kernel (ufunc) name -> reference, for the default and every variant."""
+        refs = {self.name: self.reference}
+        refs.update({f"{self.name}_{v}": r for v, r in self.variant_references.items()})
+        return refs
 
     @cached_property
     def real_params(self) -> tuple[Param, ...]:
         """The parameters passed to the kernels, in order."""
         return tuple(p for p in self.params if p.kind == "real")
+
+    @cached_property
+    def has_weight(self) -> bool:
+        """Whether a parameter is a weight array (``_grad`` then also returns its gradient)."""
+        return any(p.kind == "weight" for p in self.params)
 
     @cached_property
     def choice(self) -> Param | None:
@@ -141,6 +240,296 @@ def _check_softplus(p):
         raise ValueError("softplus: beta cannot be 0 (the result is divided by beta)")
 
 
+# -- references: float64 NumPy/SciPy and mpmath formulas (fastact._reference) ------------------
+#
+# Conventions at kinks and special values are torch's (JAX's for the JAX-only activations), and at
+# +-inf the mathematical limits (the README's deviations table).
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+#: torch's tanh-GELU constant, as the float64 it is in every implementation
+GELU_KAPPA = 0.044715
+
+
+def _npdf(x):
+    return np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _mp_ncdf(x):
+    if abs(x) > 1e6:  # mpmath's erfc overflows on huge arguments; the limits are exact here
+        return mp.mpf(0) if x < 0 else mp.mpf(1)
+    return mp.erfc(-x / mp.sqrt(2)) / 2
+
+
+def _mp_npdf(x):
+    if abs(x) > 1e6:
+        return mp.mpf(0)
+    return mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
+
+
+def _relu(x):
+    return np.where(x < 0, 0.0, x)
+
+
+def _relu_d(x):
+    return np.where(x <= 0, 0.0, 1.0)
+
+
+def _hardtanh(x, min_val=-1.0, max_val=1.0):
+    return np.where(x < min_val, min_val, np.where(x > max_val, max_val, x))
+
+
+def _hardtanh_d(x, min_val=-1.0, max_val=1.0):
+    # only strictly inside (min_val, max_val): 0 at NaN (README, "Deviations")
+    return np.where((x > min_val) & (x < max_val), 1.0, 0.0)
+
+
+def _relu6(x):
+    return _hardtanh(x, 0.0, 6.0)
+
+
+def _relu6_d(x):
+    return _hardtanh_d(x, 0.0, 6.0)
+
+
+def _leaky(x, negative_slope=0.01):
+    return np.where(x > 0, x, x * negative_slope)
+
+
+def _leaky_d(x, negative_slope=0.01):
+    return np.where(x > 0, 1.0, negative_slope)
+
+
+def _prelu(x, weight):
+    return _leaky(x, weight)
+
+
+def _prelu_d(x, weight):
+    return _leaky_d(x, weight)
+
+
+def _elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(x))
+
+
+def _elu_d(x, alpha=1.0):
+    return np.where(x <= 0, alpha * np.exp(x), 1.0)
+
+
+def _celu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(x / alpha))
+
+
+def _celu_d(x, alpha=1.0):
+    return np.where(x <= 0, np.exp(x / alpha), 1.0)
+
+
+def _softplus(x, beta=1.0, threshold=20.0):
+    z = x * beta
+    return np.where(z > threshold, x, np.logaddexp(0.0, z) / beta)
+
+
+def _softplus_d(x, beta=1.0, threshold=20.0):
+    z = x * beta
+    return np.where(z > threshold, 1.0, sp.expit(z))
+
+
+def _mp_softplus(x, beta=1.0, threshold=20.0):
+    if float(x) * beta > threshold:  # torch's branch is decided on the rounded product
+        return x
+    return mp.log1p(mp.exp(x * beta)) / beta
+
+
+def _mp_softplus_d(x, beta=1.0, threshold=20.0):
+    return mp.mpf(1) if float(x) * beta > threshold else mp_sigmoid(x * beta)
+
+
+def _swish(x, beta=1.0):
+    return limits(x, x * sp.expit(beta * x), -0.0, INF)
+
+
+def _swish_d(x, beta=1.0):
+    z = beta * x
+    return limits(x, sp.expit(z) * (1 + z * sp.expit(-z)), 0.0, 1.0)
+
+
+def _mish(x):
+    return limits(x, x * np.tanh(np.logaddexp(0.0, x)), -0.0, INF)
+
+
+def _mish_d(x):
+    t = np.tanh(np.logaddexp(0.0, x))
+    return limits(x, t + x * sp.expit(x) * (1 - t * t), 0.0, 1.0)
+
+
+def _mp_mish(x):
+    return x * mp.tanh(mp.log1p(mp.exp(x)))
+
+
+def _mp_mish_d(x):
+    t = mp.tanh(mp.log1p(mp.exp(x)))
+    return t + x * mp_sigmoid(x) * (1 - t * t)
+
+
+def _gelu(x):
+    return limits(x, x * sp.ndtr(x), -0.0, INF)
+
+
+def _gelu_d(x):
+    return limits(x, sp.ndtr(x) + x * _npdf(x), 0.0, 1.0)
+
+
+def _gelu_tanh_z(x):
+    return 2 * math.sqrt(2 / math.pi) * (x + GELU_KAPPA * x**3)
+
+
+def _gelu_tanh(x):
+    return limits(x, x * sp.expit(_gelu_tanh_z(x)), -0.0, INF)
+
+
+def _gelu_tanh_d(x):
+    z = _gelu_tanh_z(x)
+    dz = 2 * math.sqrt(2 / math.pi) * (1 + 3 * GELU_KAPPA * x * x)
+    d = sp.expit(z) + x * sp.expit(z) * sp.expit(-z) * dz
+    return limits(x, np.where(np.abs(x) > 1e10, np.where(x > 0, 1.0, 0.0), d), 0.0, 1.0)
+
+
+def _mp_gelu_tanh_z(x):
+    return 2 * mp.sqrt(2 / mp.pi) * (x + mp.mpf(GELU_KAPPA) * x**3)
+
+
+def _mp_gelu_tanh_d(x):
+    z = _mp_gelu_tanh_z(x)
+    dz = 2 * mp.sqrt(2 / mp.pi) * (1 + 3 * mp.mpf(GELU_KAPPA) * x * x)
+    return mp_sigmoid(z) * (1 + x * mp_sigmoid(-z) * dz)
+
+
+def _hardsigmoid(x):
+    y = x + 3
+    return np.where(y < 0, 0.0, np.where(y > 6, 1.0, y / 6))
+
+
+def _hardsigmoid_d(x):
+    return np.where((x > -3) & (x < 3), 1 / 6, 0.0)
+
+
+def _mp_hardsigmoid(x):
+    return mp.mpf(0) if x + 3 < 0 else (mp.mpf(1) if x + 3 > 6 else (x + 3) / 6)
+
+
+def _hardswish(x):
+    return np.where(x <= -3, -0.0, np.where(x >= 3, x, x * (x + 3) / 6))
+
+
+def _hardswish_d(x):
+    return np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0))
+
+
+def _mp_hardswish(x):
+    return mp.mpf(0) if x <= -3 else (x if x >= 3 else x * (x + 3) / 6)
+
+
+def _mp_hardswish_d(x):
+    return mp.mpf(0) if x <= -3 else (x / 3 + mp.mpf(0.5) if x < 3 else mp.mpf(1))
+
+
+def _softsign(x):
+    return limits(x, x / (1 + np.abs(x)), -1.0, 1.0)
+
+
+# -- peers: torch's and JAX's counterparts ---------------------------------------------------------
+
+
+def _torch_prelu(torch, p):
+    return lambda t: torch.nn.functional.prelu(t, torch.tensor([p["weight"]], dtype=t.dtype))
+
+
+def _torch_swish(torch, p):
+    return lambda t: t * torch.sigmoid(p["beta"] * t)
+
+
+def _jax_gelu(jax, p):
+    return lambda t: jax.nn.gelu(t, approximate=p["approximate"] == "tanh")
+
+
+def _defaults_only(*names_defaults):
+    """``supports`` for a peer that has only the default values of these parameters."""
+    fixed = dict(zip(names_defaults[::2], names_defaults[1::2], strict=True))
+    return lambda p: all(p.get(k, v) == v for k, v in fixed.items())
+
+
+def _is_inf(x):
+    return np.isinf(x)
+
+
+def _gelu_torch_skip(x):
+    # torch's tanh form overflows x**3 (a NaN gradient) from |x| ~ 1e12; exact gelu(-0) is -0 in
+    # fastact (+0 in torch's float32)
+    return np.isinf(x) | (x == 0) | (np.abs(x) >= 1e12)
+
+
+def _sixth_in_float64(x, g, value, dtype):
+    return np.where(value != 0, g / 6, value) if dtype == np.float64 else value
+
+
+def _zero_at_nan(x, g, value, dtype):
+    return np.where(np.isnan(x), 0.0, value)
+
+
+def _aten(torch):
+    return torch.ops.aten
+
+
+def _torch_relu_result(torch, g, y, p):
+    return _aten(torch).threshold_backward(g, y, 0)
+
+
+def _torch_relu6_result(torch, g, y, p):
+    return _aten(torch).hardtanh_backward(g, y, 0.0, 6.0)
+
+
+def _torch_hardtanh_result(torch, g, y, p):
+    return _aten(torch).hardtanh_backward(g, y, p["min_val"], p["max_val"])
+
+
+def _torch_leaky_result(torch, g, y, p):
+    return _aten(torch).leaky_relu_backward(g, y, p["negative_slope"], True)
+
+
+def _torch_elu_result(torch, g, y, p):
+    return _aten(torch).elu_backward(g, p["alpha"], 1.0, 1.0, True, y)
+
+
+def _torch_celu_result(torch, g, y, p):
+    return _aten(torch).elu_backward(g, p["alpha"], 1.0, 1.0 / p["alpha"], True, y)
+
+
+def _torch_selu_result(torch, g, y, p):
+    return _aten(torch).elu_backward(g, SELU_ALPHA, SELU_SCALE, 1.0, True, y)
+
+
+def _torch_sigmoid_result(torch, g, y, p):
+    return _aten(torch).sigmoid_backward(g, y)
+
+
+def _torch_tanh_result(torch, g, y, p):
+    return _aten(torch).tanh_backward(g, y)
+
+
+#: elu_backward with is_result at NaN
+_TORCH_ELU_RESULT_NAN = Deviation(
+    "torch's elu_backward(is_result) gives NaN at NaN in its SIMD loop and passes g in its scalar "
+    "tail; fastact passes g, as its gradient from x", at=np.isnan, part="result")
+
+#: the limits at +-inf, where torch's formula gives NaN (inf * 0, inf / inf)
+_TORCH_NAN_AT_INF = Deviation("torch: NaN at +-inf (inf * 0 in its formula); fastact: the limits",
+                              at=_is_inf)
+#: hardtanh's and relu6's gradient at NaN
+_TORCH_NAN_GRAD = Deviation(
+    "torch's SIMD loop gives 0 at NaN and its scalar tail loop passes g; fastact: 0",
+    expect=_zero_at_nan, part="backward")
+
+
 _ACTIVATIONS = [
     Activation(
         "relu", "Rectified linear unit.", K.relu, K.relu_grad,
@@ -149,6 +538,9 @@ _ACTIVATIONS = [
         kinks="relu'(0) = 0; relu(-0.0) = -0.0; NaN -> NaN, and the gradient at NaN passes g",
         result_grad=K.relu_grad, result_derivative=r"\mathbb{1}[y > 0]",
         example=">>> fastact.relu([-1.5, 0.0, 2.0])\narray([0., 0., 2.])",
+        kink_points=(0.0,),
+        reference=Reference(_relu, _relu_d, mp_piecewise(_relu), mp_piecewise(_relu_d)),
+        torch=Peer("relu", result_backward=_torch_relu_result), jax=Peer("nn.relu"),
     ),
     Activation(
         "relu6", "ReLU capped at 6: hardtanh(x, 0, 6).", K.relu6, K.relu6_grad,
@@ -157,6 +549,10 @@ _ACTIVATIONS = [
         kinks="the gradient passes only strictly inside (0, 6)",
         result_grad=K.relu6_grad, result_derivative=r"\mathbb{1}[0 < y < 6]",
         example=">>> fastact.relu6([-1.0, 3.0, 7.0])\narray([0., 3., 6.])",
+        kink_points=(0.0, 6.0),
+        reference=Reference(_relu6, _relu6_d, mp_piecewise(_relu6), mp_piecewise(_relu6_d)),
+        torch=Peer("nn.functional.relu6", deviations=(_TORCH_NAN_GRAD,),
+                   result_backward=_torch_relu6_result), jax=Peer("nn.relu6"),
     ),
     Activation(
         "leaky_relu", "Leaky ReLU: a small slope for negative inputs.",
@@ -169,6 +565,11 @@ _ACTIVATIONS = [
         result_grad=K.leaky_relu_grad, result_check=_check_leaky_result,
         result_derivative=r"1 \text{ if } y > 0 \text{ else } \alpha \quad (\alpha > 0)",
         example=">>> fastact.leaky_relu([-2.0, 3.0], 0.5)\narray([-1.,  3.])",
+        kink_points=(0.0,),
+        reference=Reference(_leaky, _leaky_d, mp_piecewise(_leaky), mp_piecewise(_leaky_d),
+                            params=({}, {"negative_slope": 0.2})),
+        torch=Peer("nn.functional.leaky_relu", result_backward=_torch_leaky_result),
+        jax=Peer("nn.leaky_relu"),
     ),
     Activation(
         "prelu", "Parametric ReLU: leaky ReLU with a learned slope per channel (axis 1).",
@@ -180,6 +581,10 @@ _ACTIVATIONS = [
         kinks="prelu'(0) = weight; d/dweight = x where x <= 0",
         extra_kernels={"prelu_weight_grad": (K.prelu_weight_grad, 2)},
         example=">>> fastact.prelu([[-2.0, -2.0]], [0.5, 0.25])\narray([[-1. , -0.5]])",
+        kink_points=(0.0,),
+        reference=Reference(_prelu, _prelu_d, mp_piecewise(_prelu), mp_piecewise(_prelu_d),
+                            params=({"weight": 0.25}, {"weight": -0.3})),
+        torch=Peer(build=_torch_prelu),
     ),
     Activation(
         "hardtanh", "Hard tanh: x clipped to [min_val, max_val].", K.hardtanh, K.hardtanh_grad,
@@ -189,6 +594,14 @@ _ACTIVATIONS = [
         kinks="the gradient passes only strictly inside (min_val, max_val)",
         result_grad=K.hardtanh_grad, result_derivative=r"\mathbb{1}[a < y < b]",
         example=">>> fastact.hardtanh([-3.0, 0.5, 3.0])\narray([-1. ,  0.5,  1. ])",
+        kink_points=lambda p: (p["min_val"], p["max_val"]),
+        reference=Reference(_hardtanh, _hardtanh_d, mp_piecewise(_hardtanh),
+                            mp_piecewise(_hardtanh_d),
+                            params=({}, {"min_val": -2.5, "max_val": 0.5})),
+        torch=Peer("nn.functional.hardtanh", deviations=(_TORCH_NAN_GRAD,),
+                   result_backward=_torch_hardtanh_result),
+        jax=Peer("nn.hard_tanh", args={"min_val": None, "max_val": None},
+                 supports=_defaults_only("min_val", -1.0, "max_val", 1.0)),
     ),
     Activation(
         "elu", "Exponential linear unit.", K.elu, K.elu_grad,
@@ -199,6 +612,14 @@ _ACTIVATIONS = [
         result_grad=K.elu_grad_result, result_check=_check_elu_result,
         result_derivative=r"1 \text{ if } y > 0 \text{ else } y + \alpha \quad (\alpha \ge 0)",
         example=">>> fastact.elu([-1.0, 2.0]).round(6)\narray([-0.632121,  2.      ])",
+        kink_points=(0.0,),
+        reference=Reference(
+            _elu, _elu_d,
+            lambda x, alpha=1.0: x if x > 0 else alpha * mp.expm1(x),
+            lambda x, alpha=1.0: alpha * mp.exp(x) if x <= 0 else mp.mpf(1),
+            params=({}, {"alpha": 0.5})),
+        torch=Peer("nn.functional.elu", result_backward=_torch_elu_result,
+                   deviations=(_TORCH_ELU_RESULT_NAN,)), jax=Peer("nn.elu"),
     ),
     Activation(
         "celu", "Continuously differentiable ELU.", K.celu, K.celu_grad,
@@ -210,6 +631,14 @@ _ACTIVATIONS = [
         result_derivative=r"1 \text{ if } y > 0 \text{ else } (y + \alpha) / \alpha"
         r" \quad (\alpha > 0)",
         example=">>> fastact.celu([-1.0, 2.0], 2.0).round(6)\narray([-0.786939,  2.      ])",
+        kink_points=(0.0,),
+        reference=Reference(
+            _celu, _celu_d,
+            lambda x, alpha=1.0: x if x > 0 else alpha * mp.expm1(x / alpha),
+            lambda x, alpha=1.0: mp.exp(x / alpha) if x <= 0 else mp.mpf(1),
+            params=({}, {"alpha": 2.0})),
+        torch=Peer("nn.functional.celu", result_backward=_torch_celu_result,
+                   deviations=(_TORCH_ELU_RESULT_NAN,)), jax=Peer("nn.celu"),
     ),
     Activation(
         "selu", "Scaled ELU (self-normalizing networks).", K.selu, K.selu_grad,
@@ -219,23 +648,43 @@ _ACTIVATIONS = [
         result_grad=K.selu_grad_result,
         result_derivative=r"\lambda \text{ if } y > 0 \text{ else } y + \lambda \alpha",
         example=">>> fastact.selu([-1.0, 1.0]).round(6)\narray([-1.111331,  1.050701])",
+        kink_points=(0.0,),
+        reference=Reference(
+            lambda x: SELU_SCALE * _elu(x, SELU_ALPHA),
+            lambda x: SELU_SCALE * _elu_d(x, SELU_ALPHA),
+            lambda x: mp.mpf(SELU_SCALE) * (x if x > 0 else mp.mpf(SELU_ALPHA) * mp.expm1(x)),
+            lambda x: mp.mpf(SELU_SCALE) * (mp.mpf(SELU_ALPHA) * mp.exp(x) if x <= 0 else 1)),
+        torch=Peer("nn.functional.selu", result_backward=_torch_selu_result,
+                   deviations=(_TORCH_ELU_RESULT_NAN,)), jax=Peer("nn.selu"),
     ),
     Activation(
         "sigmoid", "Logistic sigmoid.", K.sigmoid, K.sigmoid_grad,
         formula=r"\frac{1}{1 + e^{-x}}", derivative=r"\sigma(x)\,\sigma(-x)",
         result_grad=K.sigmoid_grad_result, result_derivative=r"y\,(1 - y)",
         example=">>> fastact.sigmoid([0.0, 2.0]).round(6)\narray([0.5     , 0.880797])",
+        kink_points=(),
+        reference=Reference(lambda x: sp.expit(x), lambda x: sp.expit(x) * sp.expit(-x),
+                            mp_sigmoid, lambda x: mp_sigmoid(x) * mp_sigmoid(-x)),
+        torch=Peer("sigmoid", result_backward=_torch_sigmoid_result), jax=Peer("nn.sigmoid"),
     ),
     Activation(
         "logsigmoid", "Log of the sigmoid, without overflow.", K.logsigmoid, K.logsigmoid_grad,
         formula=r"-\log(1 + e^{-x})", derivative=r"\sigma(-x)",
         example=">>> fastact.logsigmoid([0.0, -100.0]).round(6)\narray([  -0.693147, -100.      ])",
+        kink_points=(),
+        reference=Reference(lambda x: sp.log_expit(x), lambda x: sp.expit(-x),
+                            lambda x: -mp.log1p(mp.exp(-x)), lambda x: mp_sigmoid(-x)),
+        torch=Peer("nn.functional.logsigmoid"), jax=Peer("nn.log_sigmoid"),
     ),
     Activation(
         "tanh", "Hyperbolic tangent.", K.tanh, K.tanh_grad,
         formula=r"\tanh x", derivative=r"1 - \tanh^2 x",
         result_grad=K.tanh_grad_result, result_derivative=r"1 - y^2",
         example=">>> fastact.tanh([0.0, 1.0]).round(6)\narray([0.      , 0.761594])",
+        kink_points=(),
+        reference=Reference(np.tanh, lambda x: 1 / np.cosh(x) ** 2, lambda x: mp.tanh(x),
+                            lambda x: mp.sech(x) ** 2),
+        torch=Peer("tanh", result_backward=_torch_tanh_result), jax=Peer("numpy.tanh"),
     ),
     Activation(
         "softsign", "Softsign.", K.softsign, K.softsign_grad,
@@ -243,6 +692,13 @@ _ACTIVATIONS = [
         kinks="softsign(+-inf) = +-1 (torch: NaN)",
         result_grad=K.softsign_grad_result, result_derivative=r"(1 - |y|)^2",
         example=">>> fastact.softsign([-1.0, 3.0])\narray([-0.5 ,  0.75])",
+        kink_points=(),
+        reference=Reference(_softsign, lambda x: 1 / (1 + np.abs(x)) ** 2,
+                            lambda x: x / (1 + abs(x)), lambda x: 1 / (1 + abs(x)) ** 2),
+        torch=Peer("nn.functional.softsign", deviations=(Deviation(
+            "torch: x / (1 + |x|) is inf / inf = NaN at +-inf; fastact: the limits +-1",
+            at=_is_inf),)),
+        jax=Peer("nn.soft_sign"),
     ),
     Activation(
         "softplus", "Softplus, linear above the threshold (as torch).", K.softplus,
@@ -252,12 +708,27 @@ _ACTIVATIONS = [
         derivative=r"1 \text{ if } \beta x > t \text{ else } \sigma(\beta x)",
         kinks="linear (x, gradient 1) where beta * x > threshold, exactly as torch",
         example=">>> fastact.softplus([0.0, 30.0]).round(6)\narray([ 0.693147, 30.      ])",
+        kink_points=lambda p: (p["threshold"] / p["beta"],),
+        reference=Reference(_softplus, _softplus_d, _mp_softplus, _mp_softplus_d,
+                            params=({}, {"beta": 2.0, "threshold": 10.0},
+                                    {"beta": 0.7, "threshold": 15.0})),
+        torch=Peer("nn.functional.softplus"),
+        jax=Peer("nn.softplus", args={"beta": None, "threshold": None},
+                 supports=_defaults_only("beta", 1.0, "threshold", 20.0),
+                 deviations=(Deviation("fastact (as torch) is x above the threshold; JAX: "
+                                       "log(1 + e^x)", at=lambda x: x > 20),)),
     ),
     Activation(
         "silu", "Sigmoid-weighted linear unit (swish with beta = 1).", K.silu, K.silu_grad,
         formula=r"x\,\sigma(x)", derivative=r"\sigma(x)\,(1 + x\,\sigma(-x))",
         kinks="silu(-inf) = -0, silu'(+-inf) = 1, 0 (torch: NaN)",
         example=">>> fastact.silu([-1.0, 1.0]).round(6)\narray([-0.268941,  0.731059])",
+        kink_points=(),
+        reference=Reference(_swish, _swish_d, lambda x: x * mp_sigmoid(x),
+                            lambda x: mp_sigmoid(x) * (1 + x * mp_sigmoid(-x)),
+                            roots=(-1.2784645427610738,)),
+        torch=Peer("nn.functional.silu", deviations=(_TORCH_NAN_AT_INF,), zero_signs=False),
+        jax=Peer("nn.silu"),
     ),
     Activation(
         "swish", "Swish: x * sigmoid(beta * x); swish(x, 1) == silu(x).", K.swish, K.swish_grad,
@@ -266,6 +737,13 @@ _ACTIVATIONS = [
         derivative=r"\sigma(\beta x)\,(1 + \beta x\,\sigma(-\beta x))",
         kinks="as silu",
         example=">>> fastact.swish([-1.0, 1.0], 2.0).round(6)\narray([-0.119203,  0.880797])",
+        kink_points=(),
+        reference=Reference(
+            _swish, _swish_d, lambda x, beta=1.0: x * mp_sigmoid(beta * x),
+            lambda x, beta=1.0: mp_sigmoid(beta * x) * (1 + beta * x * mp_sigmoid(-beta * x)),
+            params=({}, {"beta": 1.7}), roots=(-1.2784645427610738, -1.2784645427610738 / 1.7)),
+        torch=Peer(build=_torch_swish, deviations=(_TORCH_NAN_AT_INF,), zero_signs=False),
+        jax=Peer("nn.swish", args={"beta": None}, supports=_defaults_only("beta", 1.0)),
     ),
     Activation(
         "mish", "Mish: x * tanh(softplus(x)).", K.mish, K.mish_grad,
@@ -273,6 +751,10 @@ _ACTIVATIONS = [
         derivative=r"\tanh(s) + x\,\sigma(x)\,(1 - \tanh^2 s),\ s = \log(1 + e^x)",
         kinks="mish(-inf) = -0, mish'(+-inf) = 1, 0 (torch: NaN)",
         example=">>> fastact.mish([-1.0, 1.0]).round(6)\narray([-0.303401,  0.865098])",
+        kink_points=(),
+        reference=Reference(_mish, _mish_d, _mp_mish, _mp_mish_d, roots=(-1.1924218457716086,)),
+        torch=Peer("nn.functional.mish", deviations=(_TORCH_NAN_AT_INF,), zero_signs=False),
+        jax=Peer("nn.mish"),
     ),
     Activation(
         "gelu", "Gaussian error linear unit, exact or with torch's tanh approximation.",
@@ -285,6 +767,19 @@ _ACTIVATIONS = [
         kinks="gelu(-inf) = -0, gelu'(+-inf) = 1, 0 (torch: NaN); the negative tail is computed "
         "without torch's 1 + erf cancellation",
         example=">>> fastact.gelu([-1.0, 1.0]).round(6)\narray([-0.158655,  0.841345])",
+        kink_points=(),
+        reference=Reference(_gelu, _gelu_d, lambda x: x * _mp_ncdf(x),
+                            lambda x: _mp_ncdf(x) + x * _mp_npdf(x), roots=(-0.7517915241,)),
+        variant_references={"tanh": Reference(
+            _gelu_tanh, _gelu_tanh_d, lambda x: x * mp_sigmoid(_mp_gelu_tanh_z(x)),
+            _mp_gelu_tanh_d, roots=(-0.7522333,))},
+        torch=Peer("nn.functional.gelu", zero_signs=False, deviations=(Deviation(
+            "torch: NaN at +-inf (both forms) and a NaN gradient of the tanh form from "
+            "|x| ~ 1e12 (x**3 overflows); exact gelu(-0) is -0 in fastact (+0 in torch's "
+            "float32)", at=_gelu_torch_skip),)),
+        jax=Peer(build=_jax_gelu, tolerance=256.0, deviations=(Deviation(
+            "JAX's tanh-form gradient is NaN where x**3 overflows; fastact: the limits",
+            at=lambda x: np.abs(x) >= 1e12, part="backward"),)),
     ),
     Activation(
         "hardsigmoid", "Hard sigmoid: relu6(x + 3) / 6.", K.hardsigmoid, K.hardsigmoid_grad,
@@ -292,6 +787,13 @@ _ACTIVATIONS = [
         family=PIECEWISE_LINEAR, accuracy_ulp=1,
         kinks="the gradient 1/6 only on the open interval (-3, 3); 0 at NaN, as torch",
         example=">>> fastact.hardsigmoid([-4.0, 0.0, 4.0])\narray([0. , 0.5, 1. ])",
+        kink_points=(-3.0, 3.0),
+        reference=Reference(_hardsigmoid, _hardsigmoid_d, _mp_hardsigmoid,
+                            mp_piecewise(_hardsigmoid_d)),
+        torch=Peer("nn.functional.hardsigmoid", deviations=(Deviation(
+            "torch's float64 gradient uses 1/6 rounded to float32; fastact: 1/6 in float64",
+            expect=_sixth_in_float64, part="backward"),)),
+        jax=Peer("nn.hard_sigmoid"),
     ),
     Activation(
         "hardswish", "Hard swish: x * relu6(x + 3) / 6.", K.hardswish, K.hardswish_grad,
@@ -302,6 +804,13 @@ _ACTIVATIONS = [
         "gradient 0 at -3 and 1 at 3, as torch",
         example=">>> fastact.hardswish([-4.0, 1.0, 4.0])\n"
         "array([-0.        ,  0.66666667,  4.        ])",
+        kink_points=(-3.0, 3.0),
+        reference=Reference(_hardswish, _hardswish_d, _mp_hardswish, _mp_hardswish_d),
+        torch=Peer("nn.functional.hardswish", deviations=(
+            Deviation("torch: -inf * 0 = NaN at -inf; fastact: -0", at=_is_inf),
+            Deviation("torch's SIMD loop gives a NaN gradient at NaN and its scalar tail loop "
+                      "passes g; fastact: g", at=np.isnan, part="backward"))),
+        jax=Peer("nn.hard_swish"),
     ),
 ]
 

@@ -31,7 +31,7 @@ def call(name, x, params, grad=False, g=None):
     if grad:
         g = np.ones_like(x) if g is None else g
         r = getattr(fastact, f"{name}_grad")(g, x, **p)
-        return r[0] if name == "prelu" else r
+        return r[0] if ACTIVATIONS[name].has_weight else r
     return getattr(fastact, name)(x, **p)
 
 

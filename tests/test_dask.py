@@ -37,13 +37,15 @@ def test_every_function_on_dask_arrays_is_lazy_with_the_same_chunks():
     xn = x.compute()
     g = np.random.default_rng(2).standard_normal(xn.shape).astype(np.float32)  # NumPy + dask
     for name, spec in fastact.ACTIVATIONS.items():
-        p = {"weight": np.linspace(0.1, 0.5, 48, dtype=np.float32)} if name == "prelu" else {}
+        # a weight per channel (axis 1) where the activation takes one
+        p = {q.name: np.linspace(0.1, 0.5, 48, dtype=np.float32)
+             for q in spec.params if q.kind == "weight"}
         y = getattr(fastact, name)(x, **p)
         assert isinstance(y, da.Array) and y.chunks == x.chunks and y.dtype == np.float32, name
         np.testing.assert_array_equal(y.compute(), getattr(fastact, name)(xn, **p))
         gi = getattr(fastact, f"{name}_grad")(g, x, **p)
         want = getattr(fastact, f"{name}_grad")(g, xn, **p)
-        if name == "prelu":
+        if spec.has_weight:
             assert isinstance(gi[1], da.Array) and gi[1].shape == (48,)
             np.testing.assert_array_equal(gi[0].compute(), want[0])
             np.testing.assert_allclose(gi[1].compute(), want[1], rtol=1e-5)

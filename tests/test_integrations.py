@@ -10,18 +10,17 @@ import pytest
 import fastact
 from fastact.registry import ACTIVATIONS
 
-#: points where an activation is not differentiable: gradcheck's central differences straddle them
-KINKS = {"relu": [0.0], "relu6": [0.0, 6.0], "leaky_relu": [0.0], "prelu": [0.0],
-         "hardtanh": [-1.0, 1.0], "elu": [0.0], "celu": [0.0], "selu": [0.0],
-         "hardsigmoid": [-3.0, 3.0], "hardswish": [-3.0, 3.0]}
-PARAMS = {"elu": (0.7,), "leaky_relu": (0.2,), "softplus": (2.0, 5.0), "swish": (1.5,),
-          "hardtanh": (-1.0, 1.0), "celu": (1.3,)}
+from .reference import cases
+
+#: per kernel, its last (least default) parameter set: gradcheck runs once per kernel
+GRADCHECK = list({kernel: (name, kernel, p) for name, kernel, p in cases()}.values())
 
 
-def _away_from_kinks(name, n=40, seed=0):
+def _away_from_kinks(name, params, n=40, seed=0):
+    """Points where gradcheck's central differences do not straddle a kink."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(-7, 7, n)
-    for k in KINKS.get(name, []):
+    for k in ACTIVATIONS[name].kinks_at(params):
         close = np.abs(x - k) < 1e-2
         x[close] += 0.05
     return x
@@ -30,24 +29,24 @@ def _away_from_kinks(name, n=40, seed=0):
 # -- PyTorch -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(ACTIVATIONS) + ["gelu_tanh"])
-def test_torch_gradcheck_float64(name):
+@pytest.mark.parametrize(("name", "kernel", "params"), GRADCHECK, ids=[k for _, k, _ in GRADCHECK])
+def test_torch_gradcheck_float64(name, kernel, params):
     torch = pytest.importorskip("torch")
     import fastact.torch as ft
 
-    act = "gelu" if name == "gelu_tanh" else name
-    params = ("tanh",) if name == "gelu_tanh" else PARAMS.get(act, ())
-    x = torch.tensor(_away_from_kinks(act), dtype=torch.float64, requires_grad=True)
-    fn = getattr(ft, act)
-    if act == "prelu":
-        w = torch.tensor([0.3], dtype=torch.float64, requires_grad=True)
-        assert torch.autograd.gradcheck(lambda a, b: ft.functions["prelu"].apply(a, b), (x, w))
+    spec = ACTIVATIONS[name]
+    x = torch.tensor(_away_from_kinks(name, params), dtype=torch.float64, requires_grad=True)
+    if spec.has_weight:
+        weights = [q.name for q in spec.params if q.kind == "weight"]
+        w = torch.tensor([float(params[weights[0]])], dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda a, b: ft.functions[name].apply(a, b), (x, w))
         return
-    assert torch.autograd.gradcheck(lambda a: fn(a, *params), (x,), eps=1e-6, atol=1e-6)
-    # the same values as fastact's NumPy functions, and as torch's own where it has one
-    y = fn(x, *params)
+    fn = getattr(ft, name)
+    assert torch.autograd.gradcheck(lambda a: fn(a, **params), (x,), eps=1e-6, atol=1e-6)
+    # the same values as fastact's NumPy functions
+    y = fn(x, **params)
     np.testing.assert_array_equal(y.detach().numpy(),
-                                  getattr(fastact, act)(x.detach().numpy(), *params))
+                                  getattr(fastact, name)(x.detach().numpy(), **params))
 
 
 def test_torch_modules_and_prelu_weight_learns():

@@ -10,54 +10,56 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact.registry import ACTIVATIONS, PIECEWISE_LINEAR
+from fastact.registry import ACTIVATIONS, REQUIRED
+
+from .reference import grad_input
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-PARAMS = {
-    "relu": [{}], "relu6": [{}], "selu": [{}], "sigmoid": [{}], "logsigmoid": [{}],
-    "tanh": [{}], "softsign": [{}], "silu": [{}], "mish": [{}], "hardsigmoid": [{}],
-    "hardswish": [{}],
-    "leaky_relu": [{}, {"negative_slope": 0.2}],
-    "prelu": [{"weight": 0.25}],
-    "hardtanh": [{}, {"min_val": -2.0, "max_val": 0.5}],
-    "elu": [{}, {"alpha": 0.5}], "celu": [{}, {"alpha": 2.0}],
-    "softplus": [{}, {"beta": 2.0, "threshold": 10.0}],
-    "gelu": [{}, {"approximate": "tanh"}],
-    "swish": [{"beta": 1.0}],
-}
+#: (activation, params) for every entry with a torch counterpart and every parameter set of its
+#: references that torch computes
+CASES = [
+    (name, {**ref_p})
+    for name, spec in ACTIVATIONS.items() if spec.torch is not None
+    for ref_p in [
+        {**p, **({} if kernel == name else {spec.choice.name: kernel[len(name) + 1:]})}
+        for kernel, ref in spec.references().items() for p in ref.params
+    ]
+    if spec.torch.computes(ref_p)
+]
 
 
 def torch_fn(name, p):
-    if name == "prelu":
-        return lambda t: F.prelu(t, torch.tensor([p["weight"]], dtype=t.dtype))
-    if name == "swish":
-        return lambda t: t * torch.sigmoid(p.get("beta", 1.0) * t)
-    if name in ("sigmoid", "tanh"):
-        return getattr(torch, name)
-    fn = getattr(F, name)
-    return lambda t: fn(t, **p)
+    spec = ACTIVATIONS[name]
+    full = {q.name: q.default for q in spec.params if q.default is not REQUIRED}
+    full.update(p)
+    return spec.torch.function(torch, full)
 
 
 SPECIAL = [0.0, -0.0, 1e-45, -1e-45, 1e-40, -1e-40, 1.0, -1.0, 3.0, -3.0, 6.0, 0.5, -2.0, 10.0,
            20.0, 20.5, -20.0, 30.0, 88.0, -88.0, -100.0, 1e30, -1e30, np.inf, -np.inf, np.nan,
            -np.nan]  # a NaN with its sign bit set takes other branches than +NaN
 
-#: (activation, where) -> why fastact differs from torch there (listed in the README)
-DEVIATIONS = {
-    "softsign": "torch: x / (1 + |x|) is inf/inf = NaN at +-inf; fastact: the limit +-1",
-    "silu": "torch: NaN at -inf (forward) and +-inf (backward); fastact: the limits",
-    "swish": "as silu",
-    "mish": "as silu",
-    "gelu": "as silu (both forms); exact gelu(-0) is -0 in fastact (+0 in torch's float32)",
-    "hardswish": "torch: -inf * 0 = NaN at -inf; fastact: -0",
-    "hardsigmoid": "torch's float64 gradient uses 1/6 rounded to float32; fastact: 1/6 in float64",
-    # -0 where the negative result underflows (torch: +0 from 0 * x): NEGATIVE_UNDERFLOW
-    # not keyed here (only NaN differs): hardtanh/relu6 backward at NaN is 0 in torch's SIMD
-    # loop but grad in its scalar tail, where this array's NaN falls; fastact: 0
-}
-NEGATIVE_UNDERFLOW = {"silu", "swish", "mish", "gelu"}
+
+def special_values(name, p):
+    """SPECIAL, with the entry's kink points and the floats on either side of them."""
+    kinks = np.array(ACTIVATIONS[name].kinks_at(p), dtype=np.float64)
+    near = np.concatenate([kinks, np.nextafter(kinks, -np.inf), np.nextafter(kinks, np.inf)])
+    return SPECIAL + near.tolist()
+
+
+def apply_deviations(name, part, x, g, value, keep, dtype):
+    """The torch value as fastact's documented convention gives it (README, "Deviations"), and
+    the mask of the inputs still compared."""
+    for d in ACTIVATIONS[name].torch.deviations:
+        if d.part not in (part, "both"):
+            continue
+        if d.at is not None:
+            keep = keep & ~d.at(x)
+        if d.expect is not None:
+            value = d.expect(x, g, value, dtype)
+    return value, keep
 
 
 def run_torch(name, p, x, g):
@@ -70,36 +72,26 @@ def run_torch(name, p, x, g):
 def run_fastact(name, p, x, g):
     y = getattr(fastact, name)(x, **p)
     gi = getattr(fastact, f"{name}_grad")(g, x, **p)
-    return y, (gi[0] if name == "prelu" else gi)
+    return y, grad_input(ACTIVATIONS[name], gi)
 
 
-CASES = [(n, p) for n, ps in PARAMS.items() for p in ps]
-
-
-def test_every_activation_is_covered():
-    assert set(PARAMS) == set(ACTIVATIONS)
+def test_every_torch_activation_is_covered():
+    with_torch = {n for n, s in ACTIVATIONS.items() if s.torch is not None}
+    assert {n for n, _ in CASES} == with_torch
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize(("name", "p"), CASES, ids=[f"{n}-{p}" for n, p in CASES])
 def test_special_values(name, p, dtype):
-    x = np.array(SPECIAL, dtype=dtype)
+    x = np.array(special_values(name, p), dtype=dtype)
     g = np.ones_like(x)
     ty, tg = run_torch(name, p, x, g)
     fy, fg = run_fastact(name, p, x, g)
-    keep = np.ones(x.shape, bool)
-    if name in DEVIATIONS:
-        keep &= ~np.isinf(x)  # the documented deviations are at +-inf (NaN in: NaN out)
-        if name == "gelu":
-            keep &= x != 0
-            keep &= ~(np.abs(x) >= 1e12)  # torch's tanh form: x**3 overflows -> NaN grad
-    if name == "hardsigmoid" and dtype == np.float64:
-        tg = np.where(tg != 0, 1 / 6, tg)  # see DEVIATIONS
-    if name in ("hardtanh", "relu6"):
-        tg = np.where(np.isnan(x), 0.0, tg)  # see DEVIATIONS
-    exact = ACTIVATIONS[name].family == PIECEWISE_LINEAR and name not in (
-        "hardsigmoid", "hardswish")
+    spec = ACTIVATIONS[name]
+    exact = spec.accuracy_ulp == 0
+    every = np.ones(x.shape, bool)
     for what, f, t in (("forward", fy, ty), ("backward", fg, tg)):
+        t, keep = apply_deviations(name, what, x, g, t, every, dtype)
         f, t = f[keep], t[keep]
         np.testing.assert_array_equal(np.isnan(f), np.isnan(t), err_msg=f"{what} NaN")
         if exact:
@@ -109,11 +101,11 @@ def test_special_values(name, p, dtype):
             # torch's own error: a few ULP, and a few eps absolute where it works from the
             # output (sigmoid/tanh backward: (1 - y) * y) or cancels (1 + erf); fastact's
             # accuracy is test_accuracy's job
-            eps = np.finfo(dtype).eps
-            np.testing.assert_allclose(f, t, rtol=8 * eps, atol=32 * eps, err_msg=what)
-            # where both underflow or vanish: the same signed zero, but for the self-gated
-            # activations, which give the true (negative) value's sign (README's deviations)
-            zeros = (f == 0) & (t == 0) & (name not in NEGATIVE_UNDERFLOW)
+            rtol = spec.torch.tolerance * np.finfo(dtype).eps
+            np.testing.assert_allclose(f, t, rtol=rtol, atol=4 * rtol, err_msg=what)
+            # where both underflow or vanish: the same signed zero, but where fastact gives the
+            # true (negative) value's sign (the entry's zero_signs; README's deviations)
+            zeros = (f == 0) & (t == 0) & spec.torch.zero_signs
             np.testing.assert_array_equal(np.signbit(f[zeros]), np.signbit(t[zeros]),
                                           err_msg=f"{what} -0 at x={x[keep][zeros]}")
 
@@ -126,13 +118,15 @@ def test_random_inputs(name, p, dtype):
     g = rng.standard_normal(20_000).astype(dtype)
     ty, tg = run_torch(name, p, x, g)
     fy, fg = run_fastact(name, p, x, g)
-    if name == "hardsigmoid" and dtype == np.float64:
-        tg = np.where(tg != 0, g / 6, tg)  # see DEVIATIONS
-    eps = np.finfo(dtype).eps
+    every = np.ones(x.shape, bool)
+    ty, keep_f = apply_deviations(name, "forward", x, g, ty, every, dtype)
+    tg, keep_b = apply_deviations(name, "backward", x, g, tg, every, dtype)
+    fy, ty, fg, tg = fy[keep_f], ty[keep_f], fg[keep_b], tg[keep_b]
+    rtol = ACTIVATIONS[name].torch.tolerance * np.finfo(dtype).eps
     # torch's formulas cancel in places (1 + erf(x) for gelu, x/3 + 1/2 for hardswish's
     # gradient, (1 - y) * y for sigmoid's): absolute error of a few eps on the terms' scale
-    np.testing.assert_allclose(fy, ty, rtol=8 * eps, atol=32 * eps)
-    np.testing.assert_allclose(fg, tg, rtol=8 * eps, atol=32 * eps * np.abs(g).max())
+    np.testing.assert_allclose(fy, ty, rtol=rtol, atol=4 * rtol)
+    np.testing.assert_allclose(fg, tg, rtol=rtol, atol=4 * rtol * np.abs(g).max())
 
 
 def test_prelu_weight_grad_matches_torch():

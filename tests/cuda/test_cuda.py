@@ -18,7 +18,7 @@ import fastact
 from fastact.backends import cuda as cuda_backend
 from fastact.registry import ACTIVATIONS, PIECEWISE_LINEAR
 
-from ..reference import cases
+from ..reference import cases, grad_input, sample_params
 
 SIM = cuda_backend.simulated()
 NAMES = list(ACTIVATIONS)
@@ -27,7 +27,7 @@ TOL_ULP = 8  # each side within 4 ULP of the exact value
 
 
 def default_params(name):
-    return {"weight": 0.25} if name == "prelu" else {}
+    return sample_params(ACTIVATIONS[name])
 
 
 def inputs(dtype):
@@ -106,7 +106,7 @@ def test_forward_and_grad_float32(name, variant, params):
     assert_matches(host(y), f(x, **params, backend="cpu"), tol_for(name), f"{variant} forward")
     r = fg(cuda.to_device(g), d, **params)
     want = fg(g, x, **params, backend="cpu")
-    if name == "prelu":
+    if ACTIVATIONS[name].has_weight:
         r, gw = r
         want, want_w = want
         np.testing.assert_allclose(gw, want_w, rtol=1e-5)
@@ -133,9 +133,9 @@ def test_forward_and_grad_other_dtypes(name, dtype):
     tol = tol_for(name) if dtype == np.float64 else (1 if tol_for(name) else 0)
     assert_matches(host(y), f(x, **p, backend="cpu"), tol, f"{name} {np.dtype(dtype)}")
     r = fg(cuda.to_device(g), cuda.to_device(x), **p)
-    r = r[0] if name == "prelu" else r
+    r = grad_input(ACTIVATIONS[name], r)
     want = fg(g, x, **p, backend="cpu")
-    want = want[0] if name == "prelu" else want
+    want = grad_input(ACTIVATIONS[name], want)
     assert_matches(host(r), want, tol, f"{name}_grad {np.dtype(dtype)}")
 
 
