@@ -173,9 +173,24 @@ def run_serial(loop, views, scalars):
         fn(*[v[s:s + PIECE] for v in views], *scalars)
 
 
+def _flip_negative_strides(args, out):
+    """The same call with every axis along which ``out`` steps backwards reversed, in ``out`` and
+    in every input broadcast to its shape: Numba's ufunc loops write the wrong elements, and
+    past the array, through an output with a negative stride (a reversed view ``y[::-1]``)."""
+    flip = tuple(slice(None, None, -1) if s < 0 else slice(None) for s in out.strides)
+    args = [np.broadcast_to(a, out.shape)[flip] for a in args]
+    return args, out[flip]
+
+
 def call_ufunc(name, args, out, dtype):
     """Apply kernel ``name`` through its NumPy ufunc: any shape, strides, broadcasting."""
     uf = _ensure(name, dtype)
+    if out is not None and any(s < 0 for s in out.strides):
+        result = out
+        args, out = _flip_negative_strides(args, out)
+        with np.errstate(all="ignore"):
+            uf(*args, out=out, dtype=dtype)
+        return result
     # The loops raise IEEE flags that are not errors here (an ordered SIMD compare with NaN sets
     # "invalid"; exp underflows in the tails): NumPy would turn them into RuntimeWarnings.
     with np.errstate(all="ignore"):
