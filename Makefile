@@ -10,7 +10,7 @@ BENCH_OPTS = --benchmark-only --benchmark-storage=file://$(RESULTS) --benchmark-
              --benchmark-max-time=0.1 --benchmark-min-rounds=5 --benchmark-columns=median,iqr,rounds \
              --benchmark-group-by=group --benchmark-sort=name -p no:cacheprovider
 
-.PHONY: test bench bench-compare lint clean clean-cache venv
+.PHONY: test bench bench-compare lint gen accuracy clean clean-cache venv
 
 venv: $(STAMP)
 
@@ -40,6 +40,21 @@ bench-compare: venv
 
 lint: venv
 	$(VENV)/bin/ruff check fastact kernels tests benchmarks tools
+
+# Every generated file, from the registry and the committed measurements (docs/data/): the
+# backends' loops and CUDA kernels, the README's analysis and activation tables, docs/accuracy.md's
+# tables and docs/activations/. Measures nothing; tests/test_generated.py fails while one is stale.
+gen: venv
+	$(PY) tools/gen_loops.py
+	$(PY) tools/gen_analysis.py
+	$(PY) tools/gen_docs.py
+
+# The sampled accuracy measurement behind docs/accuracy.md (a few minutes), then its tables. The
+# every-float32-input sweep is separate (hours): python benchmarks/exhaustive.py --json
+# docs/data/exhaustive.json
+accuracy: venv
+	$(PY) benchmarks/accuracy.py --json docs/data/accuracy.json
+	$(PY) tools/gen_docs.py
 
 # Numba's on-disk cache (stale after editing kernels/: the cache is keyed on the loops' files)
 clean-cache:
