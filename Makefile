@@ -10,7 +10,7 @@ BENCH_OPTS = --benchmark-only --benchmark-storage=file://$(RESULTS) --benchmark-
              --benchmark-max-time=0.1 --benchmark-min-rounds=5 --benchmark-columns=median,iqr,rounds \
              --benchmark-group-by=group --benchmark-sort=name -p no:cacheprovider
 
-.PHONY: test bench bench-compare lint gen accuracy clean clean-cache venv
+.PHONY: test bench bench-compare lint gen accuracy docs clean clean-cache venv
 
 venv: $(STAMP)
 
@@ -56,10 +56,19 @@ accuracy: venv
 	$(PY) benchmarks/accuracy.py --json docs/data/accuracy.json
 	$(PY) tools/gen_docs.py
 
+# The documentation site (mkdocs-material + mkdocstrings) into site/; builds offline.
+DOCS_STAMP = $(VENV)/.docs-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+$(DOCS_STAMP): $(STAMP)
+	$(PIP) install --quiet -e '.[docs]'
+	rm -f $(VENV)/.docs-* && touch $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 # Numba's on-disk cache (stale after editing kernels/: the cache is keyed on the loops' files)
 clean-cache:
 	find . -name '*.nb[ic]' -not -path './$(VENV)/*' -print -delete | wc -l
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks benchmarks/results
+	rm -rf $(VENV) build dist site *.egg-info .pytest_cache .benchmarks benchmarks/results
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

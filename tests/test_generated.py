@@ -107,3 +107,32 @@ def test_accuracy_data_covers_the_catalog():
     runs = {run["id"] for run in swept["runs"]}
     assert all(run.get("command") for run in swept["runs"])
     assert all(r["run"] in runs and r["activation"] in fastact.ACTIVATIONS for r in swept["rows"])
+
+
+def test_docs_hook_lists_every_activation_and_draws_its_plot():
+    import mkdocs_hooks
+
+    config = {"nav": [{"Home": "index.md"}, {"Activations": ["activations/index.md",
+                                                             {"relu": "activations/relu.md"}]}]}
+    pages = mkdocs_hooks.on_config(config)["nav"][1]["Activations"]
+    listed = [p if isinstance(p, str) else next(iter(p.values())) for p in pages]
+    assert listed == ["activations/index.md",
+                      *(f"activations/{name}.md" for name in fastact.ACTIVATIONS)]
+    pytest.importorskip("matplotlib")
+    assert mkdocs_hooks.plot_png("prelu")[:8] == b"\x89PNG\r\n\x1a\n"  # a required parameter
+
+
+def test_docs_site_builds(tmp_path):
+    """``mkdocs build --strict`` (where the docs extra is installed: make docs)."""
+    for module in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python"):
+        pytest.importorskip(module)
+    site = tmp_path / "site"
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                        str(site)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    page = (site / "activations" / "gelu" / "index.html").read_text()
+    assert 'class="arithmatex"' in page and r"\Phi(x)" in page
+    assert 'src="../plots/gelu.png"' in page
+    assert (site / "activations" / "plots" / "gelu.png").read_bytes()[:4] == b"\x89PNG"
+    api = (site / "api" / "index.html").read_text()
+    assert 'id="fastact.gelu_grad"' in api and 'id="kernels.rectifier.relu"' in api
