@@ -278,7 +278,7 @@ def _sec_kinks(spec):
 def _sec_result(spec):
     if spec.result_grad is None:
         return ("## Gradient from the output\n\n"
-                f"Not available: f′ is not a function of f for {spec.name}; pass `x`.")
+                f"Not supported for {spec.name}: `{spec.name}_grad` takes `x`.")
     return ("## Gradient from the output\n\n"
             f"`fastact.{spec.name}_grad(grad_output, result=y)` takes the forward output "
             f"y = {spec.name}(x) instead of x (ATen's `is_result`):\n\n"
@@ -287,7 +287,7 @@ def _sec_result(spec):
 
 def _accuracy_class(spec):
     if spec.accuracy_ulp == 0:
-        return "exact (bit-equal to the exactly rounded result)"
+        return "exact (the correctly rounded result, in every dtype)"
     return f"float32 within {spec.accuracy_ulp} ULP of the exact value, float64 within 16 ULP"
 
 
