@@ -10,7 +10,7 @@ BENCH_OPTS = --benchmark-only --benchmark-storage=file://$(RESULTS) --benchmark-
              --benchmark-max-time=0.1 --benchmark-min-rounds=5 --benchmark-columns=median,iqr,rounds \
              --benchmark-group-by=group --benchmark-sort=name -p no:cacheprovider
 
-.PHONY: test bench bench-compare lint clean clean-cache venv
+.PHONY: test bench bench-compare lint gen accuracy docs clean clean-cache venv
 
 venv: $(STAMP)
 
@@ -41,10 +41,34 @@ bench-compare: venv
 lint: venv
 	$(VENV)/bin/ruff check fastact kernels tests benchmarks tools
 
+# Every generated file, from the registry and the committed measurements (docs/data/): the
+# backends' loops and CUDA kernels, the README's analysis and activation tables, docs/accuracy.md's
+# tables and docs/activations/. Measures nothing; tests/test_generated.py fails while one is stale.
+gen: venv
+	$(PY) tools/gen_loops.py
+	$(PY) tools/gen_analysis.py
+	$(PY) tools/gen_docs.py
+
+# The sampled accuracy measurement behind docs/accuracy.md (a few minutes), then its tables. The
+# every-float32-input sweep is separate (hours): python benchmarks/exhaustive.py --json
+# docs/data/exhaustive.json
+accuracy: venv
+	$(PY) benchmarks/accuracy.py --json docs/data/accuracy.json
+	$(PY) tools/gen_docs.py
+
+# The documentation site (mkdocs-material + mkdocstrings) into site/; builds offline.
+DOCS_STAMP = $(VENV)/.docs-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+$(DOCS_STAMP): $(STAMP)
+	$(PIP) install --quiet -e '.[docs]'
+	rm -f $(VENV)/.docs-* && touch $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 # Numba's on-disk cache (stale after editing kernels/: the cache is keyed on the loops' files)
 clean-cache:
 	find . -name '*.nb[ic]' -not -path './$(VENV)/*' -print -delete | wc -l
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .benchmarks benchmarks/results
+	rm -rf $(VENV) build dist site *.egg-info .pytest_cache .benchmarks benchmarks/results
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

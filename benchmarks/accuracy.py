@@ -1,18 +1,26 @@
 """Measured accuracy of every activation and gradient: max ULP error against the references.
 
     .venv/bin/python benchmarks/accuracy.py [--f32-points N] [--f64-points N] [--markdown FILE]
+                                            [--json FILE]
 
 float32: over N random float32 bit patterns (every exponent and sign) plus a dense grid on
 [-50, 50] and the tails, against the float64 reference of tests/reference.py, wherever the reference
 is a normal float32. float64: over N points (random bit patterns, [-40, 40], the tails) against
 mpmath at 50 digits. Near a zero of f' (silu, swish, mish, gelu) the gradient's error is absolute,
 so those points are reported separately (see tests/test_accuracy.py).
+
+``--json docs/data/accuracy.json`` (``make accuracy``) writes the measurement with the command,
+machine and commit that made it; ``tools/gen_docs.py`` renders docs/accuracy.md's table and the
+activation pages from that file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -86,15 +94,48 @@ def mp_ulp(got, want):
     return float(abs(mp.mpf(got) - want) / np.spacing(abs(w)))
 
 
+def provenance(argv, script="benchmarks/accuracy.py") -> dict:
+    """What produced a measurement: the command, the machine, the versions and the commit."""
+    import llvmlite.binding as llvm
+    import numba
+
+    info = fastact.info()
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=30).stdout.strip()
+        except OSError:
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if commit and git("status", "--porcelain", "--untracked-files=no", "--", "fastact",
+                      "kernels"):
+        commit += " (with uncommitted changes to fastact/ or kernels/)"
+    return {
+        "command": " ".join([f"python {script}", *argv]),
+        "machine": f"{info['cpu']} (LLVM target {llvm.get_host_cpu_name()}), "
+                   f"{info['logical_cores']} logical cores, {platform.system()} "
+                   f"{platform.machine()}",
+        "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                     "numba": numba.__version__, "mpmath": mp.__version__},
+        "commit": commit,
+    }
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--f32-points", type=int, default=2_000_000)
     ap.add_argument("--f64-points", type=int, default=2_000)
     ap.add_argument("--markdown", type=Path, help="also write the table to this file")
+    ap.add_argument("--json", type=Path, help="also write the measurement to this file (JSON)")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
     x32 = f32_sample(args.f32_points)
     x64 = f64_sample(args.f64_points)
     rows = []
+    records = []
     for name, variant, params in cases():
         ref = REFS[variant]
         p32 = full_params(name, params, np.float32)
@@ -114,6 +155,13 @@ def main(argv=None):
                 g64 = max(g64, mp_ulp(dyi, ref.mdf(xm, **rp)))
         label = variant + "".join(f" {k}={v}" for k, v in params.items() if k != "approximate")
         rows.append((label, f32, g32, f64, g64))
+        records.append({
+            "label": label, "activation": name, "variant": variant,
+            "params": {k: v for k, v in params.items()},
+            "float32": {"forward": f32[0], "forward_at": f32[1], "grad": g32[0],
+                        "grad_at": g32[1]},
+            "float64": {"forward": f64, "grad": g64},
+        })
         print(f"{label:34s} f32 {f32[0]:6.2f} (x={f32[1]:.6g})  grad {g32[0]:6.2f}   "
               f"f64 {f64:6.2f}  grad {g64:6.2f}", flush=True)
     lines = [
@@ -128,6 +176,22 @@ def main(argv=None):
     table = "\n".join(lines) + "\n"
     if args.markdown:
         args.markdown.write_text(table)
+    if args.json:
+        data = {
+            **provenance(argv),
+            "method": (
+                "Max ULP error of the result's type. float32: random float32 bit patterns (every "
+                "exponent, both signs) plus dense grids on [-50, 50] and the tails, against the "
+                "float64 references of tests/reference.py, wherever the reference is a normal "
+                "float32; gradients = f'(x) (grad_output = 1), points within 1e-3 of a zero of "
+                "f' left out. float64: random bit patterns, [-40, 40] and the underflow tails, "
+                "against mpmath at 50 digits, gradients without the points within 0.5 of a "
+                "zero of f'."),
+            "float32_inputs": int(x32.size), "float64_inputs": int(x64.size),
+            "rows": records,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(data, indent=1) + "\n")
     print(table)
 
 

@@ -1,6 +1,6 @@
 """Every float32 input: max ULP error of each float32 kernel (forward and gradient).
 
-    .venv/bin/python benchmarks/exhaustive.py [--only NAME ...] [--markdown FILE]
+    .venv/bin/python benchmarks/exhaustive.py [--only NAME ...] [--markdown FILE] [--json FILE]
 
 All 2**32 bit patterns go through the float32 kernel and, as the reference, through the same
 kernel compiled for float64 (itself checked against mpmath by tests/test_accuracy.py to within
@@ -11,12 +11,14 @@ of O(1) terms there) the gradient's error is counted in units of the float32 eps
 Everywhere else, the tails included, the error is in ULP (until 2026-11-23 every |f'| < 1e-3 was
 counted in eps, which left the gradients' tails unmeasured). Default parameters; prelu with 0.25.
 Runs in chunks on all cores (Numba prange); a few minutes per kernel pair on 2 cores.
-``--grad-only`` sweeps the gradients alone.
+``--grad-only`` sweeps the gradients alone. ``--json docs/data/exhaustive.json`` (a full sweep,
+hours on 2 cores) writes the measurement that ``tools/gen_docs.py`` renders in docs/accuracy.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -111,13 +113,18 @@ def sweep(xs, nthreads, roots{"".join(", " + p for p in ps)}):
 
 
 def variants():
+    """(kernel variant name, forward, grad, parameter values, bound, activation, parameters by
+    name) for every kernel pair: default parameters, 0.25 where a parameter has no default."""
     for spec in ACTIVATIONS.values():
         params = [0.25 if p.default is REQUIRED else p.default for p in spec.real_params]
+        named = {p.name: 0.25 for p in spec.params if p.default is REQUIRED}
         if any(p.kind == "weight" for p in spec.params):
             params = [0.25]
-        yield spec.name, spec.forward, spec.grad, params, spec.accuracy_ulp
+        yield spec.name, spec.forward, spec.grad, params, spec.accuracy_ulp, spec.name, named
+        choice = spec.choice
         for value, (fwd, grad) in spec.variants.items():
-            yield f"{spec.name}_{value}", fwd, grad, params, spec.accuracy_ulp
+            yield (f"{spec.name}_{value}", fwd, grad, params, spec.accuracy_ulp, spec.name,
+                   {**named, choice.name: value})
 
 
 def run_all(jobs, chunk=CHUNK):
@@ -148,10 +155,12 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", help="kernel variants to sweep (default: all)")
     ap.add_argument("--markdown", type=Path, help="write the table to this file")
     ap.add_argument("--grad-only", action="store_true", help="sweep the gradients alone")
+    ap.add_argument("--json", type=Path, help="write the measurement to this file (JSON)")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
     chosen = [v for v in variants() if not args.only or v[0] in args.only]
     jobs = []
-    for name, fwd, grad, params, _ in chosen:
+    for name, fwd, grad, params, *_ in chosen:
         roots = roots_of(name)
         if not args.grad_only:
             jobs.append((fwd, params, False, roots))
@@ -160,9 +169,18 @@ def main(argv=None):
     stats = run_all(jobs)
     none = (float("nan"), float("nan"), 0, float("nan"))
     rows = []
-    for i, (name, _, _, _, bound) in enumerate(chosen):
+    records = []
+    for i, (name, _, _, _, bound, activation, named) in enumerate(chosen):
         f, g = (none, stats[i]) if args.grad_only else (stats[2 * i], stats[2 * i + 1])
         rows.append((name, f, g, bound))
+        label = name + "".join(f" {k}={v}" for k, v in named.items() if not isinstance(v, str))
+        records.append({
+            "label": label, "activation": activation, "variant": name, "params": named,
+            "forward": {"max_ulp": _finite(f[0]), "at": _finite(f[1]), "mismatches": f[2]},
+            "grad": {"max_ulp": _finite(g[0]), "at": _finite(g[1]),
+                     "near_root_eps": _finite(g[3]), "mismatches": g[2]},
+            "bound": bound,
+        })
         print(f"{name:14s} forward {f[0]:6.2f} ULP (x={f[1]:.7g}, mismatches {f[2]})   "
               f"grad {g[0]:6.2f} ULP (x={g[1]:.7g}, mismatches {g[2]}; near f'=0: "
               f"{g[3]:.2f} eps)")
@@ -177,6 +195,36 @@ def main(argv=None):
     print(table)
     if args.markdown:
         args.markdown.write_text(table)
+    if args.json:
+        write_json(args.json, records, argv, partial=bool(args.only) or args.grad_only)
+
+
+def write_json(path: Path, records, argv, partial: bool):
+    """Write the sweep's rows to ``path``; a partial sweep (``--only``, ``--grad-only``) replaces
+    only its own rows (a ``--grad-only`` row keeps the forward columns it had) and adds its run to
+    the file's list of runs."""
+    from benchmarks.accuracy import provenance
+
+    old = json.loads(path.read_text()) if partial and path.exists() else {"runs": [], "rows": []}
+    run = {"id": max((r["id"] for r in old["runs"]), default=0) + 1,
+           **provenance(argv, "benchmarks/exhaustive.py")}
+    by_variant = {r["variant"]: r for r in old["rows"]}
+    for rec in records:
+        prev = by_variant.get(rec["variant"])
+        if prev is not None and rec["forward"]["max_ulp"] is None:
+            rec["forward"] = prev["forward"]
+        by_variant[rec["variant"]] = {**rec, "run": run["id"]}
+    rows = list(by_variant.values())
+    used = {r["run"] for r in rows}
+    data = {"method": "every float32 input against the same kernel compiled for float64 "
+                      "(benchmarks/exhaustive.py's docstring)",
+            "runs": [r for r in [*old["runs"], run] if r["id"] in used], "rows": rows}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+def _finite(v):
+    """A float for JSON: None where there is no value (NaN: nothing measured, or no such x)."""
+    return None if v is None or math.isnan(v) else float(v)
 
 
 if __name__ == "__main__":

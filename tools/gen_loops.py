@@ -175,11 +175,12 @@ def main(argv=None) -> int:
     stale = 0
     for target, text in ((TARGET, source()), (PAR_TARGET, par_source()),
                          (CUDA_TARGET, cuda_source())):
+        current = target.read_text() if target.exists() else ""
+        if current == text:
+            continue  # unchanged: rewriting would change the mtime Numba's cache is keyed on
         if "--check" in argv:
-            current = target.read_text() if target.exists() else ""
-            if current != text:
-                print(f"{target} is out of date: run python tools/gen_loops.py")
-                stale = 1
+            print(f"{target} is out of date: run python tools/gen_loops.py")
+            stale = 1
             continue
         target.write_text(text)
         print(f"wrote {target}")
