@@ -285,6 +285,64 @@ def _sec_result(spec):
             f"$$\nf' = {spec.result_derivative}\n$$")
 
 
+#: the peers an entry names, with how they are imported in the docs
+PEERS = (("torch", "torch"), ("jax", "jax"))
+
+#: Peer.tolerance's default: a peer within it needs no note
+DEFAULT_TOLERANCE = 8.0
+
+#: what ``Peer.zero_signs = False`` means, in words
+UNDERFLOW_SIGN = ("where the negative result underflows (x << 0): the peer +0, fastact -0 "
+                  "(the sign of the true value)")
+
+
+def _peer_name(peer, package) -> str:
+    if peer.path:
+        return f"`{package}.{peer.path}`"
+    return f"a composite (`{peer.build.__name__.lstrip('_')}`)"
+
+
+def _deviations(spec, attr):
+    """The whys of one peer's documented deviations, the underflow sign included."""
+    peer = getattr(spec, attr)
+    whys = [d.why for d in peer.deviations]
+    if peer.tolerance > DEFAULT_TOLERANCE:
+        whys.append(f"the peer's own error is larger than fastact's: the parity tests allow "
+                    f"{peer.tolerance:g} eps")
+    if not peer.zero_signs:
+        whys.append(UNDERFLOW_SIGN)
+    return whys
+
+
+def _sec_peers(spec):
+    lines = ["## torch and JAX", ""]
+    for attr, package in PEERS:
+        peer = getattr(spec, attr)
+        if peer is None:
+            lines.append(f"- {package}: no counterpart.")
+            continue
+        lines.append(f"- {package}: {_peer_name(peer, package)}; the parity tests compare "
+                     "forward and backward at special values, kink points and random inputs.")
+        lines.extend(f"    - differs: {_cell(why)}" for why in _deviations(spec, attr))
+    kinks = spec.kink_points
+    where = ("parameter-dependent" if callable(kinks) else
+             ", ".join(repr(k) for k in kinks) if kinks else "none (smooth)")
+    lines += ["", f"Kink points the tests probe: {where}."]
+    return "\n".join(lines)
+
+
+def deviations_table() -> str:
+    """Every documented deviation from torch and JAX, from the entries' peers."""
+    lines = ["| activation | peer | where fastact differs, and why |", "|---|---|---|"]
+    for spec in _activations().values():
+        for attr, package in PEERS:
+            if getattr(spec, attr) is None:
+                continue
+            for why in _deviations(spec, attr):
+                lines.append(f"| `{spec.name}` | {package} | {_cell(why)} |")
+    return "\n".join(lines)
+
+
 def _accuracy_class(spec):
     if spec.accuracy_ulp == 0:
         return "exact (the correctly rounded result, in every dtype)"
@@ -325,7 +383,7 @@ def _sec_plot(spec):
 #: the sections of an activation's page, in order; each returns markdown or "" to leave it out
 PAGE_SECTIONS: list[Callable] = [
     _sec_title, _sec_signature, _sec_formula, _sec_params, _sec_kinks, _sec_result,
-    _sec_accuracy, _sec_example, _sec_plot,
+    _sec_peers, _sec_accuracy, _sec_example, _sec_plot,
 ]
 
 
@@ -382,7 +440,8 @@ def with_block(text: str, block: str, content: str, path: Path) -> str:
 
 #: file -> [(block name, content())] for the generated blocks inside hand-written files
 BLOCKS: dict[Path, list[tuple[str, Callable[[], str]]]] = {
-    README: [("activations", lambda: activation_table(link=False))],
+    README: [("activations", lambda: activation_table(link=False)),
+             ("deviations", deviations_table)],
     ACCURACY_MD: [("accuracy-sampled", sampled_table), ("accuracy-exhaustive", exhaustive_table)],
     DOCS / "api.md": [("kernel modules", kernel_modules)],
 }
