@@ -6,10 +6,10 @@ All 2**32 bit patterns go through the float32 kernel and, as the reference, thro
 kernel compiled for float64 (itself checked against mpmath by tests/test_accuracy.py to within
 16 float64 ULP, i.e. 1e-8 of a float32 ULP). The error is counted where the reference is a normal
 float32; where it is NaN, +-inf or zero the float32 result must be the same; near a zero of f'
-(within ROOT_WINDOW of a root listed in tests/reference.py, where |f'| < 1e-3: f' is a difference
+(within ROOT_WINDOW of a root in the entry's reference, where |f'| < 1e-3: f' is a difference
 of O(1) terms there) the gradient's error is counted in units of the float32 epsilon instead.
-Everywhere else, the tails included, the error is in ULP (until 2026-11-23 every |f'| < 1e-3 was
-counted in eps, which left the gradients' tails unmeasured). Default parameters; prelu with 0.25.
+Everywhere else, the tails included, the error is in ULP. Default parameters; 0.25 for a
+parameter without a default (prelu's weight).
 Runs in chunks on all cores (Numba prange); a few minutes per kernel pair on 2 cores.
 ``--grad-only`` sweeps the gradients alone. ``--json docs/data/exhaustive.json`` (a full sweep,
 hours on 2 cores) writes the measurement that ``tools/gen_docs.py`` renders in docs/accuracy.md.
@@ -50,7 +50,7 @@ def near_root(x, roots):
 
 
 def roots_of(name):
-    """The zeros of f' listed for this variant in tests/reference.py (float64 array)."""
+    """The zeros of f' listed in this variant's reference in the registry (float64 array)."""
     ref = REFS.get(name)
     return np.array(ref.roots if ref is not None else (), dtype=np.float64)
 

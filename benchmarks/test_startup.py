@@ -6,8 +6,8 @@ report reads from ``extra_info``.
 
 The child caches bytecode as Python does by default: ``PYTHONDONTWRITEBYTECODE`` is dropped from
 its environment (the build machines of this project set it, and with it every import compiled
-fastact's sources again: about 60 ms of ``import fastact`` there, none on a user's machine after
-the first import). The cold case is a cold Numba cache, not cold bytecode.
+fastact's sources again, which no user's machine does after the first import; the cost is in
+docs/benchmarks.md). The cold case is a cold Numba cache, not cold bytecode.
 """
 
 import json

@@ -32,12 +32,9 @@ def _pool(n):
 
 
 def _whole_array_bytes():
-    """Below this many bytes of operands and temporaries, one call on the whole array wins.
-
-    Measured with benchmarks/test_chunked.py on the build machine (32 MiB L3): the whole-array
-    formula is faster at 1e6 float32 (5.3 ms against 7.6 ms blocked) and slower from 1e7 on
-    (81 ms against 55 ms): with everything in L3 the blocks only add per-call overhead.
-    """
+    """Below this many bytes of operands and temporaries, one call on the whole array wins:
+    with everything in L3 the blocks only add per-call overhead (benchmarks/test_chunked.py;
+    the figures are in docs/parallel.md, "fastact.chunked")."""
     return hardware.cache_sizes().get("L3", DEFAULT_L3) // 2
 
 
@@ -102,7 +99,7 @@ def chunked(func, x, *args, out=None, block=None, threads=None):
             block = max(1, x.size)  # in cache as a whole: one call
         else:
             # the whole L2 (not half, as the compiled loops): NumPy's per-call cost favours
-            # larger blocks (1e7 float32: 27 ms with 64k-element blocks, 33 ms with 16k)
+            # larger blocks (docs/parallel.md, "fastact.chunked")
             block = max(MIN_BLOCK, 2 * parallel.block_elements(n_ops, max(x.itemsize, 4)))
     block = int(block)
     if block < 1:
