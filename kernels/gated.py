@@ -412,7 +412,7 @@ def _gelu_tanh_arg(x):
 
 # float32: in float64, where x**3 and z need no error-free transformations (for a float32 x, z's
 # float64 rounding is below 1e-7 of a float32 ULP of the result), rounded once. In float32, z's
-# rounding, amplified by exp, costs tens of ULP near x = -10.
+# rounding, amplified by exp, would exceed the 4-ULP bound many times over near x = -10.
 kTwoBeta = 2 * kBeta
 
 

@@ -121,7 +121,8 @@ def sigmoid(x):
 
 
 def _sigmoid_grad32(g, x):
-    # in float64 (in float32: exp, a reciprocal and two products reach ~4.4 ULP), rounded once
+    # in float64 (in float32, exp, a reciprocal and two products exceed the 4-ULP bound), rounded
+    # once
     e = exp_lean(-abs(np.float64(x)))  # sigmoid(x) sigmoid(-x) = e / (1 + e)**2, e = exp(-|x|)
     r = 1.0 / (1.0 + e)
     return np.float32(np.float64(g) * (e * r * r))
@@ -166,7 +167,7 @@ def _tanh_grad_e(g, e):
 
 
 def _tanh_grad32(g, x):
-    # in float64 (in float32 this reaches ~4 ULP), rounded once
+    # in float64 (in float32 this reaches the 4-ULP bound), rounded once
     return np.float32(_tanh_grad_e(np.float64(g), exp_lean(-2.0 * abs(np.float64(x)))))
 
 
