@@ -15,14 +15,21 @@ import numpy as np
 from ._bits import fma, scale_pow2_neg, sign_select
 from ._jit import kernel, wide
 from ._math import (
+    _P0,
+    _P1,
+    _P2,
+    _P3,
+    _P4,
+    LN2HI32,
+    LN2LO32,
+    LOG2E32,
+    SH32,
     _reduce32,
-    by_dtype,
+    _reduce_hi_at32,
     erfcx,
     exp_lean,
     exp_neg_sq,
     expm1_reduced32,
-    gauss32,
-    gauss32_neg2,
     scaled_exp,
     signed_zero,
     times_sigmoid,
@@ -31,8 +38,17 @@ from ._math import (
     x_sigmoid_exact,
 )
 
+f32 = np.float32
+
 # ---------------------------------------------------------------------------------------------
 # silu / swish: x * sigmoid(beta * x)
+
+#: above this z = beta x, swish'(x) = s(z) (1 + z s(-z)) rounds to 1 (z e**-z < 2**-60; and
+#: z = inf would give inf * 0)
+SWISH_GRAD_ONE = 45.0
+#: float32 silu_grad clamps x to +-SILU_GRAD_CLAMP32: beyond, its formula gives the limits 1 and
+#: -0 (exp(-170) is far below every float32)
+SILU_GRAD_CLAMP32 = 170.0
 
 
 @kernel
@@ -46,7 +62,8 @@ def _swish_grad_z(z, ze):
     zz = z + ze
     # z <= 0: s = e r (1 + ze r), s(-z) = r;   z > 0: s = r, s(-z) = e r
     low = ((h * r * (T(1) + ze * r)) * (T(1) + zz * r)) * m
-    high = r * (T(1) + ze * e * r) * (T(1) + zz * e * r) if not z >= T(45) else T(1)  # NaN too
+    high = r * (T(1) + ze * e * r) * (T(1) + zz * e * r) if not z >= T(SWISH_GRAD_ONE) else T(1)
+    # (a NaN z takes the formula: NaN)
     y = low if neg else high
     return -T(0) if (neg and e == T(0)) else y
 
@@ -56,12 +73,6 @@ def swish(x, beta):
     return times_sigmoid(x, x, beta)
 
 
-def _swish_grad64(g, x, beta):
-    z, ze = two_prod(beta, x)
-    return g * _swish_grad_z(z, ze)
-
-
-f32 = np.float32
 #: silu''s root x0 = -1 - W(1/e) (1 + x0 + exp(x0) = 0) as float32 hi + lo
 SILU_X0_HI, SILU_X0_LO = f32(-1.2784645557403564), f32(1.2979282537628478e-08)
 #: silu'(x0 + d) = d P(d) for |d| < SILU_ROOT_WINDOW, P of degree 3 (tools/fit_silu_grad.py:
@@ -74,8 +85,7 @@ _S0, _S1, _S2, _S3 = (f32(c) for c in SILU_ROOT32)
 
 @kernel
 def silu_grad32(x):
-    """silu'(x) = s(x) (1 + x s(-x)) for float32 ``x``, in float32: 3.53 ULP over every
-    float32 input.
+    """silu'(x) = s(x) (1 + x s(-x)) for float32 ``x``, in float32 (error: docs/accuracy.md).
 
     With ``e = exp(-|x|) = w (1 + q)`` (``w = 2**k``, ``q`` the unrounded expm1 polynomial) and
     ``D = (1 + e)**2``, silu' is ``(1 + e (1 + x)) / D`` for x > 0 and ``e N / D`` for x <= 0,
@@ -85,10 +95,10 @@ def silu_grad32(x):
     (``SILU_ROOT32``). ``w`` goes to the negative side's numerator before the division (exact,
     or rounded once where the result is subnormal: D is 1 there). The kernel is bound by the two
     FMA ports (Zen 3), so the selects test the sign bit (``sign_select``, no comparison) and expm1
-    is ``expm1_reduced32``. Beyond +-170 (clamped; NaN passes) the limits come out of the same
-    formula: 1, and -0 below.
+    is ``expm1_reduced32``. Beyond +-SILU_GRAD_CLAMP32 (clamped; NaN passes) the limits come out
+    of the same formula: 1, and -0 below.
     """
-    z = min(max(x, f32(-170.0)), f32(170.0))
+    z = min(max(x, f32(-SILU_GRAD_CLAMP32)), f32(SILU_GRAD_CLAMP32))
     kf, r = _reduce32(-abs(z))
     q = expm1_reduced32(r)  # exp(-|z|) = w (1 + q)
     w = scale_pow2_neg(f32(1), kf)
@@ -105,7 +115,7 @@ def _swish_grad32(g, x, beta):
     if beta == f32(1):  # loop-invariant: LLVM unswitches the loop
         return g * silu_grad32(x)
     # beta != 1: in float64, rounded once; z = beta * x is exact there (in float32 its rounding
-    # error is amplified at the root and in the far tail; 3.8 ULP sampled with it carried)
+    # error is amplified at the root and in the far tail, beyond the 4-ULP bound with it carried)
     z = np.float64(beta) * np.float64(x)
     e = exp_lean(-abs(z))
     r = 1.0 / (1.0 + e)
@@ -113,17 +123,16 @@ def _swish_grad32(g, x, beta):
     s = r if pos else e * r  # sigmoid(z)
     sn = e * r if pos else r  # sigmoid(-z)
     d = s * (1.0 + z * sn)
-    d = 1.0 if z >= 45.0 else d  # z e**-z < 2**-60 there (and z = inf: inf * 0)
+    d = 1.0 if z >= SWISH_GRAD_ONE else d
     d = -0.0 if (z <= 0.0 and e == 0.0) else d  # the limit from below, as the float64 kernel
     return np.float32(np.float64(g) * d)
 
 
-_swish_grad = by_dtype("swish_grad", _swish_grad32, _swish_grad64, key=1)
-
-
-@kernel
+@kernel.by_dtype(float32=_swish_grad32)
 def swish_grad(g, x, beta):
-    return _swish_grad(g, x, beta)
+    """g * d/dx x sigmoid(beta x); float64: beta x's rounding error carried."""
+    z, ze = two_prod(beta, x)
+    return g * _swish_grad_z(z, ze)
 
 
 @kernel
@@ -139,19 +148,26 @@ def silu_grad(g, x):
 # ---------------------------------------------------------------------------------------------
 # mish: x * tanh(softplus(x)) = x * n / (n + 2), n = e * (e + 2), e = exp(x)
 
+#: above this x, mish(x) = x (tanh(softplus(x)) = 1 - 2 exp(-2x) rounds to 1 in float64)
+MISH_LINEAR = 20.0
+#: above this x, mish'(x) = 1 (its second term is below 4x exp(-2x) < 2**-80)
+MISH_GRAD_ONE = 30.0
+#: below this x, mish(x) = x exp(x) and mish'(x) = exp(x) (1 + x) to working precision
+MISH_TAIL = -40.0
+
 
 @kernel
 def mish(x):
-    x = wide(x)  # float64: see _jit.wide (float32 reached 4.7 ULP over all float32 inputs)
+    x = wide(x)  # float64: see _jit.wide (float32 arithmetic exceeds the 4-ULP bound)
     T = type(x)
-    h, m = scaled_exp(x if x < T(20) else T(20))  # exp(x) = h * m
+    h, m = scaled_exp(x if x < T(MISH_LINEAR) else T(MISH_LINEAR))  # exp(x) = h * m
     e = h * m
     n = e * (e + T(2))
     y = x * (n / (n + T(2)))
     # far left: tanh(softplus(x)) = e (1 - e/2 ...) = e to working precision: x e, rounded once
-    y = ((x * h) * m) if x < T(-40) else y
+    y = ((x * h) * m) if x < T(MISH_TAIL) else y
     y = signed_zero(x) if e == T(0) else y  # includes x = -inf
-    return x if x > T(20) else y  # tanh(softplus(x)) = 1 - 2 exp(-2x) rounds to 1
+    return x if x > T(MISH_LINEAR) else y
 
 
 @kernel
@@ -159,15 +175,15 @@ def mish_grad(g, x):
     # tanh(sp) + x * sigmoid(x) * (1 - tanh(sp)**2), 1 - tanh(sp)**2 = 4 (n + 1) / (n + 2)**2
     x = wide(x)  # float64: see _jit.wide
     T = type(x)
-    h, m = scaled_exp(x if x < T(30) else T(30))  # exp(x) = h * m
+    h, m = scaled_exp(x if x < T(MISH_GRAD_ONE) else T(MISH_GRAD_ONE))  # exp(x) = h * m
     e = h * m
     n = e * (e + T(2))
     r = T(1) / (n + T(2))
     s = e / (T(1) + e)  # sigmoid(x)
     d = n * r + x * s * (T(4) * (n + T(1)) * r * r)
-    d = ((T(1) + x) * h) * m if x < T(-40) else d  # = exp(x) (1 + x), rounded once
+    d = ((T(1) + x) * h) * m if x < T(MISH_TAIL) else d  # = exp(x) (1 + x), rounded once
     d = -T(0) if e == T(0) else d  # includes x = -inf
-    return g * (T(1) if x > T(30) else d)  # the second term is below 4x exp(-2x) < 2**-80
+    return g * (T(1) if x > T(MISH_GRAD_ONE) else d)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,6 +191,9 @@ def mish_grad(g, x):
 
 kSqrt1_2 = 0.7071067811865476
 kInvSqrt2Pi = 0.3989422804014327  # the normal density's constant, 1/sqrt(2 pi)
+#: above this x, gelu(x) = x and gelu'(x) = 1, in both forms (Phi(-x) and sigmoid(-z) are below
+#: 2**-75 there: below x's rounding)
+GELU_LINEAR = 10.0
 
 
 @kernel
@@ -190,7 +209,7 @@ def _gelu_from(x, q, h):
     T = type(x)
     tail = (x * h) * q  # x Phi(-|x|)
     y = tail if x < T(0) else x - tail  # x (1 - Phi(-x)) for x >= 0
-    y = x if (x > T(10) or x == T(0)) else y  # gelu(-0.0) = -0.0
+    y = x if (x > T(GELU_LINEAR) or x == T(0)) else y  # gelu(-0.0) = -0.0
     y = y if x == x else x
     return signed_zero(x) if (x < T(0) and q == T(0)) else y
 
@@ -202,7 +221,7 @@ def _gelu_grad_from(g, x, q, h):
     lo = h * q  # Phi(-|x|)
     cdf = lo if x < T(0) else T(1) - lo
     d = cdf + x * (T(kInvSqrt2Pi) * q)
-    d = T(1) if x > T(10) else d
+    d = T(1) if x > T(GELU_LINEAR) else d
     return g * (-T(0) if (x < T(0) and q == T(0)) else d)
 
 
@@ -211,8 +230,41 @@ def _gelu_grad_from(g, x, q, h):
 # float32: float32 arithmetic (_gelu32). The float32 gradient likewise (_gelu_grad32).
 
 
-def _gelu64(x):
-    return _gelu_from(x, exp_neg_sq(x, 0.5), _half_erfc_scaled(x))
+# -- the Gaussian exp(-v*v/2) in float32, for float32 gelu and its gradient --------------------
+
+@kernel
+def gauss32(v):
+    """``(q, kf)`` with ``exp(-v*v/2) = 2**k (1 + q)`` (float32 ``v`` >= 0 up to ~18; ``kf = k +
+    SHIFTER``), ``q`` not rounded into 1 + q. ``v*v``'s rounding error (exact by an FMA) and the
+    low part of ``k ln2`` join the exactly reduced argument in one rounding (below 2**-26 in the
+    exponent, a relative error below 0.25 * 2**-24; carrying them unrounded as a first-order factor
+    instead costs two operations more and is no more accurate in the float32 GELU kernels)."""
+    hv = f32(-0.5) * v
+    h = hv * v  # -v*v/2, rounded; its error is exact:
+    kf = h * LOG2E32 + SH32
+    k, rh = _reduce_hi_at32(h, kf)
+    return expm1_reduced32(rh + fma(k, -LN2LO32, fma(hv, v, -h))), kf
+
+
+#: gauss32_neg2's constants: gauss32's times -2 (or its reduction's times 2), powers of two apart
+_NHLOG2E32, _LN2HI32X2, _LN2LO32X2 = -LOG2E32 * f32(0.5), LN2HI32 * f32(2), LN2LO32 * f32(2)
+_N0, _N1, _N2, _N3, _N4 = (c * f32((-0.5) ** (i + 1))
+                           for i, c in enumerate((_P0, _P1, _P2, _P3, _P4)))
+
+
+@kernel
+def gauss32_neg2(v):
+    """``(q2, kf)`` with ``exp(-v*v/2) = 2**k (1 - q2 / 2)``: :func:`gauss32` with every operation
+    after ``v*v`` scaled by -2 (its reduced argument and polynomial in ``-2 r``, the constants
+    scaled by powers of two), so ``q2 = -2 q`` and ``kf`` bit for bit and ``-v*v/2`` needs no
+    multiplication of its own: one operation fewer, for the float32 GELU forward, which is bound
+    by the FMA ports."""
+    s = v * v
+    kf = fma(s, _NHLOG2E32, SH32)  # s * (-log2e / 2) is exactly gauss32's (-v*v/2) * log2e
+    k = kf - SH32
+    r = fma(k, _LN2HI32X2, s) + fma(k, _LN2LO32X2, fma(v, v, -s))  # -2 r (as gauss32's r)
+    r2 = r * r
+    return fma(r2, (_N0 + r * _N1) + r2 * ((_N2 + r * _N3) + r2 * _N4), r), kf
 
 
 #: float32 gelu: Phi(-v) = exp(-v*v/2) / D(v), D(v) = 2 + v (A - Delta(v)) with Delta = P/Q of
@@ -249,7 +301,7 @@ def _gelu32(x):
     # x < 0 and x minus it for x >= 0. D = 2 + v (A - Delta) damps Delta's rounding errors (to
     # 0.19 of them at most, to none at v = 0, where D = 2 exactly), the exponential comes split
     # (gauss32_neg2) and v / D times it rounds once at full size, 2**k applied last (the subnormal
-    # tail). Beyond v = 14.5 the result is -0 or x. Every float32 input: see docs/accuracy.md.
+    # tail). Beyond v = GELU_V_MAX the result is -0 or x. Error: docs/accuracy.md.
     # Delta = P / Q joins D's division, v / D = v Q / (2 Q + v (A Q - P)): one division. Q's
     # rounding errors cancel between numerator and denominator up to that same damping, so Q is
     # evaluated by Knuth's scheme for quartics (two FMAs and three additions: the loop is bound by
@@ -257,7 +309,6 @@ def _gelu32(x):
     # once to float32, like the scheme's constants). Exact scalings by powers of two save
     # multiplications: the quotient's terms halved (P / 2, A / 2), so u = 2 v exp(v*v/2) Phi(-v);
     # the exponential as 1 - q2 / 2 (gauss32_neg2); v Phi(-v) = 2**(k - 2) (2 u - u q2), one FMA.
-    # History and timings: docs/accuracy.md, docs/serial.md.
     v = min(abs(x), _DV)  # NaN passes (the first argument)
     q2, kf = gauss32_neg2(v)  # exp(-v*v/2) = 2**k (1 - q2 / 2)
     p = _HP0 + v * (_HP1 + v * (_HP2 + v * _HP3))  # P / (2 Q4)
@@ -268,8 +319,10 @@ def _gelu32(x):
     return sign_select(x, -t, x - t)
 
 
-def _gelu_grad64(g, x):
-    return _gelu_grad_from(g, x, exp_neg_sq(x, 0.5), _half_erfc_scaled(x))
+@kernel.by_dtype(float32=_gelu32)
+def gelu(x):
+    """x Phi(x), Phi the standard normal CDF."""
+    return _gelu_from(x, exp_neg_sq(x, 0.5), _half_erfc_scaled(x))
 
 
 #: float32 gelu': exp(-v*v/2) (v - v0) M(s) with M a degree-8 polynomial in
@@ -304,9 +357,8 @@ def _gelu_grad32(g, x):
     # smooth and of one sign (GELU_GRAD_M32), so gelu' is that for x <= 0 and 1 minus it for
     # x > 0 with no cancellation anywhere, its root included. Assembled as
     # dh M0 + [d (M - M0) + q d M - v0_lo M0] (d = v - v0, dh = v - v0_hi: exact near the root,
-    # exp = 2**k (1 + q)) so that only the final FMA rounds at full size (2.70 ULP over every
-    # float32 input); 2**k applied last (subnormal tails).
-    # Beyond v = 15 the result is -0 or 1.
+    # exp = 2**k (1 + q)) so that only the final FMA rounds at full size; 2**k applied last
+    # (subnormal tails). Beyond v = GELU_GRAD_A the result is -0 or 1.
     v = min(abs(x), _GA)  # NaN passes (the first argument)
     q, kf = gauss32(v)
     y = _gelu_m_tail32(fma(_GBC, v, f32(1)) / fma(_GC, v, f32(1)))
@@ -316,20 +368,10 @@ def _gelu_grad32(g, x):
     return g * sign_select(x, c, f32(1) - c)
 
 
-_gelu = by_dtype("gelu", _gelu32, _gelu64)
-_gelu_grad = by_dtype("gelu_grad", _gelu_grad32, _gelu_grad64)
-
-
-@kernel
-def gelu(x):
-    # x * Phi(x)
-    return _gelu(x)
-
-
-@kernel
+@kernel.by_dtype(float32=_gelu_grad32)
 def gelu_grad(g, x):
-    # Phi(x) + x * phi(x)
-    return _gelu_grad(g, x)
+    """g (Phi(x) + x phi(x)), phi the standard normal density."""
+    return _gelu_grad_from(g, x, exp_neg_sq(x, 0.5), _half_erfc_scaled(x))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,13 +382,18 @@ kBeta = 0.7978845608028654  # sqrt(2 / pi)
 kKappa = 0.044715
 kTwoBetaHi = 1.5957691216057308  # 2 * sqrt(2/pi) = kTwoBetaHi + kTwoBetaLo
 kTwoBetaLo = -9.96930880911092e-17
+#: the tanh-form GELU clamps x to +-GELU_TANH_CLAMP: beyond, sigmoid(z) is 0 or 1 in float64
+GELU_TANH_CLAMP = 30.0
+#: the float32 tanh-form gradient evaluates exp(-z) for z >= -GELU_TANH_EXP_MAX (finite in
+#: float64, so e r is still sigmoid(-z) far left)
+GELU_TANH_EXP_MAX = 700.0
 
 
 @kernel
 def _gelu_tanh_arg(x):
     """(z, ze): z + ze = 2 kBeta x (1 + kKappa x**2) to about twice the working precision."""
     T = type(x)
-    xc = x if abs(x) < T(30) else math.copysign(T(30), x)  # beyond, sigmoid(z) is 0 or 1
+    xc = x if abs(x) < T(GELU_TANH_CLAMP) else math.copysign(T(GELU_TANH_CLAMP), x)
     c_hi = T(kTwoBetaHi)
     c_lo = T(kTwoBetaHi - float(c_hi) + kTwoBetaLo)  # the type's own split of the constant
     k_hi = T(kKappa)
@@ -363,33 +410,17 @@ def _gelu_tanh_arg(x):
     return z, ze
 
 
-def _gelu_tanh64(x):
-    z, ze = _gelu_tanh_arg(x)  # (a NaN x is clamped like a large one: returned below)
-    y = x_sigmoid(x, z, ze)
-    return x if (x > 10.0 or x != x) else y
-
-
-def _gelu_tanh_grad64(g, x):
-    # s(z) + x * s(z) * s(-z) * dz/dx, dz/dx = 2 kBeta (1 + 3 kKappa x**2)
-    z, ze = _gelu_tanh_arg(x)
-    xc = x if abs(x) < 30.0 else math.copysign(30.0, x)
-    dz = kTwoBetaHi * (1.0 + 3 * kKappa * xc * xc)
-    # x s(z) s(-z) dz + s(z) = s(z) (1 + x s(-z) dz); s(-z) = 1 - s(z) without cancellation
-    d = _sig_times(1.0 + xc * dz, z, ze, xc * dz)
-    d = 1.0 if x > 10.0 else d
-    return g * (d if x == x else x)
-
-
 # float32: in float64, where x**3 and z need no error-free transformations (for a float32 x, z's
-# float64 rounding is below 1e-7 of a float32 ULP of the result), rounded once. In float32 the
-# forward reached 46 ULP near x = -10 (z's rounding, amplified by exp).
+# float64 rounding is below 1e-7 of a float32 ULP of the result), rounded once. In float32, z's
+# rounding, amplified by exp, would exceed the 4-ULP bound many times over near x = -10.
 kTwoBeta = 2 * kBeta
 
 
 @kernel
 def _gelu_tanh_z(d):
-    """(x clamped to +-30, z = 2 kBeta x (1 + kKappa x**2)) in float64 for a float32 x."""
-    c = d if abs(d) < 30.0 else math.copysign(30.0, d)
+    """(x clamped to +-GELU_TANH_CLAMP, z = 2 kBeta x (1 + kKappa x**2)) in float64, for a float32
+    x."""
+    c = d if abs(d) < GELU_TANH_CLAMP else math.copysign(GELU_TANH_CLAMP, d)
     return c, kTwoBeta * c * (1.0 + kKappa * c * c)
 
 
@@ -397,34 +428,41 @@ def _gelu_tanh32(x):
     d = np.float64(x)
     _, z = _gelu_tanh_z(d)
     y = d / (1.0 + exp_lean(-z))  # x sigmoid(z); exp overflows to inf far left: -0
-    y = -0.0 if d < -30.0 else y  # including -inf (inf / inf)
-    y = d if (d > 10.0 or d != d) else y
+    y = -0.0 if d < -GELU_TANH_CLAMP else y  # including -inf (inf / inf)
+    y = d if (d > GELU_LINEAR or d != d) else y
     return np.float32(y)
 
 
 def _gelu_tanh_grad32(g, x):
     d = np.float64(x)
     c, z = _gelu_tanh_z(d)
-    e = exp_lean(-max(z, -700.0))  # finite: e r is sigmoid(-z) even far left
+    e = exp_lean(-max(z, -GELU_TANH_EXP_MAX))
     r = 1.0 / (1.0 + e)
     dz = kTwoBeta * (1.0 + 3 * kKappa * c * c)
     y = r * (1.0 + c * dz * (e * r))  # s(z) (1 + x s(-z) dz)
-    y = 1.0 if d > 10.0 else y
+    y = 1.0 if d > GELU_LINEAR else y
     return np.float32(np.float64(g) * (y if d == d else d))
 
 
-_gelu_tanh = by_dtype("gelu_tanh", _gelu_tanh32, _gelu_tanh64)
-_gelu_tanh_grad = by_dtype("gelu_tanh_grad", _gelu_tanh_grad32, _gelu_tanh_grad64)
-
-
-@kernel
+@kernel.by_dtype(float32=_gelu_tanh32)
 def gelu_tanh(x):
-    return _gelu_tanh(x)
+    """x sigmoid(z), z = 2 kBeta (x + kKappa x**3); float64: z to twice the working precision."""
+    z, ze = _gelu_tanh_arg(x)  # (a NaN x is clamped like a large one: returned below)
+    y = x_sigmoid(x, z, ze)
+    return x if (x > GELU_LINEAR or x != x) else y
 
 
-@kernel
+@kernel.by_dtype(float32=_gelu_tanh_grad32)
 def gelu_tanh_grad(g, x):
-    return _gelu_tanh_grad(g, x)
+    """g d/dx gelu_tanh(x)."""
+    # s(z) + x * s(z) * s(-z) * dz/dx, dz/dx = 2 kBeta (1 + 3 kKappa x**2)
+    z, ze = _gelu_tanh_arg(x)
+    xc = x if abs(x) < GELU_TANH_CLAMP else math.copysign(GELU_TANH_CLAMP, x)
+    dz = kTwoBetaHi * (1.0 + 3 * kKappa * xc * xc)
+    # x s(z) s(-z) dz + s(z) = s(z) (1 + x s(-z) dz); s(-z) = 1 - s(z) without cancellation
+    d = _sig_times(1.0 + xc * dz, z, ze, xc * dz)
+    d = 1.0 if x > GELU_LINEAR else d
+    return g * (d if x == x else x)
 
 
 @kernel

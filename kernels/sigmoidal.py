@@ -9,15 +9,15 @@ import math
 
 import numpy as np
 
-from ._bits import SHIFTER32, fma, scale_pow2
+from ._bits import SHIFTER32, fma, scale_pow2, sign_select
 from ._jit import kernel
 from ._math import (
-    by_dtype,
+    _reduce32,
     exp_lean,
     exp_neg,
+    exp_parts,
+    expm1_reduced32,
     log1p,
-    scaled_sigmoid,
-    softplus_split32,
     times_sigmoid,
     two_prod,
 )
@@ -26,51 +26,126 @@ from ._math import tanh as _tanh
 f32 = np.float32
 SH32 = f32(SHIFTER32)
 
+#: above this z, softplus(z) = z to within z 2**-44 (float32): softplus and logsigmoid return the
+#: linear limit there
+SOFTPLUS_LINEAR32 = 30.0
+#: beyond this |z| the float32 softplus split evaluates exp at -SOFTPLUS_SPLIT_MAX32 instead
+#: (exp(-200) is below every float32; the result is the limit either way)
+SOFTPLUS_SPLIT_MAX32 = 200.0
+#: the smallest exponent of 2**k softplus_split32 forms (2**-126: the smallest normal float32)
+SOFTPLUS_W_MIN_EXP32 = -126.0
+#: the smallest exponent of the 2**k softplus_split32 returns (scale_pow2 applies it: the sum is
+#: ~1 there and 2**-252 rounds it to 0)
+SOFTPLUS_K_MIN32 = -252.0
+#: float32 softplus scales a |beta| below BETA_TINY32 or above BETA_HUGE32 by 2**BETA_SCALE_EXP32
+#: or 2**-BETA_SCALE_EXP32, so that the scaled beta and its reciprocal are normal numbers
+BETA_TINY32, BETA_HUGE32, BETA_SCALE_EXP32 = 2.0**-60, 2.0**60, 64.0
+
+
+@kernel
+def scaled_sigmoid(c, z):
+    """``c * sigmoid(z)``, as one quotient: ``c * (e if z < 0 else 1) / (1 + e)``, e = exp(-|z|).
+
+    ``1 - sigmoid(z)`` by subtraction would lose every digit for large ``z``; both sides come from
+    ``e <= 1`` instead. ``e`` and ``1 + e`` are each one FMA on :func:`exp_parts`'s result (rounded
+    once, into the subnormals too), and ``c`` joins the numerator before the single division (no
+    ``e * (1 / (1 + e))``, no product after it: one rounding fewer). NaN in gives NaN; ``c = inf``
+    gives inf where sigmoid(z) > 0. Error (sigmoid; sigmoid(-x) is logsigmoid's gradient):
+    docs/accuracy.md.
+    """
+    T = type(z)
+    q, w = exp_parts(-abs(z))
+    return c * sign_select(z, fma(w, q, w), T(1)) / fma(w, q, w + T(1))
+
+
+# -- softplus in float32: max(z, 0) + log1p(exp(-|z|)) without a logarithm --------------------
+
+#: R(e) = (log1p(e) - e) / e**2 on [0, 1] as a polynomial in t = 2e - 1, float32 coefficients
+#: (tools/fit_log1p.py: max error 1.2 * 2**-26, 0.18 float32 ULP of log1p(e))
+LOG1P_R32 = (-0.37813958525657654, 0.08961247652769089, -0.023307234048843384,
+             0.006385293789207935, -0.001810949295759201, 0.0005253498093225062,
+             -0.00015034399984870106, 4.4826865632785484e-05, -1.8295144400326535e-05,
+             5.642786163662095e-06)
+_R0, _R1, _R2, _R3, _R4, _R5, _R6, _R7, _R8, _R9 = (f32(c) for c in LOG1P_R32)
+
+
+@kernel
+def _log1p_r_tail32(e):
+    """t (R(e) - R0), t = 2e - 1: the part of R evaluated in float32 (Estrin; R0 is added last)."""
+    t = f32(2) * e - f32(1)
+    t2 = t * t
+    t4 = t2 * t2
+    a = (_R1 + t * _R2) + t2 * (_R3 + t * _R4)
+    b = (_R5 + t * _R6) + t2 * (_R7 + t * _R8)
+    return t * (a + t4 * (b + t4 * _R9))
+
+
+@kernel
+def softplus_split32(z, ze):
+    """``(s, lo, kf)`` with ``(s + lo) * 2**k = max(z', 0) + log1p(exp(-|z'|))`` for float32
+    ``z' = z + ze`` (``ze``: z's rounding error, first order) and ``kf = k + SHIFTER``: ``k = 0``
+    for ``z > 0``, else ``exp(-|z|) ~ 2**k`` (clamped to ``k >= -252``, which ``scale_pow2`` can
+    apply; the sum is then ~1 and ``2**-252`` rounds it to 0).
+
+    float32 throughout, no logarithm, no division: ``exp(-|z'|) = w (1 + q)``, ``w = 2**k`` and
+    ``q`` the unrounded expm1 polynomial, ``log1p(e) = e + e**2 R(e)`` (``LOG1P_R32``). For
+    ``z <= 0`` the sum is ``1 + q + w (1 + q)**2 R``, scaled by ``2**k`` afterwards (no subnormal
+    intermediate however small ``exp(z)``: softplus divided by a small beta stays accurate); for
+    ``z > 0`` it is ``z + w + w q + e**2 R`` with ``z + w`` by TwoSum. ``s`` is exact and ``lo``
+    small: ``s + lo`` rounded once is softplus's float32 result (its error: docs/accuracy.md).
+    NaN gives NaN; above ``z = SOFTPLUS_LINEAR32`` the callers return the linear limit (``+inf``
+    included) instead.
+    """
+    pos = z > f32(0)
+    beyond = abs(z) > f32(SOFTPLUS_SPLIT_MAX32)  # (NaN: not beyond)
+    kf, r = _reduce32(f32(-SOFTPLUS_SPLIT_MAX32) if beyond else -abs(z))
+    d = f32(0) if beyond else (ze if pos else -ze)
+    q = expm1_reduced32(r - d)  # exp(-|z + ze|) = 2**k (1 + q)
+    # 2**k, floored at 2**-126 (e**2 R is then below 2**-100 of the sum: the floor only keeps w
+    # normal)
+    w = scale_pow2(f32(1), max(kf, SH32 + f32(SOFTPLUS_W_MIN_EXP32)))
+    big = w if pos else f32(1)  # the unit of the sum: 2**k for z > 0, 1 (then 2**k) for z <= 0
+    e2 = big * (w * fma(q, q + f32(2), f32(1)))  # (e**2) / (2**k / big): w**2 (1 + q)**2
+    zp = z if pos else f32(0)
+    s = zp + big  # TwoSum: s + se == zp + big exactly
+    bb = s - zp
+    se = (zp - (s - bb)) + (big - bb)
+    v = fma(big, q, se + (ze if pos else f32(0)))
+    lo = fma(e2, _R0, fma(e2, _log1p_r_tail32(w * (f32(1) + q)), v))
+    return s, lo, (SH32 if pos else max(kf, SH32 + f32(SOFTPLUS_K_MIN32)))
+
 
 @kernel
 def sigmoid(x):
     return scaled_sigmoid(type(x)(1), x)
 
 
-def _sigmoid_grad64(g, x):
-    e = exp_neg(-abs(x))  # sigmoid(x) sigmoid(-x) = e / (1 + e)**2, e = exp(-|x|)
-    r = 1.0 / (1.0 + e)
-    return g * (e * r * r)
-
-
 def _sigmoid_grad32(g, x):
-    # in float64 (in float32: exp, a reciprocal and two products reach ~4.4 ULP), rounded once
+    # in float64 (in float32, exp, a reciprocal and two products exceed the 4-ULP bound), rounded
+    # once
     e = exp_lean(-abs(np.float64(x)))  # sigmoid(x) sigmoid(-x) = e / (1 + e)**2, e = exp(-|x|)
     r = 1.0 / (1.0 + e)
     return np.float32(np.float64(g) * (e * r * r))
 
 
-_sigmoid_grad = by_dtype("sigmoid_grad", _sigmoid_grad32, _sigmoid_grad64)
-
-
-@kernel
+@kernel.by_dtype(float32=_sigmoid_grad32)
 def sigmoid_grad(g, x):
-    return _sigmoid_grad(g, x)
-
-
-def _logsigmoid64(x):
-    # log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))
-    return (x if x < 0.0 else 0.0) - log1p(exp_neg(-abs(x)))
+    e = exp_neg(-abs(x))  # sigmoid(x) sigmoid(-x) = e / (1 + e)**2, e = exp(-|x|)
+    r = 1.0 / (1.0 + e)
+    return g * (e * r * r)
 
 
 def _logsigmoid32(x):
     s, lo, kf = softplus_split32(-x, f32(0))
     y = -scale_pow2(s + lo, kf)  # -softplus(-x), rounded once
     y = y if y != f32(0) else f32(0)  # +0 where it underflows, as torch's min(x, 0) - log1p(...)
-    return y if x >= f32(-30) else x  # -softplus(-x) = x to within 2**-44 x; NaN: x itself
+    return y if x >= f32(-SOFTPLUS_LINEAR32) else x  # -softplus(-x) = x; NaN: x itself
 
 
-_logsigmoid = by_dtype("logsigmoid", _logsigmoid32, _logsigmoid64)
-
-
-@kernel
+@kernel.by_dtype(float32=_logsigmoid32)
 def logsigmoid(x):
-    return _logsigmoid(x)
+    # log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|))
+    return (x if x < 0.0 else 0.0) - log1p(exp_neg(-abs(x)))
 
 
 @kernel
@@ -91,21 +166,14 @@ def _tanh_grad_e(g, e):
     return g * (T(4) * e * r * r)
 
 
-def _tanh_grad64(g, x):
-    return _tanh_grad_e(g, exp_neg(-2.0 * abs(x)))
-
-
 def _tanh_grad32(g, x):
-    # in float64 (in float32 this reaches ~4 ULP), rounded once
+    # in float64 (in float32 this reaches the 4-ULP bound), rounded once
     return np.float32(_tanh_grad_e(np.float64(g), exp_lean(-2.0 * abs(np.float64(x)))))
 
 
-_tanh_grad = by_dtype("tanh_grad", _tanh_grad32, _tanh_grad64)
-
-
-@kernel
+@kernel.by_dtype(float32=_tanh_grad32)
 def tanh_grad(g, x):
-    return _tanh_grad(g, x)
+    return _tanh_grad_e(g, exp_neg(-2.0 * abs(x)))
 
 
 @kernel
@@ -124,7 +192,30 @@ def softsign_grad(g, x):
     return g * (r * r)
 
 
-def _softplus64(x, beta, threshold):
+def _softplus32(x, beta, threshold):
+    # float32 throughout (softplus_split32: no logarithm, no float64). z's rounding error enters
+    # the exponential and the linear part. The division by beta
+    # keeps the split's unrounded sum: a product with the (hoisted) reciprocal of bs = beta 2**-n,
+    # a normal number within 2**+-64 for every beta, subnormal included, then one correction step
+    # from the remainder, then 2**(k + n) with the split's 2**k. Above z = SOFTPLUS_LINEAR32
+    # softplus(z) / beta is x to within x 2**-44 (z > threshold or not).
+    z, ze = two_prod(x, beta)
+    ab = abs(beta)
+    n = (f32(-BETA_SCALE_EXP32) if ab < f32(BETA_TINY32) else
+         (f32(BETA_SCALE_EXP32) if ab > f32(BETA_HUGE32) else f32(0)))
+    bs = beta * scale_pow2(f32(1), SH32 - n)  # exact
+    rb = f32(1) / bs
+    s, lo, kf = softplus_split32(z, ze)
+    y = s + lo
+    q = y * rb
+    y = q + (fma(-q, bs, s) + lo) * rb  # (beta = 0 is refused by the registry)
+    y = scale_pow2(y, max(kf - n, SH32 + f32(SOFTPLUS_K_MIN32)))
+    y = y if z == z else z  # NaN: the input's own
+    return x if (z > threshold or z > f32(SOFTPLUS_LINEAR32)) else y
+
+
+@kernel.by_dtype(float32=_softplus32)
+def softplus(x, beta, threshold):
     # torch: linear where x * beta > threshold, else log1p(exp(beta * x)) / beta, evaluated as
     # max(z, 0) + log1p(exp(-|z|)) (no overflow) plus the rounding error ze of z = beta * x
     z, ze = two_prod(x, beta)
@@ -134,35 +225,6 @@ def _softplus64(x, beta, threshold):
     y = ((z if z > 0.0 else 0.0) + log1p(e) + ze * s) / beta
     y = y if z == z else z
     return x if z > threshold else y
-
-
-def _softplus32(x, beta, threshold):
-    # float32 throughout (softplus_split32; the float64 evaluation it replaced took twice as
-    # long). z's rounding error enters the exponential and the linear part. The division by beta
-    # keeps the split's unrounded sum: a product with the (hoisted) reciprocal of bs = beta 2**-n,
-    # a normal number within 2**+-64 for every beta, subnormal included, then one correction step
-    # from the remainder, then 2**(k + n) with the split's 2**k. Above z = 30 softplus(z) / beta
-    # is x to within x 2**-44 (z > threshold or not).
-    z, ze = two_prod(x, beta)
-    ab = abs(beta)
-    n = f32(-64) if ab < f32(2.0**-60) else (f32(64) if ab > f32(2.0**60) else f32(0))
-    bs = beta * scale_pow2(f32(1), SH32 - n)  # exact
-    rb = f32(1) / bs
-    s, lo, kf = softplus_split32(z, ze)
-    y = s + lo
-    q = y * rb
-    y = q + (fma(-q, bs, s) + lo) * rb  # (beta = 0 is refused by the registry)
-    y = scale_pow2(y, max(kf - n, SH32 - f32(252)))
-    y = y if z == z else z  # NaN: the input's own
-    return x if (z > threshold or z > f32(30)) else y
-
-
-_softplus = by_dtype("softplus", _softplus32, _softplus64, key=0)
-
-
-@kernel
-def softplus(x, beta, threshold):
-    return _softplus(x, beta, threshold)
 
 
 @kernel

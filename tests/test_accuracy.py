@@ -278,13 +278,13 @@ def test_knuth_quartic_evaluates_the_quartic():
 
 
 def test_gauss32_neg2_is_gauss32_scaled_by_minus_two():
-    """``_math.gauss32_neg2`` (float32 GELU's exponential) is ``gauss32`` with every operation after
+    """``gated.gauss32_neg2`` (float32 GELU's exponential) is ``gauss32`` with every operation after
     ``v*v`` scaled by -2: the same ``kf`` and ``q2 == -2 q`` bit for bit, over every 64th float32
     in [2**-50, 14.5] (float32 gelu's range of ``v``). Below, ``v*v``'s rounding error is
     subnormal and the two round it differently, at 2**-149 next to a ``q`` below 2**-100, which
     no result sees (GELU's every float32 output is the same, docs/accuracy.md)."""
     from fastact.kernels._jit import FASTMATH
-    from fastact.kernels._math import gauss32, gauss32_neg2
+    from fastact.kernels.gated import gauss32, gauss32_neg2
     from numba import njit
 
     @njit(fastmath=FASTMATH, error_model="numpy")

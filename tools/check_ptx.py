@@ -37,7 +37,7 @@ def main(argv=None) -> int:
 
     dispatcher.get_current_device = lambda: _Device()  # no driver needed to type device calls
 
-    from fastact.kernels._math import register_cuda
+    from fastact.kernels import register_cuda
 
     from fastact.backends import _cuda_kernels as CK
 

@@ -1,4 +1,4 @@
-"""Print the float32 coefficients of ``kernels._math.LOG1P_R32`` and their error.
+"""Print the float32 coefficients of ``kernels.sigmoidal.LOG1P_R32`` and their error.
 
     .venv/bin/python tools/fit_log1p.py
 
