@@ -38,8 +38,10 @@ bench: venv
 bench-compare: venv
 	$(PY) benchmarks/compare.py $(RESULTS)
 
+# ruff, and the layers of DESIGN.md as import-linter contracts ([tool.importlinter] in pyproject.toml)
 lint: venv
 	$(VENV)/bin/ruff check fastact kernels tests benchmarks tools
+	$(VENV)/bin/lint-imports
 
 # Every generated file, from the registry and the committed measurements (docs/data/): the
 # backends' loops and CUDA kernels, the README's analysis and activation tables, docs/accuracy.md's

@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
-from . import _api
+from . import _calls, _generate
 from .analysis import analyze, dead_fraction, plot
 from .backends import BACKENDS
 from .chunked import chunked
@@ -27,9 +27,9 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-_FUNCTIONS = _api.public_functions()
+_FUNCTIONS = _generate.public_functions()
 globals().update(_FUNCTIONS)
-derivative = _api.derivative
+derivative = _calls.derivative
 
 
 def warmup(progress=None) -> int:

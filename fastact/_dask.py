@@ -1,13 +1,17 @@
 """Dask arrays: every public function maps itself over the blocks (lazy, same chunks).
 
-Each block is computed by the ordinary fastact function, so by fastact's dispatcher (the parallel
-backend inside a worker for large blocks). fastact never imports dask unless a dask array is
-passed (:func:`is_dask` looks for the dask collection protocol without importing dask).
+Each block is computed by the general call the caller hands in (:func:`fastact._calls.forward` or
+``grad``, passed as an argument: this module sits below them), so by fastact's dispatcher (the
+parallel backend inside a worker for large blocks). fastact never imports dask unless a dask
+array is passed (:func:`is_dask` looks for the dask collection protocol without importing dask).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import dispatch
+from .registry import ACTIVATIONS
 
 
 def is_dask(a) -> bool:
@@ -27,49 +31,55 @@ def _meta(ndim, dtype):
     return np.empty((0,) * ndim, dtype=dtype)
 
 
-def _block_forward(block, name, params, backend, block_info=None):
-    import fastact
-
+def _block_params(params, weight, ndim, location):
+    """The parameters for one block: a per-channel weight cut to the block's channels."""
+    if weight is None:
+        return params
     params = dict(params)
-    w = params.get("weight")
-    if w is not None and np.ndim(w) == 1 and np.size(w) > 1 and block.ndim >= 2:
-        lo, hi = block_info[0]["array-location"][1]  # this block's channels
-        params["weight"] = np.asarray(w)[lo:hi]
-    return getattr(fastact, name)(block, **params, backend=backend)
+    w = params[weight]
+    if np.ndim(w) == 1 and np.size(w) > 1 and ndim >= 2:
+        lo, hi = location[1]  # this block's channels (axis 1)
+        params[weight] = np.asarray(w)[lo:hi]
+    return params
 
 
-def forward(spec, x, params, out, inplace, backend, result_dtype):
-    """The lazy forward of activation ``spec`` over dask array ``x``."""
+def _weight_name(spec):
+    return spec.weight_param.name if spec.has_weight else None
+
+
+def _block_forward(block, call, name, params, weight, backend, block_info=None):
+    params = _block_params(params, weight, block.ndim,
+                           block_info[0]["array-location"] if weight else None)
+    return call(ACTIVATIONS[name], block, params, None, False, backend, None)
+
+
+def forward(spec, x, params, out, inplace, backend, result_dtype, call):
+    """The lazy forward of activation ``spec`` over dask array ``x``; ``call(spec, block,
+    params, out, inplace, backend, stream)`` computes a block."""
     _refuse_out(spec.name, out, inplace)
-    return x.map_blocks(_block_forward, spec.name, params, backend, dtype=result_dtype,
-                        meta=_meta(x.ndim, result_dtype))
+    return x.map_blocks(_block_forward, call, spec.name, params, _weight_name(spec), backend,
+                        dtype=result_dtype, meta=_meta(x.ndim, result_dtype))
 
 
-def _block_grad(g, x, name, params, backend, from_result, block_info=None):
-    import fastact
-
-    params = dict(params)
-    w = params.get("weight")
-    if w is not None and np.ndim(w) == 1 and np.size(w) > 1 and x.ndim >= 2:
-        lo, hi = block_info[1]["array-location"][1]
-        params["weight"] = np.asarray(w)[lo:hi]
-    fn = getattr(fastact, f"{name}_grad")
-    res = fn(g, result=x, **params, backend=backend) if from_result else \
-        fn(g, x, **params, backend=backend)
+def _block_grad(g, x, call, name, params, weight, backend, from_result, block_info=None):
+    params = _block_params(params, weight, x.ndim,
+                           block_info[1]["array-location"] if weight else None)
+    spec = ACTIVATIONS[name]
+    res = call(spec, g, None, params, None, backend, x) if from_result else \
+        call(spec, g, x, params, None, backend)
     return res[0] if isinstance(res, tuple) else res
 
 
-def _block_weight_grad(g, x, backend):
-    from . import dispatch
-    from .registry import ACTIVATIONS
-
+def _block_weight_grad(g, x, name, backend):
+    spec = ACTIVATIONS[name]
     dtype = np.result_type(g.dtype, x.dtype)
-    impl = dispatch.backend_for(dispatch.resolve(backend), ACTIVATIONS["prelu"], g.shape, dtype)
-    return impl.call("prelu_weight_grad", [g, x], None, dtype)
+    impl = dispatch.backend_for(dispatch.resolve(backend), spec, g.shape, dtype)
+    return impl.call(spec.weight_grad_kernel, [g, x], None, dtype)
 
 
-def grad(spec, grad_output, x, params, out, inplace, backend, from_result, result_dtype):
-    """The lazy gradient; prelu returns (grad_input, grad_weight), both lazy."""
+def grad(spec, grad_output, x, params, out, inplace, backend, from_result, result_dtype, call):
+    """The lazy gradient; with a weight parameter (grad_input, grad_weight), both lazy.
+    ``call(spec, grad_output, x, params, out, backend[, result])`` computes a block."""
     import dask.array as da
 
     name = f"{spec.name}_grad"
@@ -78,13 +88,14 @@ def grad(spec, grad_output, x, params, out, inplace, backend, from_result, resul
     g, xa = da.broadcast_arrays(g, xa)
     g = g.astype(result_dtype) if g.dtype != result_dtype else g
     xa = xa.astype(result_dtype) if xa.dtype != result_dtype else xa
-    gi = da.map_blocks(_block_grad, g, xa, spec.name, params, backend, from_result,
-                       dtype=result_dtype, meta=_meta(xa.ndim, result_dtype))
-    if "weight" not in params:
+    gi = da.map_blocks(_block_grad, g, xa, call, spec.name, params, _weight_name(spec),
+                       backend, from_result, dtype=result_dtype,
+                       meta=_meta(xa.ndim, result_dtype))
+    if not spec.has_weight:
         return gi
-    contrib = da.map_blocks(_block_weight_grad, g, xa, backend, dtype=result_dtype,
+    contrib = da.map_blocks(_block_weight_grad, g, xa, spec.name, backend, dtype=result_dtype,
                             meta=_meta(xa.ndim, result_dtype))
-    w = np.asarray(params["weight"])
+    w = np.asarray(params[spec.weight_param.name])
     if w.ndim == 1 and w.size > 1:
         gw = contrib.sum(axis=tuple(i for i in range(xa.ndim) if i != 1), dtype=result_dtype)
     else:

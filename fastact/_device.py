@@ -5,17 +5,14 @@ array of the result's shape and dtype; the input itself is in-place), ``inplace=
 calls change nothing. Device-specific: float16/float32/float64 only (float16 computed in float32),
 operands contiguous in one layout (C or Fortran), gradients' operands of one shape and dtype (no
 broadcasting), and the result on the device: from the input's own library (a torch tensor for a
-torch tensor, a CuPy array for a CuPy array) or a Numba device array. prelu's grad_weight lives
-where its weight lives: on the device for a device-array weight, else on the host.
+torch tensor, a CuPy array for a CuPy array) or a Numba device array. The gradient of a "weight"
+parameter (prelu's) lives where the weight lives: on the device for a device-array weight, else
+on the host.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
-from . import dispatch
 
 _F16, _F32 = np.dtype(np.float16), np.dtype(np.float32)
 
@@ -59,11 +56,11 @@ def _check_out(cuda, what, out, shape, dtype):
 
 
 def _weight(cuda, spec, params, shape, compute, stream):
-    """prelu's weight: (scalar parameters, per-channel device weight or None, whether the
-    weight was given on the device)."""
-    if "weight" not in params:
+    """The kernels' parameters: (scalar parameters, per-channel device weight or None, whether
+    the weight was given on the device)."""
+    if not spec.has_weight:
         return [compute.type(params[p.name]) for p in spec.real_params], None, False
-    w = params["weight"]
+    w = params[spec.weight_param.name]
     if cuda.is_device_array(w):
         dw, _, _ = cuda.as_device(w)
         if np.dtype(dw.dtype) != compute:
@@ -155,9 +152,9 @@ def grad(spec, grad_output, x, params, out, inplace, backend, stream, kernel, wh
     else:
         dout = None
     grad_weight = None
-    if "weight" in params:  # before grad_input: in place, that overwrites grad_output
-        grad_weight = _prelu_weight_grad(cuda, params, dg, dx, weight, weight_on_device, compute,
-                                         dtype, s)
+    if spec.has_weight:  # before grad_input: in place, that overwrites grad_output
+        grad_weight = _weight_grad(cuda, spec, params, dg, dx, weight, weight_on_device, compute,
+                                   dtype, s)
     if inplace:
         cuda.run_device(kernel, [dg, dx], scalars, None, True, s, weight, name)
         result = grad_output
@@ -171,33 +168,17 @@ def grad(spec, grad_output, x, params, out, inplace, backend, stream, kernel, wh
     return result if grad_weight is None else (result, grad_weight)
 
 
-def _prelu_weight_grad(cuda, params, dg, dx, weight, on_device, compute, dtype, s):
+def _weight_grad(cuda, spec, params, dg, dx, weight, on_device, compute, dtype, s):
+    """The weight's gradient: the weight-gradient kernel's contributions summed per channel."""
     channels = 1 if weight is None else weight.size
     acc = cuda.to_device(np.zeros(channels, compute), s)
-    cuda.prelu_weight_grad(dg, dx, acc, s)
+    cuda.channel_sum(spec.weight_grad_kernel, dg, dx, acc, s, f"{spec.name}_grad")
     if on_device:
         return acc
     total = acc.copy_to_host(stream=s)
     s.synchronize()
     with np.errstate(over="ignore"):
         total = total.astype(dtype if dtype != _F16 else _F16)
-    shape = np.shape(params["weight"])
+    shape = np.shape(params[spec.weight_param.name])
     total = total.reshape(shape)
     return total if total.ndim else total[()]
-
-
-def explain(x, name, requested) -> str:
-    """explain() for a device array."""
-    from .backends import cuda
-
-    dev = x
-    shape = tuple(getattr(dev, "shape", ()))
-    dtype = np.dtype(getattr(dev, "dtype", "float32"))
-    size = dispatch._size(math.prod(shape) * dtype.itemsize)
-    head = f"{name} on {dtype}[{','.join(map(str, shape))}] ({size}, CUDA device array)"
-    if requested not in ("auto", "cuda"):
-        return f"{head}: refused: backend {requested!r} runs on the CPU"
-    ok, why = cuda.usable()
-    if not ok:
-        return f"{head}: refused: the cuda backend is not usable: {why}"
-    return f"{head}: backend cuda, the data is on the GPU ({why})"

@@ -11,6 +11,8 @@ from .registry import ACTIVATIONS
 #: |f'| below this counts as a vanishing gradient, above EXPLODING as an exploding one
 VANISHING = 1e-3
 EXPLODING = 1e3
+#: the value a "weight" parameter (prelu's) takes where none is given: torch.nn.PReLU's init
+WEIGHT_INIT = 0.25
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class Analysis:
     zero_centered: bool
     #: (min f, max f) on the grid
     output_range: tuple[float, float]
+
+
+def _default_weight(spec, params):
+    if spec.has_weight:
+        params.setdefault(spec.weight_param.name, WEIGHT_INIT)
 
 
 def _spec(name):
@@ -64,8 +71,7 @@ def analyze(name: str, lo: float = -5.0, hi: float = 5.0, n: int = 10001, **para
         raise ValueError(f"analyze: need finite lo < hi, got lo={lo}, hi={hi}")
     if int(n) != n or n < 2:
         raise ValueError(f"analyze: n must be an integer >= 2, got {n}")
-    if spec.name == "prelu":
-        params.setdefault("weight", 0.25)
+    _default_weight(spec, params)
     x = np.linspace(lo, hi, int(n))
     y = getattr(fastact, name)(x, **params)
     d = np.abs(fastact.derivative(name, x, **params))
@@ -115,15 +121,13 @@ def plot(names, derivative: bool = True, lo: float = -5.0, hi: float = 5.0, path
     names = [names] if isinstance(names, str) else list(names)
     if not names:
         raise ValueError("plot: give at least one activation name")
-    for name in names:
-        _spec(name)
+    specs = [_spec(name) for name in names]
     params = params or {}
     x = np.linspace(lo, hi, n)
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    for i, name in enumerate(names):
+    for i, (name, spec) in enumerate(zip(names, specs, strict=True)):
         p = dict(params.get(name, {}))
-        if name == "prelu":
-            p.setdefault("weight", 0.25)
+        _default_weight(spec, p)
         color = f"C{i % 10}"
         ax.plot(x, getattr(fastact, name)(x, **p), color=color, lw=2, label=name)
         if derivative:

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import hardware
 from .backends import parallel
-from .backends.cpu import _same_memory
+from .backends.cpu import same_memory
 
 #: Smallest block: below ~16k elements NumPy's per-call overhead (~1 us per ufunc) dominates.
 MIN_BLOCK = 1 << 14
@@ -19,16 +19,17 @@ MIN_BLOCK = 1 << 14
 DEFAULT_L3 = 8 << 20
 
 _pool_lock = threading.Lock()
-_pool_state = {"pool": None}
+_pool_state = {"pool": None}  # (executor, its number of threads), or None
 _THREAD_PREFIX = "fastact-chunked"
 
 
 def _pool(n):
     with _pool_lock:
-        pool = _pool_state["pool"]
-        if pool is None or pool._max_workers < n:
-            pool = _pool_state["pool"] = ThreadPoolExecutor(n, thread_name_prefix=_THREAD_PREFIX)
-        return pool
+        held = _pool_state["pool"]
+        if held is None or held[1] < n:
+            held = _pool_state["pool"] = (ThreadPoolExecutor(n, thread_name_prefix=_THREAD_PREFIX),
+                                          n)
+        return held[0]
 
 
 def _whole_array_bytes():
@@ -86,7 +87,7 @@ def chunked(func, x, *args, out=None, block=None, threads=None):
             raise ValueError("chunked: out is read-only")
         for a in [x, *(args[i] for i in arrays)]:
             a = np.asarray(a)
-            if np.may_share_memory(a, out) and not _same_memory(a, out):
+            if np.may_share_memory(a, out) and not same_memory(a, out):
                 raise ValueError("chunked: out partly overlaps an input (out may be an input "
                                  "itself, not a shifted view of one)")
     threads = parallel.threads() if threads is None else int(threads)

@@ -8,6 +8,12 @@ threads, see :mod:`fastact.backends.parallel`). CUDA device arrays always run on
 explicit CPU backend is refused: it cannot read device memory); host arrays go to ``"cuda"`` under
 "auto" only from the host-streaming threshold a tuned profile measured (``fastact tune`` on a
 machine with a GPU; none by default: the transfer rarely pays for an element-wise kernel).
+
+This module owns the dispatch state (the thresholds in force and where they come from, the
+:func:`use_backend` override); other modules reach it only through the functions here:
+:func:`thresholds`, :func:`reload_profile`, :func:`use_thresholds`, :func:`override`,
+:func:`resolve`, :func:`choose`, :func:`backend_for` and :func:`router` (the public functions'
+fast-path decision). The tuned profile is read through :mod:`fastact.profiles`.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import os
 
 import numpy as np
 
-from . import backends
+from . import backends, profiles
 from .registry import ACTIVATIONS, PIECEWISE_LINEAR, TRANSCENDENTAL
 
 #: Element counts from which "auto" runs the parallel backend, per family and dtype. Chosen from
@@ -34,29 +40,102 @@ DEFAULT_THRESHOLDS = {
     TRANSCENDENTAL: {"float32": 1 << 16, "float64": 1 << 13},
 }
 
-_profile = {"loaded": False, "thresholds": None, "source": "built-in defaults"}
+# The dispatch state, owned here: the thresholds in force (None until the first call that needs
+# them loads the tuned profile or falls back to the defaults) and where they come from.
+_state = {"thresholds": None, "source": "built-in defaults"}
 
 
 def reload_profile():
     """Forget the loaded profile: the next call reads it again (``tune`` calls this)."""
-    _profile["loaded"] = False
+    _state["thresholds"] = None
 
 
 def thresholds() -> tuple[dict, str]:
     """(thresholds {family: {dtype: elements}}, where they come from)."""
-    if not _profile["loaded"]:
-        from . import tuning
-
-        tuned = tuning.load_profile()
-        _profile["thresholds"] = tuned or DEFAULT_THRESHOLDS
-        _profile["source"] = f"tuned profile {tuning.profile_path()}" if tuned else \
+    table = _state["thresholds"]
+    if table is None:
+        tuned = profiles.load_profile()
+        table = tuned or DEFAULT_THRESHOLDS
+        _state["source"] = f"tuned profile {profiles.profile_path()}" if tuned else \
             "built-in defaults"
-        _profile["loaded"] = True
-    return _profile["thresholds"], _profile["source"]
+        _state["thresholds"] = table
+    return table, _state["source"]
+
+
+@contextlib.contextmanager
+def use_thresholds(table: dict, source: str):
+    """Run the calls in this context with thresholds ``table`` ({family: {dtype: elements}},
+    optionally with a "cuda" entry as in a tuned profile); the previous state comes back after."""
+    before = dict(_state)
+    _state.update(thresholds=table, source=source)
+    try:
+        yield
+    finally:
+        _state.update(before)
+
 
 _override: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "fastact_backend", default=None
 )
+
+
+def override() -> str | None:
+    """The backend :func:`use_backend` set for this context (thread or task), or None."""
+    return _override.get()
+
+
+# FASTACT_BACKEND as the fast path sees it: a lookup in os.environ costs ~0.7 us (a missing key
+# raises KeyError inside the mapping), several times a small call's whole cost. The answer is
+# kept with the environment's size and looked up again whenever the size changes, which setting
+# or removing FASTACT_BACKEND does. Only the fast path reads this; every other call reads
+# os.environ itself (:func:`resolve`), and the fast path declines whenever it sees the variable.
+_environ_size = os.environ.__len__
+_env_seen = [(-1, False)]  # [(size of os.environ then, FASTACT_BACKEND set then)]
+
+
+def _env_backend_set() -> bool:
+    seen = _env_seen[0]
+    if seen[0] != _environ_size():
+        seen = _env_seen[0] = (_environ_size(), "FASTACT_BACKEND" in os.environ)
+    return seen[1]
+
+
+def router(family: str):
+    """``route(size, dtype, backend)`` for the public functions' fast path on a plain host array
+    of activation family ``family``: None where the general path must decide (an override is
+    active, a backend other than "auto" or "cpu" is named, the thresholds are not loaded yet, a
+    tuned profile may send this size to the GPU), else whether "auto" (or "cpu": never) runs it
+    on the parallel backend. ``dtype`` is float32 or float64."""
+    state = _state
+    get_override = _override.get
+    env_seen, environ_size = _env_seen, _environ_size
+    f32 = np.dtype(np.float32)
+    parallel = backends.parallel
+
+    def route(size, dtype, backend):
+        if backend == "cpu":  # named: the serial loop, whatever the size or an override
+            return False
+        limits = state["thresholds"]
+        if limits is None:
+            return None
+        if backend is None:  # an override could choose another backend
+            if get_override() is not None:
+                return None
+            seen = env_seen[0]
+            if seen[0] != environ_size() or seen[1]:
+                if _env_backend_set():
+                    return None
+        elif backend != "auto":
+            return None
+        kind = "float32" if dtype == f32 else "float64"
+        gpu = limits.get("cuda")
+        if gpu is not None and gpu[family][kind] is not None and size >= gpu[family][kind]:
+            return None  # a tuned profile may send this size to the GPU: the general path
+        if size < limits[family][kind]:
+            return False
+        return parallel.usable()[0] and parallel.threads() > 1
+
+    return route
 
 
 def _validate(name, origin):
@@ -138,9 +217,7 @@ def explain(x, name: str = "relu", backend: str | None = None) -> str:
     requested = resolve(backend)
     if not isinstance(x, np.ndarray) and (hasattr(x, "__cuda_array_interface__")
                                           or getattr(x, "__cuda_ndarray__", False)):
-        from . import _device
-
-        return _device.explain(x, name, requested)
+        return _explain_device(x, name, requested)
     arr = x if isinstance(x, np.ndarray) else np.asarray(x)
     chosen, why = choose(requested, ACTIVATIONS[name], arr.shape, arr.dtype)
     if requested != "auto":
@@ -153,6 +230,20 @@ def explain(x, name: str = "relu", backend: str | None = None) -> str:
                     else f"; refused: the cuda backend is not usable: {gpu}")
     shape = ",".join(map(str, arr.shape))
     return f"{name} on {arr.dtype}[{shape}] ({_size(arr.nbytes)}): backend {chosen}, {why}"
+
+
+def _explain_device(x, name, requested) -> str:
+    """explain() for a CUDA device array: it runs on "cuda" or is refused."""
+    shape = tuple(getattr(x, "shape", ()))
+    dtype = np.dtype(getattr(x, "dtype", "float32"))
+    size = _size(math.prod(shape) * dtype.itemsize)
+    head = f"{name} on {dtype}[{','.join(map(str, shape))}] ({size}, CUDA device array)"
+    if requested not in ("auto", "cuda"):
+        return f"{head}: refused: backend {requested!r} runs on the CPU"
+    ok, why = backends.cuda.usable()
+    if not ok:
+        return f"{head}: refused: the cuda backend is not usable: {why}"
+    return f"{head}: backend cuda, the data is on the GPU ({why})"
 
 
 def _size(n: int) -> str:

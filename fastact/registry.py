@@ -171,13 +171,31 @@ class Activation:
         return tuple(p for p in self.params if p.kind == "real")
 
     @cached_property
-    def has_weight(self) -> bool:
-        """Whether a parameter is a weight array (``_grad`` then also returns its gradient)."""
-        return any(p.kind == "weight" for p in self.params)
-
-    @cached_property
     def choice(self) -> Param | None:
         return next((p for p in self.params if p.kind == "choice"), None)
+
+    @cached_property
+    def weight_param(self) -> Param | None:
+        """The parameter of kind "weight" (a scalar or per-channel array passed to the kernels
+        after the real parameters; its gradient is returned beside grad_input), or None."""
+        return next((p for p in self.params if p.kind == "weight"), None)
+
+    @property
+    def has_weight(self) -> bool:
+        """Whether a parameter is a weight array (``_grad`` then also returns its gradient)."""
+        return self.weight_param is not None
+
+    @cached_property
+    def weight_grad_kernel(self) -> str | None:
+        """The extra kernel ``<name>_<weight>_grad(g, x)`` giving each element's contribution
+        to the weight's gradient (summed over all but the channel axis), or None."""
+        p = self.weight_param
+        if p is None:
+            return None
+        name = f"{self.name}_{p.name}_grad"
+        if name not in self.extra_kernels:
+            raise LookupError(f"{self.name}: a weight parameter needs the extra kernel {name!r}")
+        return name
 
     def kernels(self, params: Mapping[str, object]) -> tuple[str, Callable, Callable]:
         """(ufunc name, forward kernel, grad kernel) for these parameter values."""

@@ -26,6 +26,7 @@ import torch
 
 import fastact
 
+from ._binding import bind
 from .registry import ACTIVATIONS
 
 __all__ = ["Activation", "functions", *ACTIVATIONS]
@@ -63,27 +64,35 @@ def _make_function(name: str):
     return Fn
 
 
-class PReLUFunction(torch.autograd.Function):
-    """prelu with a learnable weight: d/dweight from ``prelu_grad``'s ``grad_weight``."""
+def _make_weight_function(name: str, weight: str):
+    """The Function of an activation whose only parameter is a learnable weight tensor: its
+    gradient is the second result of fastact's ``<name>_grad``."""
+    forward_fn = getattr(fastact, name)
+    grad_fn = getattr(fastact, f"{name}_grad")
 
-    @staticmethod
-    def forward(ctx, x, weight):
-        ctx.save_for_backward(x, weight)
-        w = _array(weight, "weight", "prelu")
-        return torch.from_numpy(np.asarray(fastact.prelu(_array(x, "x", "prelu"), w)))
+    class Fn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(x, w)
+            y = forward_fn(_array(x, "x", name), **{weight: _array(w, weight, name)})
+            return torch.from_numpy(np.asarray(y))
 
-    @staticmethod
-    def backward(ctx, grad_output):
-        x, weight = ctx.saved_tensors
-        gi, gw = fastact.prelu_grad(_array(grad_output, "grad_output", "prelu"),
-                                    _array(x, "x", "prelu"), _array(weight, "weight", "prelu"))
-        gw = torch.as_tensor(np.asarray(gw)).reshape(weight.shape)
-        return torch.from_numpy(np.asarray(gi)), gw
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, w = ctx.saved_tensors
+            gi, gw = grad_fn(_array(grad_output, "grad_output", name), _array(x, "x", name),
+                             **{weight: _array(w, weight, name)})
+            gw = torch.as_tensor(np.asarray(gw)).reshape(w.shape)
+            return torch.from_numpy(np.asarray(gi)), gw
+
+    Fn.__name__ = Fn.__qualname__ = f"{name.title().replace('_', '')}Function"
+    return Fn
 
 
 #: name -> torch.autograd.Function subclass
-functions = {name: (PReLUFunction if name == "prelu" else _make_function(name))
-             for name in ACTIVATIONS}
+functions = {name: (_make_weight_function(name, spec.weight_param.name) if spec.has_weight
+                    else _make_function(name))
+             for name, spec in ACTIVATIONS.items()}
 
 
 def _functional(name):
@@ -91,9 +100,9 @@ def _functional(name):
     spec = ACTIVATIONS[name]
 
     def apply(x, *args, **kwargs):
-        params = fastact._api._bind(spec, name, args, dict(kwargs))
-        if name == "prelu":
-            return fn.apply(x, torch.as_tensor(params["weight"], dtype=x.dtype))
+        params = bind(spec, name, args, dict(kwargs))
+        if spec.has_weight:
+            return fn.apply(x, torch.as_tensor(params[spec.weight_param.name], dtype=x.dtype))
         return fn.apply(x, *params.values())
 
     apply.__name__ = apply.__qualname__ = name
@@ -108,7 +117,8 @@ class Activation(torch.nn.Module):
     """An activation as an ``nn.Module``: ``Activation("gelu", approximate="tanh")``.
 
     ``Activation("prelu", num_parameters=C, init=0.25)`` holds a learnable weight, as
-    ``torch.nn.PReLU``.
+    ``torch.nn.PReLU`` (any activation with a "weight" parameter: a learnable tensor of that
+    name).
     """
 
     def __init__(self, name: str, num_parameters: int = 1, init: float = 0.25, **params):
@@ -116,16 +126,19 @@ class Activation(torch.nn.Module):
         if name not in ACTIVATIONS:
             raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
         self.name = name
-        if name == "prelu":
-            self.weight = torch.nn.Parameter(torch.full((num_parameters,), float(init)))
+        spec = ACTIVATIONS[name]
+        self._weight = spec.weight_param.name if spec.has_weight else None
+        if self._weight is not None:
+            self.register_parameter(
+                self._weight, torch.nn.Parameter(torch.full((num_parameters,), float(init))))
             self.params = {}
         else:
-            self.params = fastact._api._bind(ACTIVATIONS[name], name, (), dict(params))
+            self.params = bind(spec, name, (), dict(params))
 
     def forward(self, x):
-        if self.name == "prelu":
-            w = self.weight if self.weight.dtype == x.dtype else self.weight.to(x.dtype)
-            return PReLUFunction.apply(x, w)
+        if self._weight is not None:
+            w = getattr(self, self._weight)
+            return functions[self.name].apply(x, w if w.dtype == x.dtype else w.to(x.dtype))
         return functions[self.name].apply(x, *self.params.values())
 
     def extra_repr(self):

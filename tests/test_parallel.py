@@ -109,8 +109,11 @@ def test_parallel_layouts_without_the_fast_path():
 
 
 def test_auto_dispatch_thresholds_and_explain(monkeypatch):
-    monkeypatch.setattr(dispatch, "_profile", {"loaded": True, "source": "test table",
-                                               "thresholds": dispatch.DEFAULT_THRESHOLDS})
+    with dispatch.use_thresholds(dispatch.DEFAULT_THRESHOLDS, "test table"):
+        _check_auto_dispatch(monkeypatch)
+
+
+def _check_auto_dispatch(monkeypatch):
     limit = dispatch.DEFAULT_THRESHOLDS[PIECEWISE_LINEAR]["float32"]
     small, big = np.ones(limit - 1, np.float32), np.ones(limit, np.float32)
     assert "backend cpu" in fastact.explain(small, "relu")
@@ -488,22 +491,22 @@ def test_parallel_calls_leave_torch_threads_alone():
 def test_fast_path_for_backend_cpu_and_gradient_out(monkeypatch):
     """backend="cpu" and gradients with out= skip binding and dispatch too (the general path cost
     ~8-14 us a call): same values as the general path, which still takes every other case."""
-    from fastact import _api
+    from fastact import _calls
 
     fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
     general = []
-    fwd, grd = _api.forward, _api.grad
-    monkeypatch.setattr(_api, "forward", lambda *a: general.append("forward") or fwd(*a))
-    monkeypatch.setattr(_api, "grad", lambda *a: general.append("grad") or grd(*a))
+    fwd, grd = _calls.forward, _calls.grad
+    monkeypatch.setattr(_calls, "forward", lambda *a: general.append("forward") or fwd(*a))
+    monkeypatch.setattr(_calls, "grad", lambda *a: general.append("grad") or grd(*a))
     x = np.linspace(-6, 6, 1001, dtype=np.float32)
     g = np.linspace(2, -2, 1001, dtype=np.float32)
     y = fastact.sigmoid(x)
     for dtype in (np.float32, np.float64):
         xd, gd, yd = x.astype(dtype), g.astype(dtype), y.astype(dtype)
-        want_f = fwd(_api.ACTIVATIONS["silu"], xd, {}, None, False, "cpu", None)
-        want_g = grd(_api.ACTIVATIONS["gelu"], gd, xd, {"approximate": "none"}, None, "cpu", None,
-                     False, None)
-        want_r = grd(_api.ACTIVATIONS["sigmoid"], gd, None, {}, None, "cpu", yd, False, None)
+        want_f = fwd(fastact.ACTIVATIONS["silu"], xd, {}, None, False, "cpu", None)
+        want_g = grd(fastact.ACTIVATIONS["gelu"], gd, xd, {"approximate": "none"}, None, "cpu",
+                     None, False, None)
+        want_r = grd(fastact.ACTIVATIONS["sigmoid"], gd, None, {}, None, "cpu", yd, False, None)
         general.clear()
         o = np.full_like(xd, np.nan)
         np.testing.assert_array_equal(fastact.silu(xd, backend="cpu"), want_f)
@@ -532,17 +535,17 @@ def test_fast_path_for_backend_cpu_and_gradient_out(monkeypatch):
 def test_prelu_with_a_float_weight_takes_leaky_relus_loop(monkeypatch):
     """A float weight is one slope for every channel: the fast path runs leaky_relu's loop with
     it; array weights, ints and other layouts take the general path; the values agree."""
-    from fastact import _api
+    from fastact import _calls
 
     fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
     general = []
-    fwd = _api.forward
-    monkeypatch.setattr(_api, "forward", lambda *a: general.append(a[2]) or fwd(*a))
+    fwd = _calls.forward
+    monkeypatch.setattr(_calls, "forward", lambda *a: general.append(a[2]) or fwd(*a))
     x = np.linspace(-3, 3, 24, dtype=np.float32).reshape(2, 3, 4)
     for dtype in (np.float32, np.float64):
         xd = x.astype(dtype)
         for w in (0.25, -0.3, float("nan")):
-            want = fwd(_api.ACTIVATIONS["prelu"], xd, {"weight": w}, None, False, "cpu", None)
+            want = fwd(fastact.ACTIVATIONS["prelu"], xd, {"weight": w}, None, False, "cpu", None)
             general.clear()
             np.testing.assert_array_equal(fastact.prelu(xd, w), want)
             np.testing.assert_array_equal(fastact.prelu(xd, weight=w, backend="cpu"), want)
@@ -561,17 +564,17 @@ def test_prelu_grad_with_a_float_weight_fast_path(monkeypatch):
     """prelu_grad with a float weight: the per-element loops with that slope and the weight's
     gradient summed as the general path sums it; identical results, and the general path still
     takes array weights, result=/inplace=, and foreign out=."""
-    from fastact import _api
+    from fastact import _calls
 
     fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
     general = []
-    grd = _api.grad
-    monkeypatch.setattr(_api, "grad", lambda *a: general.append(a[3]) or grd(*a))
+    grd = _calls.grad
+    monkeypatch.setattr(_calls, "grad", lambda *a: general.append(a[3]) or grd(*a))
     for dtype in (np.float32, np.float64):
         x = np.linspace(-3, 3, 60, dtype=dtype).reshape(3, 4, 5)
         g = np.linspace(2, -1, 60, dtype=dtype).reshape(3, 4, 5)
         for w in (0.25, -0.3):
-            want_in, want_w = grd(_api.ACTIVATIONS["prelu"], g, x, {"weight": w}, None, "cpu",
+            want_in, want_w = grd(fastact.ACTIVATIONS["prelu"], g, x, {"weight": w}, None, "cpu",
                                   None, False, None)
             general.clear()
             for kw in ({}, {"backend": "cpu"}):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact._api import FROM_RESULT
+from fastact._calls import FROM_RESULT
 from fastact.registry import REQUIRED
 
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 6.0, -1.0, 1.0, 3.0, -3.0, 20.0]

@@ -139,6 +139,33 @@ def _cuda_kernel(name, body, sig):
             f"        {body[1]}\n")
 
 
+def _channel_kernels(spec):
+    """The kernels of an activation with a per-channel weight (a device array after the
+    arrays): element i's weight is that of its channel, and the weight-gradient kernel adds each
+    element's contribution into its channel's total with atomic adds."""
+    w = "w[(i + offset) // inner % w.size]"
+    fwd, grad = spec.name, f"{spec.name}_grad"
+    for name, arrays in ((fwd, ["x", "out"]), (f"{fwd}_inplace", ["x"]),
+                         (grad, ["g", "x", "out"]), (f"{grad}_inplace", ["g", "x"])):
+        target = "out" if arrays[-1] == "out" else arrays[0]
+        ins = arrays[:-1] if target == "out" else arrays
+        kern = name.replace("_inplace", "")  # the kernel of the entry's name in K
+        for suffix, cast in (("", "{}"), ("_h", "np.float32({})")):
+            call = ", ".join([cast.format(f"{a}[i]") for a in ins] + [w])
+            yield _cuda_kernel(f"{name}_channel{suffix}",
+                               (target, f"{target}[i] = K.{kern}({call})"),
+                               ", ".join(arrays + ["w", "inner", "offset"]))
+    weight_grad = spec.weight_grad_kernel
+    kern = spec.extra_kernels[weight_grad][0].py_func.__name__
+    for suffix, cast in (("", "{}"), ("_h", "np.float32({})")):
+        call = ", ".join(cast.format(f"{a}[i]") for a in ("g", "x"))
+        yield _cuda_kernel(
+            f"{weight_grad}_channel{suffix}",
+            ("x", f"c = (i + offset) // inner % acc.size\n"
+                  f"        cuda.atomic.add(acc, c, K.{kern}({call}))"),
+            "g, x, acc, inner, offset")
+
+
 def cuda_source() -> str:
     parts = [CUDA_HEADER]
     for name, kern, arrays, params, target in _loops():
@@ -148,25 +175,11 @@ def cuda_source() -> str:
         parts.append(_cuda_kernel(name, (target, f"{target}[i] = K.{kern}({call})"), sig))
         call = ", ".join([f"np.float32({a}[i])" for a in ins] + params)
         parts.append(_cuda_kernel(f"{name}_h", (target, f"{target}[i] = K.{kern}({call})"), sig))
-    # prelu with a per-channel weight (a device array): the weight of element i's channel
-    w = "w[(i + offset) // inner % w.size]"
-    for name, arrays in (("prelu", ["x", "out"]), ("prelu_inplace", ["x"]),
-                         ("prelu_grad", ["g", "x", "out"]), ("prelu_grad_inplace", ["g", "x"])):
-        target = "out" if arrays[-1] == "out" else arrays[0]
-        ins = arrays[:-1] if target == "out" else arrays
-        kern = name.replace("_inplace", "")
-        for suffix, cast in (("", "{}"), ("_h", "np.float32({})")):
-            call = ", ".join([cast.format(f"{a}[i]") for a in ins] + [w])
-            parts.append(_cuda_kernel(f"{name}_channel{suffix}",
-                                      (target, f"{target}[i] = K.{kern}({call})"),
-                                      ", ".join(arrays + ["w", "inner", "offset"])))
-    for suffix, cast in (("", "{}"), ("_h", "np.float32({})")):
-        call = ", ".join(cast.format(f"{a}[i]") for a in ("g", "x"))
-        parts.append(_cuda_kernel(
-            f"prelu_weight_grad_channel{suffix}",
-            ("x", f"c = (i + offset) // inner % acc.size\n"
-                  f"        cuda.atomic.add(acc, c, K.prelu_weight_grad({call}))"),
-            "g, x, acc, inner, offset"))
+    from fastact.registry import ACTIVATIONS
+
+    for spec in ACTIVATIONS.values():
+        if spec.has_weight:
+            parts.extend(_channel_kernels(spec))
     return "".join(parts)
 
 

@@ -48,7 +48,7 @@ _lock = threading.Lock()
 _LOOPS = []
 
 
-def _loops():
+def loops():
     """The generated loop module, imported on first use (it imports nothing heavy itself)."""
     if not _LOOPS:
         from . import _cpu_loops
@@ -115,12 +115,12 @@ def _fast_layout(arrays, shape, dtype, out):
         order = o
     if out is not None:
         for a in arrays:  # out may be an input itself, but not partly overlap one
-            if a is not out and np.may_share_memory(a, out) and not _same_memory(a, out):
+            if a is not out and np.may_share_memory(a, out) and not same_memory(a, out):
                 return None
     return order
 
 
-def _same_memory(a, b):
+def same_memory(a, b):
     """Whether a and b are the same elements (the same start, strides and shape)."""
     return a is b or (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
                       and a.strides == b.strides and a.shape == b.shape)
@@ -150,7 +150,7 @@ def plan(name, args, out, dtype):
         return None
     scalars = [dtype.type(p) for p in params]
     if out is not None and (first is out or (
-            np.may_share_memory(first, out) and _same_memory(first, out))):
+            np.may_share_memory(first, out) and same_memory(first, out))):
         return f"{name}_inplace", [a.ravel(order) for a in arrays], scalars, out
     res = np.empty(first.shape, dtype, order=order) if out is None else out
     views = [a.ravel(order) for a in arrays] + [res.ravel(order)]
@@ -164,7 +164,7 @@ def finish(result, out):
 
 def run_serial(loop, views, scalars):
     """Run generated serial loop ``loop`` over ``views``, in pieces of at most PIECE elements."""
-    fn = getattr(_loops(), loop)
+    fn = getattr(loops(), loop)
     n = views[0].size
     if n <= PIECE:
         fn(*views, *scalars)

@@ -246,7 +246,7 @@ def channel_inner(shape, order) -> int:
 
 def run_device(name, arrays, scalars, out, inplace, stream, weight=None, what=None):
     """Kernel ``name`` over device arrays (one shape, dtype and layout) into ``out`` (a device
-    array), or into the first input when ``inplace``. ``weight``: prelu's per-channel weight (a
+    array), or into the first input when ``inplace``. ``weight``: a per-channel weight (a
     device array of the compute dtype, indexed by axis 1), or None."""
     what = what or name
     operands = arrays + ([] if inplace else [out])
@@ -261,13 +261,14 @@ def run_device(name, arrays, scalars, out, inplace, stream, weight=None, what=No
         launch(kernel(name, inplace, half, channel=True), n, stream, *flats, weight, inner, 0)
 
 
-def prelu_weight_grad(g, x, acc, stream):
-    """Add sum(g * x where x <= 0) per channel (axis 1; one total if ``acc`` has one element)
-    into the zeroed device array ``acc``, with atomic adds."""
-    order = layout([g, x], "prelu_grad")
+def channel_sum(name, g, x, acc, stream, what=None):
+    """Add the sum of kernel ``name(g, x)`` per channel (axis 1; one total if ``acc`` has one
+    element) into the zeroed device array ``acc``, with atomic adds (a weight's gradient);
+    ``what`` names the call in errors."""
+    order = layout([g, x], what or name)
     half = np.dtype(x.dtype) == _F16
     inner = channel_inner(tuple(x.shape), order)
-    launch(kernel("prelu_weight_grad", half=half, channel=True), x.size, stream,
+    launch(kernel(name, half=half, channel=True), x.size, stream,
            _flat(g, order), _flat(x, order), acc, inner, 0)
 
 
@@ -394,7 +395,7 @@ def call(name, args, out, dtype):
         ins.append(np.ascontiguousarray(a).reshape(-1))
     scalar_t = np.float32 if work == _F16 else work.type
     weight = None
-    if params and np.ndim(params[-1]) > 0:  # prelu with per-channel weights
+    if params and np.ndim(params[-1]) > 0:  # a per-channel weight
         w = np.asarray(params.pop()).reshape(-1).astype(scalar_t)
         weight = (_cuda().to_device(w), channel_inner(shape, "C"))
     scalars = [scalar_t(p) for p in params]

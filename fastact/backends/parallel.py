@@ -192,13 +192,13 @@ def call(name, args, out, dtype):
 
 
 def _pool(n):
-    pool = _state["pool"]
-    if pool is None or pool._max_workers != n:
+    held = _state["pool"]  # (executor, its number of threads), or None
+    if held is None or held[1] != n:
         with _launch_lock:
-            pool = _state["pool"]
-            if pool is None or pool._max_workers != n:
-                pool = _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="fastact")
-    return pool
+            held = _state["pool"]
+            if held is None or held[1] != n:
+                held = _state["pool"] = (ThreadPoolExecutor(n, thread_name_prefix="fastact"), n)
+    return held[0]
 
 
 def _call_strided(name, args, out, dtype):
@@ -225,7 +225,7 @@ def _call_strided(name, args, out, dtype):
 
 def _overlaps(arrays, out):
     """Whether ``out`` shares memory with an input other than as exactly that input."""
-    return any(np.may_share_memory(a, out) and not cpu._same_memory(a, out) for a in arrays)
+    return any(np.may_share_memory(a, out) and not cpu.same_memory(a, out) for a in arrays)
 
 
 def _after_fork_in_child():

@@ -1,0 +1,90 @@
+"""Argument binding and checks for the public functions, made before anything is written.
+
+:func:`bind` turns positional and keyword arguments into the activation's parameters, each checked
+by the rule of its kind (:data:`CHECKS`); the array checks below are shared by the calls.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .registry import REQUIRED, Activation
+
+
+def as_array(x):
+    return x if isinstance(x, np.ndarray) else np.asarray(x)
+
+
+def on_device(obj):
+    """Whether obj is a CUDA device array (checked without importing numba.cuda)."""
+    return obj is not None and not isinstance(obj, np.ndarray) and (
+        hasattr(obj, "__cuda_array_interface__") or bool(getattr(obj, "__cuda_ndarray__", False)))
+
+
+def check_writeable(name, arr, what):
+    if not arr.flags.writeable:
+        raise ValueError(f"{name}: {what} is read-only")
+
+
+def check_out(name, out, shape, dtype):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name}: out must be a NumPy array, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"{name}: out has shape {out.shape}, but the result has shape {shape}")
+    if out.dtype != dtype:
+        raise ValueError(f"{name}: out has dtype {out.dtype}, but the result has dtype {dtype}")
+    check_writeable(name, out, "out")
+
+
+def _check_real(spec, p, value):
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value[()]
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{spec.name}: {p.name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+def _check_choice(spec, p, value):
+    if value not in p.choices:
+        raise ValueError(
+            f"{spec.name}: {p.name} must be one of {', '.join(map(repr, p.choices))}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _check_weight(spec, p, value):
+    return value  # checked against x's shape by fastact._weight.channel_weight
+
+
+#: parameter kind -> check(activation, parameter, value) -> the value the call works with
+CHECKS = {"real": _check_real, "choice": _check_choice, "weight": _check_weight}
+
+
+def bind(spec: Activation, fname: str, args: tuple, kwargs: dict) -> dict:
+    """The activation's parameters from positional and keyword arguments, checked."""
+    if len(args) > len(spec.params):
+        raise TypeError(
+            f"{fname}() takes {len(spec.params) + 1 + fname.endswith('_grad')} positional "
+            f"arguments but {len(args) + 1 + fname.endswith('_grad')} were given"
+        )
+    params = {}
+    for i, p in enumerate(spec.params):
+        if i < len(args):
+            if p.name in kwargs:
+                raise TypeError(f"{fname}() got multiple values for argument {p.name!r}")
+            value = args[i]
+        elif p.name in kwargs:
+            value = kwargs.pop(p.name)
+        elif p.default is REQUIRED:
+            raise TypeError(f"{fname}() missing required argument: {p.name!r}")
+        else:
+            value = p.default
+        params[p.name] = CHECKS[p.kind](spec, p, value)
+    if kwargs:
+        raise TypeError(f"{fname}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+    if spec.check is not None:
+        spec.check(params)
+    return params

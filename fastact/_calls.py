@@ -1,0 +1,164 @@
+"""The general forward and gradient calls: dtypes, checks, dispatch, then the backend.
+
+Every check happens before the first write, so a refused call leaves every array as it was.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _dask, _device, _weight, dispatch, hardware
+from ._binding import as_array, bind, check_out, check_writeable, on_device
+from ._dtypes import F64, dtypes, refuse_dtype
+from .registry import ACTIVATIONS
+
+
+def _kernel_args(spec, params, shape, compute):
+    """The scalar (or channel-weight) arguments that follow the array inputs."""
+    args = [compute.type(params[p.name]) for p in spec.real_params]
+    if spec.has_weight:
+        w = params[spec.weight_param.name]
+        args.append(_weight.channel_weight(spec.name, shape, w, compute))
+    return args
+
+
+def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
+    """Allocate if needed and run kernel ``ufname``; arrays and out are already checked."""
+    impl = dispatch.backend_for(backend, spec, shape, compute)
+    if out is None:
+        hardware.check_fits(spec.name, math.prod(shape) * result.itemsize)
+        if compute != result:  # float16: computed by the float32 loop into a float16 output
+            res = np.empty(shape, result)
+            impl.call(ufname, arrays + extra, res, compute)
+            return res if res.ndim else res[()]
+    return impl.call(ufname, arrays + extra, out, compute)
+
+
+def forward(spec, x, params, out=None, inplace=False, backend=None, stream=None):
+    name = spec.name
+    requested = backend
+    backend = dispatch.resolve(backend)
+    if on_device(x) or on_device(out):
+        return _device.forward(spec, x, params, out, inplace, backend, stream)
+    if _dask.is_dask(x):
+        _, result = dtypes(name, np.dtype(x.dtype), spec.keeps_integers)
+        if spec.has_weight:  # checked now, not lazily
+            _weight.channel_weight(name, x.shape, params[spec.weight_param.name], result)
+        return _dask.forward(spec, x, params, out, inplace, requested, result, forward)
+    arr = as_array(x)
+    compute, result = dtypes(name, arr.dtype, spec.keeps_integers)
+    ufname, _, _ = spec.kernels(params)
+    extra = _kernel_args(spec, params, arr.shape, compute)
+    if inplace:
+        if out is not None:
+            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{name}: inplace=True needs a NumPy array, got {type(x).__name__}")
+        check_writeable(name, x, "x (inplace=True)")
+        if result != x.dtype:
+            raise TypeError(
+                f"{name}: cannot work in place on a {x.dtype} array: the result is {result}; "
+                f"convert x to {result} first or pass out="
+            )
+        out = x
+    elif out is not None:
+        check_out(name, out, arr.shape, result)
+    return _run(spec, ufname, [arr], extra, arr.shape, compute, result, out, backend)
+
+
+#: activations whose gradient can be computed from the output (``result=``)
+FROM_RESULT = tuple(n for n, a in ACTIVATIONS.items() if a.result_grad is not None)
+
+
+def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inplace=False,
+         stream=None):
+    name = f"{spec.name}_grad"
+    requested = backend
+    backend = dispatch.resolve(backend)
+    if x is None and result is None:
+        raise TypeError(f"{name}() needs x (the forward input) or result= (its output)")
+    if x is not None and result is not None:
+        raise TypeError(f"{name}() takes x or result=, not both")
+    ufname, _, _ = spec.kernels(params)
+    kernel = f"{ufname}_grad"
+    what = "x"
+    if result is not None:
+        if spec.result_grad is None:
+            raise ValueError(
+                f"{name}: result= is not supported: {spec.name}'s derivative is not a function "
+                f"of its output; pass x. result= works for: {', '.join(FROM_RESULT)}"
+            )
+        if spec.result_check is not None:
+            spec.result_check(params)
+        x, kernel, what = result, f"{spec.name}_grad_result", "result"
+    if on_device(grad_output) or on_device(x) or on_device(out):
+        return _device.grad(spec, grad_output, x, params, out, inplace, backend, stream, kernel,
+                            what)
+    if _dask.is_dask(grad_output) or _dask.is_dask(x):
+        dts = [np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
+               for a in (grad_output, x)]
+        for dt in dts:
+            if dt.kind not in "biuf":
+                refuse_dtype(name, dt)
+        _, res_dtype = dtypes(name, np.result_type(*dts), False)
+        return _dask.grad(spec, grad_output, x, params, out, inplace, requested,
+                          what == "result", res_dtype, grad)
+    g, arr = as_array(grad_output), as_array(x)
+    for a in (g, arr):
+        if a.dtype.kind not in "biuf":
+            refuse_dtype(name, a.dtype)
+    compute, res_dtype = dtypes(name, np.result_type(g.dtype, arr.dtype), False)
+    try:
+        shape = np.broadcast_shapes(g.shape, arr.shape)
+    except ValueError:
+        raise ValueError(
+            f"{name}: grad_output of shape {g.shape} does not broadcast with {what} of shape "
+            f"{arr.shape}"
+        ) from None
+    extra = _kernel_args(spec, params, arr.shape, compute)
+    if inplace:
+        if out is not None:
+            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        if not isinstance(grad_output, np.ndarray):
+            raise TypeError(f"{name}: inplace=True needs grad_output to be a NumPy array, got "
+                            f"{type(grad_output).__name__}")
+        check_writeable(name, grad_output, "grad_output (inplace=True)")
+        if grad_output.dtype != res_dtype:
+            raise TypeError(f"{name}: cannot write a {res_dtype} gradient into grad_output of "
+                            f"dtype {grad_output.dtype}; pass out=")
+        if grad_output.shape != shape:
+            raise ValueError(f"{name}: inplace=True needs grad_output of the result's shape "
+                             f"{shape}, got {grad_output.shape}")
+        out = grad_output
+    elif out is not None:
+        check_out(name, out, shape, res_dtype)
+    grad_weight = None
+    if spec.has_weight:  # before grad_input: with inplace=True that overwrites grad_output
+        grad_weight = _weight.weight_grad(spec, params, g, arr, extra[-1], shape, compute,
+                                          res_dtype, backend)
+    grad_input = _run(spec, kernel, [g, arr], extra, shape, compute, res_dtype, out, backend)
+    if grad_weight is None:
+        return grad_input
+    return grad_input, grad_weight
+
+
+def derivative(name, x, **params):
+    """f'(x) of activation ``name`` (its gradient with ``grad_output = 1``).
+
+    >>> import fastact
+    >>> fastact.derivative("relu", [-1.0, 0.0, 2.0])
+    array([0., 0., 1.])
+    """
+    try:
+        spec = ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}"
+        ) from None
+    p = bind(spec, f"{name}_grad", (), dict(params))
+    arr = as_array(x)
+    one = np.ones((), dtype=arr.dtype if arr.dtype.kind == "f" else F64)
+    res = grad(spec, one, arr, p)
+    return res[0] if isinstance(res, tuple) else res

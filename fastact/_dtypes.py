@@ -1,0 +1,38 @@
+"""The dtype rules of the public functions: which dtype a call computes in and returns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+F16, F32, F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+
+
+_SUPPORTED_FLOATS = (F16, F32, F64)
+
+
+#: the dtypes the compiled contiguous loops (the fast paths) take
+LOOP_DTYPES = (F32, F64)
+
+
+def refuse_dtype(name, dtype):
+    raise TypeError(
+        f"{name}: unsupported dtype {dtype}; fastact computes float16, float32 and float64 "
+        "(integers and bools are promoted to float64)"
+    )
+
+
+def dtypes(name: str, dtype: np.dtype, keeps_integers: bool) -> tuple[np.dtype, np.dtype]:
+    """(compute dtype, result dtype) for an input dtype, or TypeError naming both.
+
+    Non-native byte order is computed and returned in native order (as NumPy's ufuncs do).
+    """
+    kind = dtype.kind
+    if kind in "biuf" and not dtype.isnative:
+        dtype = dtype.newbyteorder("=")
+    if kind == "f":
+        if dtype not in _SUPPORTED_FLOATS:
+            refuse_dtype(name, dtype)
+        return (F32, F16) if dtype == F16 else (dtype, dtype)
+    if kind in "biu":
+        return (dtype, dtype) if keeps_integers else (F64, F64)
+    refuse_dtype(name, dtype)

@@ -1,0 +1,101 @@
+"""The public functions generated from the registry: names, signatures and docstrings."""
+
+from __future__ import annotations
+
+import inspect
+
+from ._fastpath import make_forward, make_grad
+from .registry import ACTIVATIONS, REQUIRED
+
+_P = inspect.Parameter
+
+
+def _signature(spec, grad_fn):
+    if grad_fn:
+        ps = [_P("grad_output", _P.POSITIONAL_OR_KEYWORD),
+              _P("x", _P.POSITIONAL_OR_KEYWORD, default=None)]
+    else:
+        ps = [_P("x", _P.POSITIONAL_OR_KEYWORD)]
+    for p in spec.params:
+        default = _P.empty if p.default is REQUIRED else p.default
+        if grad_fn and default is _P.empty:  # after x=None; a missing weight still raises
+            default = None
+        ps.append(_P(p.name, _P.POSITIONAL_OR_KEYWORD, default=default))
+    if grad_fn:
+        ps.append(_P("result", _P.KEYWORD_ONLY, default=None))
+    ps.append(_P("out", _P.KEYWORD_ONLY, default=None))
+    if grad_fn or not spec.has_weight:  # a weight's activation has no in-place forward
+        ps.append(_P("inplace", _P.KEYWORD_ONLY, default=False))
+    ps.append(_P("backend", _P.KEYWORD_ONLY, default=None))
+    ps.append(_P("stream", _P.KEYWORD_ONLY, default=None))
+    return inspect.Signature(ps)
+
+
+def _accuracy(spec):
+    if spec.accuracy_ulp == 0:
+        return "exact (bit-equal to the correctly rounded result)"
+    return f"within {spec.accuracy_ulp} ULP of the exact value in float32 (float64: 16 ULP)"
+
+
+def _docstring(spec, grad_fn):
+    params = "\n".join(
+        f"{p.name} : {'one of ' + ', '.join(map(repr, p.choices)) if p.choices else 'float'}"
+        + ("" if p.default is REQUIRED else f", default {p.default!r}")
+        for p in spec.params
+    )
+    if grad_fn:
+        head = (
+            f"Gradient of {spec.name}: ``grad_output * f'(x)`` in one pass.\n\n"
+            f".. math::\n\n    f'(x) = {spec.derivative}\n\n"
+            f"Convention: {spec.kinks}.\n"
+        )
+        if spec.result_grad is not None:
+            head += (f"\nFrom the output (``result=y``, as ATen's ``is_result``):\n\n"
+                     f".. math::\n\n    f' = {spec.result_derivative}\n")
+        if spec.has_weight:
+            w = spec.weight_param.name
+            head += f"\nReturns ``(grad_input, grad_{w})``; grad_{w} has {w}'s shape.\n"
+        args = ("grad_output, x : array_like\n    Broadcast together. Give x (the forward input)"
+                + (" or result= (the forward output), not both.\n" if spec.result_grad else ".\n"))
+    else:
+        head = (
+            f"{spec.summary}\n\n.. math::\n\n    f(x) = {spec.formula}\n\n"
+            f"    f'(x) = {spec.derivative}\n\n"
+            f"Convention: {spec.kinks}. Accuracy: {_accuracy(spec)}.\n"
+        )
+        args = "x : array_like\n"
+    options = (
+        ("result : array_like, optional\n    The forward output y instead of x.\n"
+         if grad_fn and spec.result_grad else "")
+        + "out : ndarray, optional\n    Result array of the result's shape and dtype; returned.\n"
+        + ("inplace : bool, default False\n    Write grad_input into grad_output and return it.\n"
+           if grad_fn else "" if spec.has_weight else
+           "inplace : bool, default False\n    Write the result into x and return x.\n")
+        + "backend : {'auto', 'cpu', 'parallel', 'cuda'}, optional\n    Overrides use_backend() "
+          "and FASTACT_BACKEND; 'auto' picks by size and device (see fastact.explain).\n"
+        + "stream : CUDA stream, optional\n    For device arrays and backend='cuda': the stream to "
+          "run on (a Numba stream, torch.cuda.Stream, cupy Stream or a pointer); default: the "
+          "stream in the array's __cuda_array_interface__, else the default stream. Ignored by "
+          "the CPU backends.\n"
+    )
+    example = "" if grad_fn else f"\nExamples\n--------\n>>> import fastact\n{spec.example}\n"
+    return f"{head}\nParameters\n----------\n{args}{params + chr(10) if params else ''}" \
+           f"{options}{example}"
+
+
+def _finish(fn, spec, fname, grad_fn):
+    fn.__name__ = fn.__qualname__ = fname
+    fn.__module__ = "fastact"
+    fn.__signature__ = _signature(spec, grad_fn)
+    fn.__doc__ = _docstring(spec, grad_fn)
+    return fn
+
+
+def public_functions() -> dict:
+    """name -> function, for every activation and its gradient."""
+    fns = {}
+    for spec in ACTIVATIONS.values():
+        fns[spec.name] = _finish(make_forward(spec), spec, spec.name, grad_fn=False)
+        fns[f"{spec.name}_grad"] = _finish(make_grad(spec), spec, f"{spec.name}_grad",
+                                           grad_fn=True)
+    return fns
