@@ -43,7 +43,7 @@ def full_params(name, params, dtype):
 def run(name, x, params, grad):
     if grad:
         r = getattr(fastact, f"{name}_grad")(np.ones_like(x), x, **params)
-        return r[0] if name == "prelu" else r
+        return r[0] if ACTIVATIONS[name].has_weight else r
     return getattr(fastact, name)(x, **params)
 
 

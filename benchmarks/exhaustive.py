@@ -8,8 +8,8 @@ kernel compiled for float64 (itself checked against mpmath by tests/test_accurac
 float32; where it is NaN, +-inf or zero the float32 result must be the same; near a zero of f'
 (within ROOT_WINDOW of a root in the entry's reference, where |f'| < 1e-3: f' is a difference
 of O(1) terms there) the gradient's error is counted in units of the float32 epsilon instead.
-Everywhere else, the tails included, the error is in ULP. Default parameters; 0.25 for a
-parameter without a default (prelu's weight).
+Everywhere else, the tails included, the error is in ULP. Default parameters; for a parameter
+without a default, the first value the entry's reference tests (prelu's weight: 0.25).
 Runs in chunks on all cores (Numba prange); a few minutes per kernel pair on 2 cores.
 ``--grad-only`` sweeps the gradients alone. ``--json docs/data/exhaustive.json`` (a full sweep,
 hours on 2 cores) writes the measurement that ``tools/gen_docs.py`` renders in docs/accuracy.md.
@@ -114,12 +114,14 @@ def sweep(xs, nthreads, roots{"".join(", " + p for p in ps)}):
 
 def variants():
     """(kernel variant name, forward, grad, parameter values, bound, activation, parameters by
-    name) for every kernel pair: default parameters, 0.25 where a parameter has no default."""
+    name) for every kernel pair: default parameters, and for a parameter without a default the
+    value of the first parameter set the entry's reference lists (prelu's weight 0.25)."""
     for spec in ACTIVATIONS.values():
-        params = [0.25 if p.default is REQUIRED else p.default for p in spec.real_params]
-        named = {p.name: 0.25 for p in spec.params if p.default is REQUIRED}
-        if any(p.kind == "weight" for p in spec.params):
-            params = [0.25]
+        named = {p.name: spec.reference.params[0][p.name] for p in spec.params
+                 if p.default is REQUIRED}
+        params = list(spec.scalars({**spec.defaults(), **named}))
+        if spec.has_weight:
+            params.append(named[spec.weight_param.name])
         yield spec.name, spec.forward, spec.grad, params, spec.accuracy_ulp, spec.name, named
         choice = spec.choice
         for value, (fwd, grad) in spec.variants.items():

@@ -30,6 +30,7 @@ from numba import cuda  # noqa: E402
 
 import fastact  # noqa: E402
 from fastact.backends import cuda as backend  # noqa: E402
+from tests.reference import cases  # noqa: E402
 
 
 def median_time(fn, reps, sync):
@@ -74,8 +75,10 @@ def main(argv=None):
         sys.exit(f"no usable GPU: {why}")
     n, hn = int(args.n), int(min(args.host_n, args.n))
     sync = cuda.synchronize
-    variants = [v for v in list(fastact.ACTIVATIONS) + ["gelu_tanh"]
-                if args.only is None or v in args.only]
+    calls = {}  # variant -> (activation, parameters: the first set its reference tests)
+    for name, variant, params in cases():
+        calls.setdefault(variant, (name, params))
+    variants = [v for v in calls if args.only is None or v in args.only]
     x = fill(n)
     y = cuda.device_array(n, np.float32)
     g = fill(n)
@@ -92,8 +95,7 @@ def main(argv=None):
         "|---|---:|---:|---:|" + ("---:|---:|---:|" if args.grad else ""),
     ]
     for v in variants:
-        name, p = ("gelu", {"approximate": "tanh"}) if v == "gelu_tanh" else (
-            v, {"weight": 0.25} if v == "prelu" else {})
+        name, p = calls[v]
         f = getattr(fastact, name)
         t = median_time(lambda f=f, p=p: f(x, **p, out=y), args.reps, sync)
         gbs = 2 * n * 4 / t / 1e9

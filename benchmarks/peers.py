@@ -230,7 +230,46 @@ def torch_saved(variant, x):
     return None
 
 
+def _full(spec, params):
+    return {**spec.defaults(), **params}
+
+
+def torch_from_registry(spec, params, tx, tg, forward, last):
+    """(timed call, None, result) for an activation not in :func:`torch_tables`: the registry's
+    torch counterpart; its backward is the entry's aten op (``Peer.backward``) where it names
+    one, else autograd's backward through the graph of one untimed forward (what a torch user's
+    ``loss.backward()`` runs)."""
+    import torch
+
+    peer = spec.torch
+    fn = peer.function(torch, _full(spec, params))
+    if forward:
+        def call():
+            last["y"] = fn(tx)
+        return call, None, lambda: last["y"].numpy()
+    if peer.backward is not None:
+        def call():
+            last["y"] = peer.backward(torch, tg, tx, _full(spec, params))
+        return call, None, lambda: last["y"].numpy()
+    xr = tx.detach().requires_grad_()
+    y = fn(xr)
+
+    def call():
+        (last["y"],) = torch.autograd.grad(y, xr, tg, retain_graph=True)
+    return call, None, lambda: last["y"].numpy()
+
+
 # -- JAX: jax.jit of jax.nn on the CPU ---------------------------------------------------------
+
+
+def jax_from_registry(spec, params, variant):
+    """({variant: jitted forward}, {variant: jitted vjp}) from the registry's JAX counterpart."""
+    import jax
+
+    f = spec.jax.function(jax, _full(spec, params))
+    return ({variant: jax.jit(f)},
+            {variant: jax.jit(lambda g, x: jax.vjp(f, x)[1](g)[0])})
+
 
 
 def jax_tables():

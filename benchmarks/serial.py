@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fastact  # noqa: E402
 from benchmarks import peers  # noqa: E402
-from benchmarks.test_activations import FROM_OUTPUT  # noqa: E402
+from benchmarks.test_activations import CALLS, FROM_OUTPUT  # noqa: E402
 from fastact.registry import ACTIVATIONS, TRANSCENDENTAL  # noqa: E402
 
 
@@ -61,25 +61,33 @@ def main(argv=None):
     o = np.empty_like(x)
     tx, tg, to = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(o)
     rows = {"allocating": [], "out=": []}
-    variants = [n for n, s in ACTIVATIONS.items() if s.family == TRANSCENDENTAL] + ["gelu_tanh"]
+    variants = [v for v, (name, _) in CALLS.items()
+                if ACTIVATIONS[name].family == TRANSCENDENTAL and ACTIVATIONS[name].torch]
     for v in variants:
-        name, p = ("gelu", ("tanh",)) if v == "gelu_tanh" else (v, ())
+        name, p = CALLS[v]
         f = getattr(fastact, name)
         fg = getattr(fastact, f"{name}_grad")
         saved = peers.torch_saved(v, tx)
         # torch's backward takes the forward output for sigmoid/tanh: so does fastact's (result=),
         # reading the very array torch's reads (see the module docstring)
         a1 = {"result": saved.numpy()} if v in FROM_OUTPUT else {}
-        gx = () if v in FROM_OUTPUT else (x, *p)
+        gx = () if v in FROM_OUTPUT else (x,)
+        if v in fwd:
+            t_fwd, t_bwd = (lambda v=v: fwd[v](tx)), (lambda v=v, s=saved: bwd[v](tg, tx, s))
+        else:  # the registry's counterpart (a composite: its autograd backward)
+            spec = ACTIVATIONS[name]
+            t_fwd = peers.torch_from_registry(spec, p, tx, tg, True, {})[0]
+            t_bwd = peers.torch_from_registry(spec, p, tx, tg, False, {})[0]
         pairs = {
             "allocating": (
-                median_pair(lambda f=f, p=p: f(x, *p, backend="cpu"), lambda v=v: fwd[v](tx)),
-                median_pair(lambda fg=fg, gx=gx, a1=a1: fg(g, *gx, **a1, backend="cpu"),
-                            lambda v=v, s=saved: bwd[v](tg, tx, s))),
+                median_pair(lambda f=f, p=p: f(x, **p, backend="cpu"), t_fwd),
+                median_pair(lambda fg=fg, gx=gx, a1=a1, p=p: fg(g, *gx, **p, **a1,
+                                                                 backend="cpu"), t_bwd)),
             "out=": (
-                median_pair(lambda f=f, p=p: f(x, *p, out=o, backend="cpu"),
+                median_pair(lambda f=f, p=p: f(x, **p, out=o, backend="cpu"),
                             lambda v=v: fwd_out[v](tx, to)) if v in fwd_out else None,
-                median_pair(lambda fg=fg, gx=gx, a1=a1: fg(g, *gx, **a1, out=o, backend="cpu"),
+                median_pair(lambda fg=fg, gx=gx, a1=a1, p=p: fg(g, *gx, **p, **a1, out=o,
+                                                                 backend="cpu"),
                             lambda v=v, s=saved: bwd_out[v](tg, tx, s, to))
                 if v in bwd_out else None),
         }

@@ -22,14 +22,18 @@ import pytest
 
 import fastact
 from fastact.registry import ACTIVATIONS, PIECEWISE_LINEAR
-from tests.reference import REFS
+from tests.reference import REFS, cases, ref_params
 
 from . import peers
 from .conftest import DATA, MODE, measure, skip_if_no_memory
 
-VARIANTS = list(REFS)  # every registry activation, plus gelu's tanh form
-PARAMS = {"prelu": (peers.PRELU_W,), "gelu_tanh": ("tanh",)}
-CHEAP = {v for v in VARIANTS if v in ACTIVATIONS and ACTIVATIONS[v].family == PIECEWISE_LINEAR}
+VARIANTS = list(REFS)  # every registry activation and every variant of a choice (gelu_tanh)
+#: variant -> (activation, the parameters it is timed with: the first set its reference tests,
+#: e.g. prelu's weight 0.25, with the choice value that selects the variant)
+CALLS = {}
+for _name, _variant, _params in cases():
+    CALLS.setdefault(_variant, (_name, _params))
+CHEAP = {v for v in VARIANTS if ACTIVATIONS[CALLS[v][0]].family == PIECEWISE_LINEAR}
 #: backward rows where torch's op takes the forward output: fastact is given it too (result=)
 FROM_OUTPUT = {"sigmoid", "tanh"}
 
@@ -55,8 +59,14 @@ SIZES = list(PLAN)
 BACKENDS = [b for b in fastact.BACKENDS
             if b != "cuda" or (peers.gpu_usable() and not os.environ.get("NUMBA_ENABLE_CUDASIM"))]
 CONCRETE_IMPLS = [f"fastact:{b}" for b in BACKENDS if b != "auto"]
+
+
 def activation_of(variant: str) -> str:
-    return "gelu" if variant == "gelu_tanh" else variant
+    return CALLS[variant][0]
+
+
+def params_of(variant: str) -> dict:
+    return CALLS[variant][1]
 
 
 def available_impls():
@@ -93,10 +103,12 @@ def _has_peer(impl, variant, direction, style):
                  ("forward", "inplace"): peers.NUMPY_INPLACE,
                  ("backward", "alloc"): peers.NUMPY_BACKWARD}.get((direction, style), {})
         return variant in table
-    if impl == "torch":
-        return True  # refined when the tables are built (they need torch imported)
+    spec = ACTIVATIONS[activation_of(variant)]
+    if impl == "torch":  # refined when the tables are built (they need torch imported)
+        return spec.torch is not None and spec.torch.computes(params_of(variant))
     if impl == "jax":
-        return style == "alloc"
+        return style == "alloc" and spec.jax is not None and spec.jax.computes(
+            params_of(variant))
     if impl == "numexpr":
         table = peers.NUMEXPR_FORWARD if direction == "forward" else peers.NUMEXPR_BACKWARD
         return style in ("alloc", "out") and variant in table
@@ -111,9 +123,8 @@ def _cases():
         for dtype, variant in ((d, v) for d in dtypes for v in VARIANTS):
             for direction, styles in (("forward", fwd_styles), ("backward", bwd_styles)):
                 for style in styles:
-                    if (variant == "prelu" and style == "inplace") or (
-                        dtype == "float64" and style != "alloc"
-                    ):
+                    if (ACTIVATIONS[activation_of(variant)].has_weight and style == "inplace"
+                            or dtype == "float64" and style != "alloc"):
                         continue
                     if n >= LARGE and variant not in CHEAP and (
                             style != "alloc" or MODE == "quick"):
@@ -149,8 +160,9 @@ def jax_tables():
 def build(case: Case, d: dict):
     """(timed callable, setup or None, callable returning the result to check)."""
     x, g, out, work = d["x"], d["g"], d["out"], d["work"]
-    p = PARAMS.get(case.variant, ())
+    p = params_of(case.variant)
     name = activation_of(case.variant)
+    spec = ACTIVATIONS[name]
     fwd = case.direction == "forward"
     restore = (lambda: np.copyto(work, x)) if case.style == "inplace" else None
     last = {}
@@ -162,27 +174,26 @@ def build(case: Case, d: dict):
             y_saved = getattr(fastact, name)(x)
             grad = f
 
-            def f(g_, x_, *p_, **kw):
-                return grad(g_, *p_, result=y_saved, **kw)
+            def f(g_, x_, **kw):
+                return grad(g_, result=y_saved, **kw)
         if fwd and case.style == "alloc":
             def call():
-                last["y"] = f(x, *p, backend=backend)
+                last["y"] = f(x, **p, backend=backend)
         elif fwd and case.style == "out":
             def call():
-                f(x, *p, out=out, backend=backend)
+                f(x, **p, out=out, backend=backend)
         elif fwd:
             def call():
-                f(work, *p, inplace=True, backend=backend)
+                f(work, **p, inplace=True, backend=backend)
         elif case.style == "alloc":
             def call():
-                last["y"] = f(g, x, *p, backend=backend)
+                last["y"] = f(g, x, **p, backend=backend)
         else:
             def call():
-                f(g, x, *p, out=out, backend=backend)
+                f(g, x, **p, out=out, backend=backend)
         result = {"alloc": lambda: last["y"], "out": lambda: out, "inplace": lambda: work}
-        if name == "prelu" and not fwd:
+        if spec.has_weight and not fwd:  # (grad_input, grad_weight)
             result["alloc"] = lambda: last["y"][0]
-            result["out"] = lambda: out
         return call, restore, result[case.style]
 
     if case.impl == "numpy":
@@ -218,7 +229,9 @@ def build(case: Case, d: dict):
                  ("forward", "inplace"): t_inplace, ("backward", "alloc"): tb,
                  ("backward", "out"): tb_out}[(case.direction, case.style)]
         if case.variant not in table:
-            pytest.skip(f"torch has no {case.style} form of {case.variant} {case.direction}")
+            if case.style != "alloc":
+                pytest.skip(f"torch has no {case.style} form of {case.variant} {case.direction}")
+            return peers.torch_from_registry(spec, p, tx, tg, fwd, last)
         fn = table[case.variant]
         saved = peers.torch_saved(case.variant, tx)
         if fwd and case.style == "alloc":
@@ -243,6 +256,8 @@ def build(case: Case, d: dict):
         import jax
 
         jf, jb = jax_tables()
+        if case.variant not in jf:
+            jf, jb = peers.jax_from_registry(spec, p, case.variant)
         jx, jg = jax.device_put(x), jax.device_put(g)
         if fwd:
             fn = jf[case.variant]
@@ -278,7 +293,7 @@ def check(case: Case, result: np.ndarray, d: dict):
     idx = np.unique(np.concatenate([np.arange(min(x.size, 2000)),
                                     np.random.default_rng(1).integers(0, x.size, 2000)]))
     ref = REFS[case.variant]
-    kw = {"weight": peers.PRELU_W} if case.variant == "prelu" else {}
+    kw = ref_params(params_of(case.variant))
     xs = x[idx].astype(np.float64)
     with np.errstate(all="ignore"):
         want = ref.f(xs, **kw) if case.direction == "forward" else g[idx] * ref.df(xs, **kw)

@@ -28,14 +28,14 @@ def check_writeable(name, arr, what):
         raise ValueError(f"{name}: {what} is read-only")
 
 
-def check_out(name, out, shape, dtype):
+def check_out(name, out, shape, dtype, what="out", of="the result"):
     if not isinstance(out, np.ndarray):
-        raise TypeError(f"{name}: out must be a NumPy array, got {type(out).__name__}")
+        raise TypeError(f"{name}: {what} must be a NumPy array, got {type(out).__name__}")
     if out.shape != shape:
-        raise ValueError(f"{name}: out has shape {out.shape}, but the result has shape {shape}")
+        raise ValueError(f"{name}: {what} has shape {out.shape}, but {of} has shape {shape}")
     if out.dtype != dtype:
-        raise ValueError(f"{name}: out has dtype {out.dtype}, but the result has dtype {dtype}")
-    check_writeable(name, out, "out")
+        raise ValueError(f"{name}: {what} has dtype {out.dtype}, but {of} has dtype {dtype}")
+    check_writeable(name, out, what)
 
 
 def _check_real(spec, p, value):
@@ -59,8 +59,15 @@ def _check_weight(spec, p, value):
     return value  # checked against x's shape by fastact._weight.channel_weight
 
 
+def _check_random(spec, p, value):
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{spec.name}: {p.name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 #: parameter kind -> check(activation, parameter, value) -> the value the call works with
-CHECKS = {"real": _check_real, "choice": _check_choice, "weight": _check_weight}
+CHECKS = {"real": _check_real, "choice": _check_choice, "weight": _check_weight,
+          "random": _check_random}
 
 
 def bind(spec: Activation, fname: str, args: tuple, kwargs: dict) -> dict:

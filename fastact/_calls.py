@@ -17,7 +17,7 @@ from .registry import ACTIVATIONS
 
 def _kernel_args(spec, params, shape, compute):
     """The scalar (or channel-weight) arguments that follow the array inputs."""
-    args = [compute.type(params[p.name]) for p in spec.real_params]
+    args = [compute.type(v) for v in spec.scalars(params)]
     if spec.has_weight:
         w = params[spec.weight_param.name]
         args.append(_weight.channel_weight(spec.name, shape, w, compute))
@@ -36,10 +36,61 @@ def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
     return impl.call(ufname, arrays + extra, out, compute)
 
 
-def forward(spec, x, params, out=None, inplace=False, backend=None, stream=None):
+def _sampling(spec, params, noise, name):
+    """Whether this call samples (an activation's "random" parameter is set: rrelu's training
+    mode); ``noise=`` is refused where it would be ignored."""
+    p = spec.random_param
+    on = p is not None and params[p.name]
+    if noise is not None and not on:
+        raise ValueError(f"{name}: noise= applies only with {p.name}=True" if p else
+                         f"{name}() got an unexpected keyword argument 'noise'")
+    return on
+
+
+def _refuse_sampling(spec, what):
+    p = spec.random_param
+    raise TypeError(f"{spec.name}: {p.name}=True samples on NumPy arrays only, not on {what}; "
+                    f"compute with {p.name}=False there, or on a NumPy array")
+
+
+def _sampled_forward(spec, x, arr, params, compute, result, out, backend, generator, noise):
+    """``x * m`` with each element's multiplier ``m`` drawn by the entry's noise kernel from a
+    uniform sample (torch's rrelu_with_noise); ``m`` is written to ``noise`` when given (the
+    array ``_grad`` then takes). ``out`` is checked; ``noise`` is checked here, before any
+    write."""
+    name = spec.name
+    if noise is not None:
+        check_out(name, noise, arr.shape, compute, what="noise", of="x (in the computing dtype)")
+        for other, what in ((arr, "x"), (out, "out")):
+            if other is not None and np.may_share_memory(noise, other):
+                raise ValueError(f"{name}: noise shares memory with {what}")
+    rng = np.random.default_rng(generator)
+    if noise is None:
+        hardware.check_fits(name, arr.size * compute.itemsize * (1 + (out is None)))
+        m = np.empty(arr.shape, compute)
+    else:
+        m = noise
+    if m.flags.c_contiguous:
+        rng.random(dtype=compute, out=m)
+    else:
+        m[...] = rng.random(m.shape, dtype=compute)
+    scalars = [compute.type(params[p.name]) for p in spec.real_params]
+    _run(spec, spec.noise_kernel, [m, arr], scalars, arr.shape, compute, compute, m, backend)
+    if out is None:
+        res = np.multiply(arr, m, dtype=compute).astype(result, copy=False)
+        return res if res.ndim else res[()]
+    np.multiply(arr, m, out=out, dtype=compute, casting="same_kind")
+    return out
+
+
+def forward(spec, x, params, out=None, inplace=False, backend=None, stream=None,
+            generator=None, noise=None):
     name = spec.name
     requested = backend
     backend = dispatch.resolve(backend)
+    sampled = _sampling(spec, params, noise, name)
+    if sampled and (on_device(x) or on_device(out) or _dask.is_dask(x)):
+        _refuse_sampling(spec, "dask arrays" if _dask.is_dask(x) else "CUDA device arrays")
     if on_device(x) or on_device(out):
         return _device.forward(spec, x, params, out, inplace, backend, stream)
     if _dask.is_dask(x):
@@ -65,6 +116,9 @@ def forward(spec, x, params, out=None, inplace=False, backend=None, stream=None)
         out = x
     elif out is not None:
         check_out(name, out, arr.shape, result)
+    if sampled:
+        return _sampled_forward(spec, x, arr, params, compute, result, out, backend, generator,
+                                noise)
     return _run(spec, ufname, [arr], extra, arr.shape, compute, result, out, backend)
 
 
@@ -73,7 +127,7 @@ FROM_RESULT = tuple(n for n, a in ACTIVATIONS.items() if a.result_grad is not No
 
 
 def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inplace=False,
-         stream=None):
+         stream=None, noise=None):
     name = f"{spec.name}_grad"
     requested = backend
     backend = dispatch.resolve(backend)
@@ -81,6 +135,13 @@ def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inpl
         raise TypeError(f"{name}() needs x (the forward input) or result= (its output)")
     if x is not None and result is not None:
         raise TypeError(f"{name}() takes x or result=, not both")
+    sampled = _sampling(spec, params, noise, name)
+    if sampled:
+        if noise is None:
+            raise TypeError(f"{name}: {spec.random_param.name}=True needs noise=, the array "
+                            f"{spec.name}(..., {spec.random_param.name}=True, noise=...) filled")
+        if any(on_device(a) or _dask.is_dask(a) for a in (grad_output, x, out)):
+            _refuse_sampling(spec, "dask or CUDA device arrays")
     ufname, _, _ = spec.kernels(params)
     kernel = f"{ufname}_grad"
     what = "x"
@@ -134,6 +195,16 @@ def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inpl
         out = grad_output
     elif out is not None:
         check_out(name, out, shape, res_dtype)
+    if sampled:  # g * m, the multipliers the forward drew
+        if not isinstance(noise, np.ndarray) or noise.shape != arr.shape:
+            raise ValueError(f"{name}: noise must be an array of x's shape {arr.shape}, got "
+                             f"{getattr(noise, 'shape', type(noise).__name__)}")
+        if out is None:
+            hardware.check_fits(name, math.prod(shape) * res_dtype.itemsize)
+            res = np.multiply(g, noise, dtype=compute).astype(res_dtype, copy=False)
+            return res if res.ndim else res[()]
+        np.multiply(g, noise, out=out, dtype=compute, casting="same_kind")
+        return out
     grad_weight = None
     if spec.has_weight:  # before grad_input: with inplace=True that overwrites grad_output
         grad_weight = _weight.weight_grad(spec, params, g, arr, extra[-1], shape, compute,

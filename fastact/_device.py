@@ -59,7 +59,7 @@ def _weight(cuda, spec, params, shape, compute, stream):
     """The kernels' parameters: (scalar parameters, per-channel device weight or None, whether
     the weight was given on the device)."""
     if not spec.has_weight:
-        return [compute.type(params[p.name]) for p in spec.real_params], None, False
+        return [compute.type(v) for v in spec.scalars(params)], None, False
     w = params[spec.weight_param.name]
     if cuda.is_device_array(w):
         dw, _, _ = cuda.as_device(w)

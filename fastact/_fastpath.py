@@ -36,7 +36,7 @@ def _fast_path(spec, kernel_name):
     generated function; ``route(size, dtype, backend)`` (:func:`fastact.dispatch.router`) is
     None (take the general path), False (the serial loop) or True (the parallel loop)."""
     table = {}
-    defaults = [p.default for p in spec.real_params]
+    defaults = spec.scalars(spec.defaults()) if not spec.has_weight else ()
     family = spec.family
 
     def loop_for(dtype, par):
@@ -114,8 +114,9 @@ def make_forward(spec):
                         return x
                 elif (res := _fast_out(spec.name, entry[0], x, out, entry[1])) is not None:
                     return res
+        sampling = _sampling_args(spec, kwargs, ("generator", "noise"))
         params = bind(spec, spec.name, args, kwargs)
-        return _calls.forward(spec, x, params, out, inplace, backend, stream)
+        return _calls.forward(spec, x, params, out, inplace, backend, stream, **sampling)
 
     if _weight_fast_path(spec):  # an activation with a weight has no in-place form
         route, loops_for = _weight_fast(spec)
@@ -166,12 +167,22 @@ def make_grad(spec):
                     entry[0](grad_output.reshape(-1), arr.reshape(-1), res.reshape(-1),
                              *entry[1])
                 return res
+        sampling = _sampling_args(spec, kwargs, ("noise",))
         params = bind(spec, fname, args, kwargs)
-        return _calls.grad(spec, grad_output, x, params, out, backend, result, inplace, stream)
+        return _calls.grad(spec, grad_output, x, params, out, backend, result, inplace, stream,
+                           **sampling)
 
     if _weight_fast_path(spec):
         fn = _weight_grad_fn(spec, fname)
     return fn
+
+
+def _sampling_args(spec, kwargs, keys):
+    """The keywords ``keys`` of an activation with a "random" parameter, taken out of
+    ``kwargs``: ``generator`` (the forward's) and ``noise``."""
+    if spec.random_param is None:
+        return {}
+    return {k: kwargs.pop(k) for k in keys if k in kwargs}
 
 
 def _weight_fast_path(spec):

@@ -26,9 +26,36 @@ def _signature(spec, grad_fn):
     ps.append(_P("out", _P.KEYWORD_ONLY, default=None))
     if grad_fn or not spec.has_weight:  # a weight's activation has no in-place forward
         ps.append(_P("inplace", _P.KEYWORD_ONLY, default=False))
+    if spec.random_param is not None:
+        if not grad_fn:
+            ps.append(_P("generator", _P.KEYWORD_ONLY, default=None))
+        ps.append(_P("noise", _P.KEYWORD_ONLY, default=None))
     ps.append(_P("backend", _P.KEYWORD_ONLY, default=None))
     ps.append(_P("stream", _P.KEYWORD_ONLY, default=None))
     return inspect.Signature(ps)
+
+
+def _param_type(p):
+    if p.choices:
+        return "one of " + ", ".join(map(repr, p.choices))
+    return "bool" if p.kind == "random" else "float"
+
+
+def _sampling_doc(spec, grad_fn):
+    """The docstring's lines for ``generator=`` and ``noise=`` (an activation with a "random"
+    parameter)."""
+    p = spec.random_param
+    if p is None:
+        return ""
+    if grad_fn:
+        return (f"noise : ndarray, optional\n    With {p.name}=True (required then): the "
+                f"multipliers {spec.name}(..., {p.name}=True, noise=...) drew; the gradient is "
+                "grad_output * noise.\n")
+    return (f"generator : numpy.random.Generator, int or None, optional\n    With {p.name}=True: "
+            "where the samples come from (as numpy.random.default_rng(generator)).\n"
+            f"noise : ndarray, optional\n    With {p.name}=True: receives each element's "
+            "multiplier (x's shape, in the computing dtype: float32 for float16 input), to pass "
+            f"to {spec.name}_grad.\n")
 
 
 def _accuracy(spec):
@@ -39,7 +66,7 @@ def _accuracy(spec):
 
 def _docstring(spec, grad_fn):
     params = "\n".join(
-        f"{p.name} : {'one of ' + ', '.join(map(repr, p.choices)) if p.choices else 'float'}"
+        f"{p.name} : {_param_type(p)}"
         + ("" if p.default is REQUIRED else f", default {p.default!r}")
         for p in spec.params
     )
@@ -71,6 +98,7 @@ def _docstring(spec, grad_fn):
         + ("inplace : bool, default False\n    Write grad_input into grad_output and return it.\n"
            if grad_fn else "" if spec.has_weight else
            "inplace : bool, default False\n    Write the result into x and return x.\n")
+        + _sampling_doc(spec, grad_fn)
         + "backend : {'auto', 'cpu', 'parallel', 'cuda'}, optional\n    Overrides use_backend() "
           "and FASTACT_BACKEND; 'auto' picks by size and device (see fastact.explain).\n"
         + "stream : CUDA stream, optional\n    For device arrays and backend='cuda': the stream to "

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -75,6 +76,9 @@ class Peer:
     #: ``result_backward(peer, grad, y, params) -> grad_input``: the peer's backward from the
     #: output (ATen's ``is_result`` ops), for ``_grad(..., result=y)``; None where it has none
     result_backward: Callable | None = None
+    #: ``backward(peer, grad, x, params) -> grad_input``: the peer's own backward op (an aten
+    #: ``*_backward``), which the benchmarks time; None: autograd's backward of ``function``
+    backward: Callable | None = None
 
     def function(self, peer, params: Mapping[str, object]) -> Callable:
         """The peer's function of one tensor for these fastact parameter values."""
@@ -97,9 +101,19 @@ class Param:
     name: str
     default: object = REQUIRED
     #: "real": a real scalar passed to the kernels; "choice": selects a kernel variant;
-    #: "weight": prelu's scalar-or-per-channel array.
+    #: "weight": prelu's scalar-or-per-channel array; "random": a flag (rrelu's ``training``)
+    #: that makes the call sample each element's multiplier (:attr:`Activation.noise_kernel`).
     kind: str = "real"
     choices: tuple[str, ...] = ()
+
+
+class UfuncKernel(NamedTuple):
+    """A kernel the backends compile into loops and ufuncs: its leading ``arrays`` inputs are
+    arrays, the rest of its ``inputs`` scalars (the activation's parameters)."""
+
+    kernel: Callable
+    inputs: int
+    arrays: int
 
 
 @dataclass(frozen=True)
@@ -127,8 +141,13 @@ class Activation:
     check: Callable[[dict], None] | None = None
     #: a doctest example for the generated docstring
     example: str = ""
-    #: further element-wise kernels the activation needs: ufunc name -> (kernel, inputs)
+    #: further element-wise kernels the activation needs: ufunc name -> (kernel, number of array
+    #: inputs); the real parameters follow the arrays
     extra_kernels: Mapping[str, tuple[Callable, int]] = field(default_factory=dict)
+    #: ``kernel_scalars(params) -> tuple`` of the forward and gradient kernels' scalar arguments
+    #: (float64 values, cast to the computing dtype), where they are not the real parameters
+    #: themselves (rrelu's eval-mode slope ``(lower + upper) / 2``, rounded once as torch does)
+    kernel_scalars: Callable[[Mapping], tuple] | None = None
     #: gradient kernel taking the output ``y = f(x)`` instead of ``x`` (``_grad(..., result=y)``),
     #: where f' is a function of f; None where it is not
     result_grad: Callable | None = None
@@ -170,6 +189,43 @@ class Activation:
         """The parameters passed to the kernels, in order."""
         return tuple(p for p in self.params if p.kind == "real")
 
+    def scalars(self, params: Mapping[str, object]) -> tuple:
+        """The forward and gradient kernels' scalar arguments (Python floats) for these bound
+        parameter values (a weight parameter is passed separately)."""
+        if self.kernel_scalars is not None:
+            return tuple(self.kernel_scalars(params))
+        return tuple(params[p.name] for p in self.real_params)
+
+    @cached_property
+    def n_scalars(self) -> int:
+        """How many scalar arguments the forward and gradient kernels take (after the arrays;
+        a weight parameter is one more)."""
+        if self.kernel_scalars is None:
+            return len(self.real_params)
+        return len(self.kernel_scalars(self.defaults()))
+
+    def defaults(self) -> dict:
+        """The parameters' default values (parameters without one are left out)."""
+        return {p.name: p.default for p in self.params if p.default is not REQUIRED}
+
+    @cached_property
+    def random_param(self) -> Param | None:
+        """The parameter of kind "random" (rrelu's ``training``), or None."""
+        return next((p for p in self.params if p.kind == "random"), None)
+
+    @cached_property
+    def noise_kernel(self) -> str | None:
+        """For an activation with a "random" parameter: the extra kernel ``<name>_noise(u, x,
+        *real parameters)`` that maps a uniform sample ``u`` in [0, 1) to the element's
+        multiplier ``m`` (computed in place of ``u``): with the parameter set, ``f(x) = x * m``
+        and ``g * f'(x) = g * m`` (torch's rrelu_with_noise). None otherwise."""
+        if self.random_param is None:
+            return None
+        name = f"{self.name}_noise"
+        if name not in self.extra_kernels:
+            raise LookupError(f"{self.name}: a random parameter needs the extra kernel {name!r}")
+        return name
+
     @cached_property
     def choice(self) -> Param | None:
         return next((p for p in self.params if p.kind == "choice"), None)
@@ -206,19 +262,20 @@ class Activation:
         fwd, grad = self.variants[value]
         return f"{self.name}_{value}", fwd, grad
 
-    def ufunc_kernels(self) -> dict[str, tuple[Callable, int]]:
-        """Every ufunc this activation needs: name -> (kernel, number of inputs)."""
-        n = len(self.real_params) + (1 if any(p.kind == "weight" for p in self.params) else 0)
+    def ufunc_kernels(self) -> dict[str, UfuncKernel]:
+        """Every ufunc this activation needs: name -> :class:`UfuncKernel`."""
+        n = self.n_scalars + (1 if self.has_weight else 0)
         pairs = {self.name: (self.forward, self.grad)}
         for value, pair in self.variants.items():
             pairs[f"{self.name}_{value}"] = pair
         out = {}
         for name, (fwd, grad) in pairs.items():
-            out[name] = (fwd, 1 + n)
-            out[f"{name}_grad"] = (grad, 2 + n)
+            out[name] = UfuncKernel(fwd, 1 + n, 1)
+            out[f"{name}_grad"] = UfuncKernel(grad, 2 + n, 2)
         if self.result_grad is not None:
-            out[f"{self.name}_grad_result"] = (self.result_grad, 2 + n)
-        out.update(self.extra_kernels)
+            out[f"{self.name}_grad_result"] = UfuncKernel(self.result_grad, 2 + n, 2)
+        for name, (kern, arrays) in self.extra_kernels.items():
+            out[name] = UfuncKernel(kern, arrays + len(self.real_params), arrays)
         return out
 
 

@@ -45,19 +45,29 @@ def _array(t: torch.Tensor, what: str, name: str) -> np.ndarray:
 def _make_function(name: str):
     forward_fn = getattr(fastact, name)
     grad_fn = getattr(fastact, f"{name}_grad")
+    spec = ACTIVATIONS[name]
+    # a "random" parameter (rrelu's training): when set, the forward keeps the multipliers it
+    # drew for the backward (torch's rrelu_with_noise)
+    sampled_at = spec.params.index(spec.random_param) if spec.random_param else None
 
     class Fn(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x, *params):
+            xa = _array(x, "x", name)
+            kw = {}
+            if sampled_at is not None and params[sampled_at]:
+                compute = np.float32 if xa.dtype == np.float16 else xa.dtype
+                kw["noise"] = np.empty(xa.shape, compute)
             ctx.save_for_backward(x)
             ctx.params = params
-            return torch.from_numpy(np.asarray(forward_fn(_array(x, "x", name), *params)))
+            ctx.noise = kw
+            return torch.from_numpy(np.asarray(forward_fn(xa, *params, **kw)))
 
         @staticmethod
         def backward(ctx, grad_output):
             (x,) = ctx.saved_tensors
             g = grad_fn(_array(grad_output, "grad_output", name), _array(x, "x", name),
-                        *ctx.params)
+                        *ctx.params, **ctx.noise)
             return (torch.from_numpy(np.asarray(g)), *([None] * len(ctx.params)))
 
     Fn.__name__ = Fn.__qualname__ = f"{name.title().replace('_', '')}Function"
@@ -118,7 +128,9 @@ class Activation(torch.nn.Module):
 
     ``Activation("prelu", num_parameters=C, init=0.25)`` holds a learnable weight, as
     ``torch.nn.PReLU`` (any activation with a "weight" parameter: a learnable tensor of that
-    name).
+    name). An activation with a "random" parameter (rrelu's ``training``) takes it from the
+    module's mode, as ``torch.nn.RReLU``: sampled after ``train()``, deterministic after
+    ``eval()``.
     """
 
     def __init__(self, name: str, num_parameters: int = 1, init: float = 0.25, **params):
@@ -128,6 +140,7 @@ class Activation(torch.nn.Module):
         self.name = name
         spec = ACTIVATIONS[name]
         self._weight = spec.weight_param.name if spec.has_weight else None
+        self._sampled = spec.random_param.name if spec.random_param else None
         if self._weight is not None:
             self.register_parameter(
                 self._weight, torch.nn.Parameter(torch.full((num_parameters,), float(init))))
@@ -139,7 +152,10 @@ class Activation(torch.nn.Module):
         if self._weight is not None:
             w = getattr(self, self._weight)
             return functions[self.name].apply(x, w if w.dtype == x.dtype else w.to(x.dtype))
-        return functions[self.name].apply(x, *self.params.values())
+        params = self.params
+        if self._sampled is not None:  # follows train() / eval(), as torch.nn.RReLU
+            params = {**params, self._sampled: self.training}
+        return functions[self.name].apply(x, *params.values())
 
     def extra_repr(self):
         return ", ".join([repr(self.name)] + [f"{k}={v!r}" for k, v in self.params.items()])

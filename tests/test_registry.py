@@ -41,7 +41,7 @@ def test_entry_is_complete(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_kernels_are_public(name):
     """Every kernel an entry uses is exported by fastact.kernels under its own name."""
-    for kernel, _ in ACTIVATIONS[name].ufunc_kernels().values():
+    for kernel, _, _ in ACTIVATIONS[name].ufunc_kernels().values():
         public = kernel.py_func.__name__
         assert getattr(K, public, None) is kernel and public in K.__all__, public
 

@@ -53,7 +53,7 @@ def _vector_bytes(ir):
 def test_loop_is_simd_without_libm(name, dtype):
     dtype = np.dtype(dtype).type
     kernel = name.removesuffix("_inplace")
-    _, nin, _ = KERNELS[kernel]
+    nin = KERNELS[kernel][1]
     arrays = n_arrays(kernel) + (name == kernel)  # inputs, then out (none in place)
     params = [dtype(0.5)] * (nin - n_arrays(kernel))
     loop = _loop(name)

@@ -141,3 +141,19 @@ def test_prelu_weight_grad_matches_torch():
     np.testing.assert_allclose(gi, tx.grad.numpy(), rtol=1e-15)
     np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-12)
     np.testing.assert_array_equal(fastact.prelu(x, w), F.prelu(tx, tw).detach().numpy())
+
+
+#: the cases whose torch counterpart names its own backward op (the benchmarks time it)
+BACKWARD_OPS = [(n, p) for n, p in CASES if ACTIVATIONS[n].torch.backward is not None]
+
+
+@pytest.mark.parametrize(("name", "p"), BACKWARD_OPS, ids=[f"{n}-{p}" for n, p in BACKWARD_OPS])
+def test_peer_backward_op_is_autograds(name, p):
+    """An entry's torch backward op gives what autograd gives through its torch function."""
+    x = np.array(special_values(name, p) + list(np.linspace(-8, 8, 101)), dtype=np.float32)
+    g = np.random.default_rng(2).standard_normal(x.shape).astype(np.float32)
+    _, want = run_torch(name, p, x, g)
+    spec = ACTIVATIONS[name]
+    got = spec.torch.backward(torch, torch.tensor(g), torch.tensor(x),
+                              {**spec.defaults(), **p}).numpy()
+    np.testing.assert_array_equal(got, want)

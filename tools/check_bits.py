@@ -66,7 +66,9 @@ def run(n, inplace):
             arrays = [g, x] if k == 2 else [x]
             nparams = nin - k
             base = name.split("_grad")[0]
-            sets = PARAMS.get(base, ONE_PARAM) if nparams else [()]
+            sets = PARAMS.get(base, ONE_PARAM if nparams == 1 else [
+                tuple(0.5 * (i + 1) * v[0] for i in range(nparams)) for v in ONE_PARAM])
+            sets = sets if nparams else [()]
             for ps in sets:
                 ps = tuple(dtype(p) for p in ps)
                 res = np.empty_like(x)

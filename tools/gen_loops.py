@@ -72,7 +72,7 @@ def _loops():
     from fastact.backends.cpu import KERNELS, n_arrays
 
     for name in sorted(KERNELS):
-        kern, nin, _ = KERNELS[name]
+        kern, nin = KERNELS[name][:2]
         arrays = n_arrays(name)
         ins = ["g", "x"] if arrays == 2 else ["x"]
         params = [f"p{i}" for i in range(nin - arrays)]

@@ -25,22 +25,24 @@ INTEGER_TYPES = (
 )
 
 
-def n_arrays(name: str) -> int:
-    """How many leading inputs of kernel ``name`` are arrays (the rest are scalar parameters)."""
-    return 2 if name.endswith(("_grad", "_grad_result")) else 1
-
-
 def _kernel_table():
     table = {}
     for spec in ACTIVATIONS.values():
-        for name, (kern, nin) in spec.ufunc_kernels().items():
+        for name, k in spec.ufunc_kernels().items():
             integer = spec.keeps_integers and name == spec.name
-            table[name] = (kern, nin, FLOAT_TYPES + (INTEGER_TYPES if integer else ()))
+            table[name] = (k.kernel, k.inputs, FLOAT_TYPES + (INTEGER_TYPES if integer else ()),
+                           k.arrays)
     return table
 
 
-#: ufunc name -> (scalar kernel, number of inputs, loop types)
+#: ufunc name -> (scalar kernel, number of inputs, loop types, number of array inputs)
 KERNELS = _kernel_table()
+
+
+def n_arrays(name: str) -> int:
+    """How many leading inputs of kernel ``name`` are arrays (the rest are scalar parameters)."""
+    return KERNELS[name][3]
+
 
 _lock = threading.Lock()
 
@@ -64,7 +66,7 @@ _ready: dict = {}  # (name, dtype char) -> np.ufunc whose loop for that dtype is
 def _dufunc(name):
     dufunc = _dufuncs.get(name)
     if dufunc is None:
-        kern, _, _ = KERNELS[name]  # KeyError for an unknown name
+        kern = KERNELS[name][0]  # KeyError for an unknown name
         dufunc = _dufuncs.setdefault(name, vectorize(cache=True, fastmath=FASTMATH)(kern.py_func))
     return dufunc
 
@@ -79,7 +81,7 @@ def _ensure(name: str, dtype: np.dtype) -> np.ufunc:
     uf = _ready.get(key)
     if uf is not None:
         return uf
-    _, nin, types = KERNELS[name]
+    _, nin, types, _ = KERNELS[name]
     if dtype.name not in types and not (dtype.kind == "b" and "boolean" in types):
         raise TypeError(f"{name}: no {dtype} loop")
     with _lock:
