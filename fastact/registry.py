@@ -315,6 +315,12 @@ def _check_softplus(p):
         raise ValueError("softplus: beta cannot be 0 (the result is divided by beta)")
 
 
+def _check_shrink_result(p):
+    if not p["lambd"] >= 0:
+        raise ValueError(f"result= needs lambd >= 0 (otherwise a zero output does not tell the "
+                         f"input's branch), got {p['lambd']}; pass x")
+
+
 # -- references: float64 NumPy/SciPy and mpmath formulas (fastact._reference) ------------------
 #
 # Conventions at kinks and special values are torch's (JAX's for the JAX-only activations), and at
@@ -512,6 +518,19 @@ def _softsign(x):
     return limits(x, x / (1 + np.abs(x)), -1.0, 1.0)
 
 
+def _inside(x, lambd):
+    return (x >= -lambd) & (x <= lambd)
+
+
+def _hardshrink(x, lambd=0.5):
+    return np.where(_inside(x, lambd), 0.0, x)
+
+
+def _hardshrink_d(x, lambd=0.5):
+    # 1 only strictly outside: 0 at NaN (README, "Deviations")
+    return np.where((x < -lambd) | (x > lambd), 1.0, 0.0)
+
+
 # -- peers: torch's and JAX's counterparts ---------------------------------------------------------
 
 
@@ -573,6 +592,10 @@ def _torch_leaky_result(torch, g, y, p):
 
 def _torch_elu_result(torch, g, y, p):
     return _aten(torch).elu_backward(g, p["alpha"], 1.0, 1.0, True, y)
+
+
+def _torch_hardshrink_backward(torch, g, x, p):
+    return _aten(torch).hardshrink_backward(g, x, p["lambd"])
 
 
 def _torch_celu_result(torch, g, y, p):
@@ -886,6 +909,24 @@ _ACTIVATIONS = [
             Deviation("torch's SIMD loop gives a NaN gradient at NaN and its scalar tail loop "
                       "passes g; fastact: g", at=np.isnan, part="backward"))),
         jax=Peer("nn.hard_swish"),
+    ),
+    Activation(
+        "hardshrink", "Hard shrinkage: zero on [-lambd, lambd], the identity outside.",
+        K.hardshrink, K.hardshrink_grad,
+        params=(Param("lambd", 0.5),),
+        formula=r"x \text{ if } |x| > \lambda \text{ else } 0",
+        derivative=r"\mathbb{1}[|x| > \lambda]",
+        family=PIECEWISE_LINEAR, accuracy_ulp=0,
+        kinks="the closed interval [-lambd, lambd] maps to +0 with gradient 0, as torch; NaN "
+        "gives NaN, and gradient 0 (torch's vectorized loop)",
+        result_grad=K.hardshrink_grad_result, result_check=_check_shrink_result,
+        result_derivative=r"\mathbb{1}[y \ne 0] \quad (\lambda \ge 0)",
+        example=">>> fastact.hardshrink([-1.0, 0.2, 0.7])\narray([-1. ,  0. ,  0.7])",
+        kink_points=lambda p: (-p["lambd"], p["lambd"]),
+        reference=Reference(_hardshrink, _hardshrink_d, mp_piecewise(_hardshrink),
+                            mp_piecewise(_hardshrink_d), params=({}, {"lambd": 1.5})),
+        torch=Peer("nn.functional.hardshrink", backward=_torch_hardshrink_backward,
+                   deviations=(_TORCH_NAN_GRAD,)),
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""Piecewise-linear rectifiers: relu, relu6, hardtanh, leaky_relu and prelu.
+"""Piecewise-linear rectifiers and shrinkage: relu, relu6, hardtanh, leaky_relu, prelu and
+hardshrink.
 
 Exact in every dtype (at most one rounding, in ``x * slope``), computed natively in the input's
 type. Conventions are PyTorch's: ``relu(-0.0) == -0.0``; NaN in gives NaN out; gradients at NaN
@@ -70,8 +71,31 @@ def prelu_weight_grad(g, x):
     return type(g)(0) if x > type(x)(0) else g * x
 
 
+@kernel
+def hardshrink(x, lambd):
+    # torch: the closed interval [-lambd, lambd] maps to +0; outside it (and at NaN) x itself
+    return type(x)(0) if (x >= -lambd and x <= lambd) else x
+
+
+@kernel
+def hardshrink_grad(g, x, lambd):
+    # g only strictly outside [-lambd, lambd]: 0 at NaN, as torch's vectorized shrink_backward
+    # (its scalar tail loop passes g)
+    return g if (x < -lambd or x > lambd) else type(g)(0)
+
+
+@kernel
+def hardshrink_grad_result(g, y, lambd):
+    # from the output (lambd >= 0): y is 0 exactly on [-lambd, lambd]; NaN gives 0 as above
+    T = type(y)
+    return g if (y < T(0) or y > T(0)) else type(g)(0)
+
+
 #: this family's public kernels, re-exported by fastact.kernels
 __all__ = [
+    "hardshrink",
+    "hardshrink_grad",
+    "hardshrink_grad_result",
     "hardtanh",
     "hardtanh_grad",
     "leaky_relu",

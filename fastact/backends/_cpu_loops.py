@@ -139,6 +139,42 @@ def gelu_tanh_grad_inplace(g, x):
 
 
 @njit(**_OPTIONS)
+def hardshrink(x, out, p0):
+    for i in range(out.size):
+        out[i] = K.hardshrink(x[i], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_inplace(x, p0):
+    for i in range(x.size):
+        x[i] = K.hardshrink(freeze(x[i]), p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad(g, x, out, p0):
+    for i in range(out.size):
+        out[i] = K.hardshrink_grad(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.hardshrink_grad(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad_result(g, x, out, p0):
+    for i in range(out.size):
+        out[i] = K.hardshrink_grad_result(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad_result_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.hardshrink_grad_result(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
 def hardsigmoid(x, out):
     for i in range(out.size):
         out[i] = K.hardsigmoid(x[i])

@@ -257,6 +257,78 @@ def gelu_tanh_grad_inplace_h(g, x):
 
 
 @cuda.jit(cache=True)
+def hardshrink(x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink(x[i], p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_h(x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink(np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_inplace(x, p0):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.hardshrink(x[i], p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_inplace_h(x, p0):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.hardshrink(np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_grad(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink_grad(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_grad_h(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink_grad(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_grad_inplace(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.hardshrink_grad(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_grad_inplace_h(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.hardshrink_grad(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_grad_result(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink_grad_result(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_grad_result_h(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink_grad_result(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_grad_result_inplace(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.hardshrink_grad_result(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def hardshrink_grad_result_inplace_h(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.hardshrink_grad_result(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
 def hardsigmoid(x, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.hardsigmoid(x[i])

@@ -196,6 +196,60 @@ def gelu_tanh_grad_inplace(g, x, block):
 
 
 @njit(**_OPTIONS)
+def hardshrink(x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardshrink(x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_inplace(x, block, p0):
+    n = x.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardshrink_inplace(x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardshrink_grad(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardshrink_grad_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad_result(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardshrink_grad_result(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad_result_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.hardshrink_grad_result_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
 def hardsigmoid(x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
