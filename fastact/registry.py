@@ -321,6 +321,11 @@ def _check_shrink_result(p):
                          f"input's branch), got {p['lambd']}; pass x")
 
 
+def _check_softshrink(p):
+    if not p["lambd"] >= 0:
+        raise ValueError(f"softshrink: lambd must be >= 0 (as torch), got {p['lambd']}")
+
+
 # -- references: float64 NumPy/SciPy and mpmath formulas (fastact._reference) ------------------
 #
 # Conventions at kinks and special values are torch's (JAX's for the JAX-only activations), and at
@@ -531,6 +536,10 @@ def _hardshrink_d(x, lambd=0.5):
     return np.where((x < -lambd) | (x > lambd), 1.0, 0.0)
 
 
+def _softshrink(x, lambd=0.5):
+    return np.where(_inside(x, lambd), 0.0, np.where(x > lambd, x - lambd, x + lambd))
+
+
 # -- peers: torch's and JAX's counterparts ---------------------------------------------------------
 
 
@@ -596,6 +605,14 @@ def _torch_elu_result(torch, g, y, p):
 
 def _torch_hardshrink_backward(torch, g, x, p):
     return _aten(torch).hardshrink_backward(g, x, p["lambd"])
+
+
+def _torch_softshrink_backward(torch, g, x, p):
+    return _aten(torch).softshrink_backward(g, x, p["lambd"])
+
+
+def _positive_zero(x, g, value, dtype):
+    return np.where(value == 0, 0.0, value)
 
 
 def _torch_celu_result(torch, g, y, p):
@@ -927,6 +944,28 @@ _ACTIVATIONS = [
                             mp_piecewise(_hardshrink_d), params=({}, {"lambd": 1.5})),
         torch=Peer("nn.functional.hardshrink", backward=_torch_hardshrink_backward,
                    deviations=(_TORCH_NAN_GRAD,)),
+    ),
+    Activation(
+        "softshrink", "Soft shrinkage: x moved lambd towards zero, zero on [-lambd, lambd].",
+        K.softshrink, K.softshrink_grad,
+        params=(Param("lambd", 0.5),), check=_check_softshrink,
+        formula=r"x - \lambda \text{ if } x > \lambda;\ x + \lambda \text{ if } x < -\lambda;"
+        r"\ 0",
+        derivative=r"\mathbb{1}[|x| > \lambda]",
+        family=PIECEWISE_LINEAR, accuracy_ulp=0,
+        kinks="the closed interval [-lambd, lambd] maps to +0 with gradient 0, as torch's "
+        "vectorized loop; NaN gives NaN, and gradient 0; lambd < 0 is refused, as torch",
+        result_grad=K.softshrink_grad_result,
+        result_derivative=r"\mathbb{1}[y \ne 0]",
+        example=">>> fastact.softshrink([-1.0, 0.2, 0.75])\narray([-0.5 ,  0.  ,  0.25])",
+        kink_points=lambda p: (-p["lambd"], p["lambd"]),
+        reference=Reference(_softshrink, _hardshrink_d, mp_piecewise(_softshrink),
+                            mp_piecewise(_hardshrink_d), params=({}, {"lambd": 1.5})),
+        torch=Peer("nn.functional.softshrink", backward=_torch_softshrink_backward,
+                   deviations=(_TORCH_NAN_GRAD, Deviation(
+                       "torch's scalar tail loop returns x * 0 on [-lambd, lambd] (-0 for "
+                       "negative x); its vectorized loop and fastact +0",
+                       expect=_positive_zero, part="forward"))),
     ),
 ]
 

@@ -1,5 +1,5 @@
-"""Piecewise-linear rectifiers and shrinkage: relu, relu6, hardtanh, leaky_relu, prelu and
-hardshrink.
+"""Piecewise-linear rectifiers and shrinkage: relu, relu6, hardtanh, leaky_relu, prelu,
+hardshrink and softshrink.
 
 Exact in every dtype (at most one rounding, in ``x * slope``), computed natively in the input's
 type. Conventions are PyTorch's: ``relu(-0.0) == -0.0``; NaN in gives NaN out; gradients at NaN
@@ -91,6 +91,21 @@ def hardshrink_grad_result(g, y, lambd):
     return g if (y < T(0) or y > T(0)) else type(g)(0)
 
 
+@kernel
+def softshrink(x, lambd):
+    # torch: x - lambd above lambd, x + lambd below -lambd, +0 on [-lambd, lambd] (as its
+    # vectorized loop; the scalar tail loop returns x * 0); NaN passes
+    if x >= -lambd and x <= lambd:
+        return type(x)(0)
+    return x - lambd if x > lambd else x + lambd
+
+
+# the gradient is hardshrink's: g strictly outside [-lambd, lambd], 0 at NaN; from the output,
+# y is 0 exactly on that interval
+softshrink_grad = hardshrink_grad
+softshrink_grad_result = hardshrink_grad_result
+
+
 #: this family's public kernels, re-exported by fastact.kernels
 __all__ = [
     "hardshrink",
@@ -107,4 +122,7 @@ __all__ = [
     "relu6",
     "relu6_grad",
     "relu_grad",
+    "softshrink",
+    "softshrink_grad",
+    "softshrink_grad_result",
 ]

@@ -571,6 +571,42 @@ def softplus_grad_inplace(g, x, p0, p1):
 
 
 @njit(**_OPTIONS)
+def softshrink(x, out, p0):
+    for i in range(out.size):
+        out[i] = K.softshrink(x[i], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_inplace(x, p0):
+    for i in range(x.size):
+        x[i] = K.softshrink(freeze(x[i]), p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_grad(g, x, out, p0):
+    for i in range(out.size):
+        out[i] = K.hardshrink_grad(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_grad_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.hardshrink_grad(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_grad_result(g, x, out, p0):
+    for i in range(out.size):
+        out[i] = K.hardshrink_grad_result(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_grad_result_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.hardshrink_grad_result(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
 def softsign(x, out):
     for i in range(out.size):
         out[i] = K.softsign(x[i])

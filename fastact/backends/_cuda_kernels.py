@@ -1121,6 +1121,78 @@ def softplus_grad_inplace_h(g, x, p0, p1):
 
 
 @cuda.jit(cache=True)
+def softshrink(x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.softshrink(x[i], p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_h(x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.softshrink(np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_inplace(x, p0):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.softshrink(x[i], p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_inplace_h(x, p0):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.softshrink(np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_grad(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink_grad(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_grad_h(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink_grad(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_grad_inplace(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.hardshrink_grad(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_grad_inplace_h(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.hardshrink_grad(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_grad_result(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink_grad_result(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_grad_result_h(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.hardshrink_grad_result(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_grad_result_inplace(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.hardshrink_grad_result(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def softshrink_grad_result_inplace_h(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.hardshrink_grad_result(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
 def softsign(x, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.softsign(x[i])

@@ -844,6 +844,60 @@ def softplus_grad_inplace(g, x, block, p0, p1):
 
 
 @njit(**_OPTIONS)
+def softshrink(x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softshrink(x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_inplace(x, block, p0):
+    n = x.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softshrink_inplace(x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_grad(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softshrink_grad(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_grad_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softshrink_grad_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_grad_result(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softshrink_grad_result(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_grad_result_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.softshrink_grad_result_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
 def softsign(x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
