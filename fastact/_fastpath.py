@@ -36,7 +36,7 @@ def _fast_path(spec, kernel_name):
     generated function; ``route(size, dtype, backend)`` (:func:`fastact.dispatch.router`) is
     None (take the general path), False (the serial loop) or True (the parallel loop)."""
     table = {}
-    defaults = spec.scalars(spec.defaults()) if not spec.has_weight else ()
+    defaults = spec.scalars(spec.defaults()) if _plain_fast_path(spec) else ()
     family = spec.family
 
     def loop_for(dtype, par):
@@ -100,7 +100,7 @@ def _fast_out(name, loop, x, out, scalars):
 
 
 def make_forward(spec):
-    loop_for, route = (None, None) if spec.has_weight else _fast_path(spec, spec.name)
+    loop_for, route = _fast_path(spec, spec.name) if _plain_fast_path(spec) else (None, None)
 
     def fn(x, *args, out=None, inplace=False, backend=None, stream=None, **kwargs):
         if (loop_for is not None and type(x) is np.ndarray and not args and not kwargs
@@ -138,7 +138,7 @@ def make_forward(spec):
 
 def make_grad(spec):
     fname = f"{spec.name}_grad"
-    loop_for, route = (None, None) if spec.has_weight else _fast_path(spec, fname)
+    loop_for, route = _fast_path(spec, fname) if _plain_fast_path(spec) else (None, None)
     # result= with the default parameters (which every result_check accepts)
     result_loop_for = _fast_path(spec, f"{fname}_result")[0] if (
         loop_for is not None and spec.result_grad is not None) else None
@@ -183,6 +183,12 @@ def _sampling_args(spec, kwargs, keys):
     if spec.random_param is None:
         return {}
     return {k: kwargs.pop(k) for k in keys if k in kwargs}
+
+
+def _plain_fast_path(spec):
+    """Whether a call with the array(s) alone runs the loops with the default parameters: every
+    parameter has a default, and none is a weight (whose activation has the paths below)."""
+    return not spec.has_weight and len(spec.defaults()) == len(spec.params)
 
 
 def _weight_fast_path(spec):
