@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kernels as K
-from ._reference import INF, Reference, limits, mp, mp_piecewise, mp_sigmoid, sp
+from ._reference import MP_DIGITS, INF, Reference, limits, mp, mp_piecewise, mp_sigmoid, sp
 
 #: Marks a parameter without a default (prelu's ``weight``).
 REQUIRED = object()
@@ -540,6 +540,35 @@ def _softshrink(x, lambd=0.5):
     return np.where(_inside(x, lambd), 0.0, np.where(x > lambd, x - lambd, x + lambd))
 
 
+#: below this |x| the float64 reference of tanhshrink is its Taylor series (x - tanh x cancels)
+_TANHSHRINK_TAYLOR_BELOW = 0.5
+
+
+def _tanhshrink_taylor(x, terms=18):
+    """x - tanh x = -sum_{n>=2} 4**n (4**n - 1) B_2n x**(2n-1) / (2n)!, for |x| < 1/2 (where
+    each term is below a tenth of the one before)."""
+    u = x * x
+    acc = np.zeros_like(x)
+    for n in range(terms + 1, 1, -1):  # Horner in u, from the smallest term
+        acc = acc * u - float(4**n * (4**n - 1) * mp.bernoulli(2 * n) / mp.factorial(2 * n))
+    return x * u * acc
+
+
+def _tanhshrink(x):
+    with np.errstate(all="ignore"):
+        near = _tanhshrink_taylor(np.where(np.abs(x) < _TANHSHRINK_TAYLOR_BELOW, x, 0.0))
+    return np.where(np.abs(x) < _TANHSHRINK_TAYLOR_BELOW, near, x - np.tanh(x))
+
+
+def _mp_tanhshrink(x):
+    if x == 0:
+        return x
+    # x - tanh x loses about log10(3 / x**2) digits: work with that many more
+    extra = max(0, int(-2 * mp.log10(abs(x)))) + 5
+    with mp.workdps(MP_DIGITS + extra):
+        return +(x - mp.tanh(x))
+
+
 # -- peers: torch's and JAX's counterparts ---------------------------------------------------------
 
 
@@ -966,6 +995,21 @@ _ACTIVATIONS = [
                        "torch's scalar tail loop returns x * 0 on [-lambd, lambd] (-0 for "
                        "negative x); its vectorized loop and fastact +0",
                        expect=_positive_zero, part="forward"))),
+    ),
+    Activation(
+        "tanhshrink", "Tanh shrinkage: x - tanh(x), accurate where the two cancel.",
+        K.tanhshrink, K.tanhshrink_grad,
+        formula=r"x - \tanh x", derivative=r"\tanh^2 x",
+        kinks="smooth everywhere; near 0 computed without torch's x - tanh(x) cancellation; "
+        "tanhshrink(-0) = -0 (torch: +0)",
+        example=">>> fastact.tanhshrink([-1.0, 0.5]).round(6)\narray([-0.238406,  0.037883])",
+        kink_points=(),
+        reference=Reference(_tanhshrink, lambda x: np.tanh(x) ** 2, _mp_tanhshrink,
+                            lambda x: mp.tanh(x) ** 2),
+        torch=Peer("nn.functional.tanhshrink", zero_signs=False, deviations=(Deviation(
+            "torch computes x - tanh(x) (and its autograd g - g (1 - tanh(x)**2)), which cancel "
+            "for |x| < 1: all digits lost near 0; fastact is within 4 ULP of the exact value",
+            at=lambda x: np.abs(x) < 1),)),
     ),
 ]
 

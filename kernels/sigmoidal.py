@@ -1,4 +1,4 @@
-"""Squashing functions: sigmoid, logsigmoid, tanh, softsign, softplus.
+"""Squashing functions: sigmoid, logsigmoid, tanh, softsign, softplus; tanhshrink (x - tanh x).
 
 Each is evaluated from ``exp(-|x|) <= 1`` (or ``log1p``) so that neither tail overflows or
 cancels: ``1 - sigmoid(x)`` is ``sigmoid(-x)``, ``1 - tanh(x)**2`` is ``4e / (1 + e)**2`` with
@@ -239,6 +239,67 @@ def softplus_grad(g, x, beta, threshold):
     return g if beta * x > threshold else gs
 
 
+# -- tanhshrink: x - tanh(x) without its cancellation near 0 -------------------------------------
+
+#: below these |x|, tanhshrink is x**3 P(x**2) (P: TANHSHRINK_P64 / TANHSHRINK_P32); above,
+#: (|x| - 1) + 2e / (1 + e) with e = exp(-2|x|), whose terms cancel by at most a few bits there
+TANHSHRINK_SERIES64 = 0.75
+TANHSHRINK_SERIES32 = 0.25
+#: P(u) = (x - tanh x) / x**3, u = x**2, on [0, 0.75**2] (tools/fit_tanhshrink.py: relative
+#: error 0.5 * 2**-53)
+TANHSHRINK_P64 = (0.3333333333333333, -0.1333333333333251, 0.05396825396749151,
+                  -0.02186948850725424, 0.008863234950600091, -0.0035921210502249897,
+                  0.0014557798102785768, -0.0005897389749841442, 0.0002380725242379809,
+                  -9.420911297802095e-05, 3.445079361558487e-05, -1.0019134045956342e-05,
+                  1.6324995433032172e-06)
+#: P on [0, 0.25**2], for the float32 kernel evaluated in float64 (relative error 2e-11)
+TANHSHRINK_P32 = (0.33333333332701104, -0.13333332828408523, 0.053967606892478356,
+                  -0.021840359163279713, 0.0083239871496038)
+(_T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7, _T8, _T9, _T10, _T11, _T12) = TANHSHRINK_P64
+_U0, _U1, _U2, _U3, _U4 = TANHSHRINK_P32
+
+
+@kernel
+def _tanhshrink_far(x, e):
+    """x - tanh(x) from e = exp(-2|x|), for |x| beyond the series: ``|x| - 1`` is exact on
+    [0.5, 2] and ``1 - tanh|x| = 2e / (1 + e)`` is formed without a subtraction."""
+    T = type(x)
+    return math.copysign((abs(x) - T(1)) + T(2) * e / (T(1) + e), x)
+
+
+def _tanhshrink32(x):
+    # in float64 (the series, or the far form with exp_lean's float32-grade exponential), rounded
+    # once
+    d = np.float64(x)
+    u = d * d
+    near = d * u * (_U0 + u * (_U1 + u * (_U2 + u * (_U3 + u * _U4))))
+    far = _tanhshrink_far(d, exp_lean(-2.0 * abs(d)))
+    return np.float32(near if abs(d) < TANHSHRINK_SERIES32 else far)
+
+
+@kernel.by_dtype(float32=_tanhshrink32)
+def tanhshrink(x):
+    u = x * x
+    u2 = u * u
+    u4 = u2 * u2
+    p = (((_T0 + _T1 * u) + (_T2 + _T3 * u) * u2) + ((_T4 + _T5 * u) + (_T6 + _T7 * u) * u2) * u4
+         + (((_T8 + _T9 * u) + (_T10 + _T11 * u) * u2) + _T12 * u4) * (u4 * u4))  # Estrin
+    near = x * u * p
+    far = _tanhshrink_far(x, exp_neg(-2.0 * abs(x)))
+    return near if abs(x) < TANHSHRINK_SERIES64 else far
+
+
+def _tanhshrink_grad32(g, x):
+    t = _tanh(np.float64(x))  # in float64, rounded once
+    return np.float32(np.float64(g) * (t * t))
+
+
+@kernel.by_dtype(float32=_tanhshrink_grad32)
+def tanhshrink_grad(g, x):
+    t = _tanh(x)  # d/dx (x - tanh x) = tanh(x)**2: no cancellation
+    return g * (t * t)
+
+
 # -- gradients from the output y (torch's sigmoid_backward / tanh_backward take y) ----------------
 
 
@@ -276,4 +337,6 @@ __all__ = [
     "tanh",
     "tanh_grad",
     "tanh_grad_result",
+    "tanhshrink",
+    "tanhshrink_grad",
 ]

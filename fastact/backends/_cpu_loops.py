@@ -700,3 +700,27 @@ def tanh_grad_result(g, x, out):
 def tanh_grad_result_inplace(g, x):
     for i in range(g.size):
         g[i] = K.tanh_grad_result(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
+def tanhshrink(x, out):
+    for i in range(out.size):
+        out[i] = K.tanhshrink(x[i])
+
+
+@njit(**_OPTIONS)
+def tanhshrink_inplace(x):
+    for i in range(x.size):
+        x[i] = K.tanhshrink(freeze(x[i]))
+
+
+@njit(**_OPTIONS)
+def tanhshrink_grad(g, x, out):
+    for i in range(out.size):
+        out[i] = K.tanhshrink_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def tanhshrink_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.tanhshrink_grad(freeze(g[i]), x[i])

@@ -1385,6 +1385,54 @@ def tanh_grad_result_inplace_h(g, x):
 
 
 @cuda.jit(cache=True)
+def tanhshrink(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.tanhshrink(x[i])
+
+
+@cuda.jit(cache=True)
+def tanhshrink_h(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.tanhshrink(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def tanhshrink_inplace(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.tanhshrink(x[i])
+
+
+@cuda.jit(cache=True)
+def tanhshrink_inplace_h(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.tanhshrink(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def tanhshrink_grad(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.tanhshrink_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def tanhshrink_grad_h(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.tanhshrink_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def tanhshrink_grad_inplace(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.tanhshrink_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def tanhshrink_grad_inplace_h(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.tanhshrink_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
 def prelu_channel(x, out, w, inner, offset):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.prelu(x[i], w[(i + offset) // inner % w.size])

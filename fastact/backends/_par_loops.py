@@ -1039,3 +1039,39 @@ def tanh_grad_result_inplace(g, x, block):
         s = b * block
         e = min(s + block, n)
         L.tanh_grad_result_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
+def tanhshrink(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.tanhshrink(x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def tanhshrink_inplace(x, block):
+    n = x.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.tanhshrink_inplace(x[s:e])
+
+
+@njit(**_OPTIONS)
+def tanhshrink_grad(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.tanhshrink_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def tanhshrink_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.tanhshrink_grad_inplace(g[s:e], x[s:e])
