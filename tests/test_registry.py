@@ -52,10 +52,10 @@ def test_reference_agrees_with_mpmath(name):
     import mpmath as mp
 
     spec = ACTIVATIONS[name]
-    x = np.array([-7.5, -2.25, -0.6, 0.3, 1.75, 4.5])
-    x = x[[all(abs(v - k) > 1e-3 for k in spec.kinks_at({})) for v in x]]
     for kernel, ref in spec.references().items():
         for p in ref.params:
+            x = np.array([-7.5, -2.25, -0.6, 0.3, 1.75, 4.5])
+            x = x[[all(abs(v - k) > 1e-3 for k in spec.kinks_at(p)) for v in x]]
             f = ref.f(x, **p)
             df = ref.df(x, **p)
             mf = [float(ref.mf(mp.mpf(float(v)), **p)) for v in x]
