@@ -540,6 +540,14 @@ def _softshrink(x, lambd=0.5):
     return np.where(_inside(x, lambd), 0.0, np.where(x > lambd, x - lambd, x + lambd))
 
 
+def _threshold(x, threshold, value):
+    return np.where(x <= threshold, value, x)
+
+
+def _threshold_d(x, threshold, value):
+    return np.where(x <= threshold, 0.0, 1.0)
+
+
 #: below this |x| the float64 reference of tanhshrink is its Taylor series (x - tanh x cancels)
 _TANHSHRINK_TAYLOR_BELOW = 0.5
 
@@ -638,6 +646,10 @@ def _torch_hardshrink_backward(torch, g, x, p):
 
 def _torch_softshrink_backward(torch, g, x, p):
     return _aten(torch).softshrink_backward(g, x, p["lambd"])
+
+
+def _torch_threshold_backward(torch, g, x, p):
+    return _aten(torch).threshold_backward(g, x, p["threshold"])
 
 
 def _positive_zero(x, g, value, dtype):
@@ -1010,6 +1022,23 @@ _ACTIVATIONS = [
             "torch computes x - tanh(x) (and its autograd g - g (1 - tanh(x)**2)), which cancel "
             "for |x| < 1: all digits lost near 0; fastact is within 4 ULP of the exact value",
             at=lambda x: np.abs(x) < 1),)),
+    ),
+    Activation(
+        "threshold", "Threshold: value where x <= threshold, x above.",
+        K.threshold, K.threshold_grad,
+        params=(Param("threshold"), Param("value")),
+        formula=r"x \text{ if } x > t \text{ else } v",
+        derivative=r"\mathbb{1}[x > t]",
+        family=PIECEWISE_LINEAR, accuracy_ulp=0,
+        kinks="threshold'(threshold) = 0 (torch's x <= threshold branch); NaN passes x, and the "
+        "gradient g; both parameters are required, as torch's",
+        example=">>> fastact.threshold([-1.0, 0.5, 2.0], 0.5, -3.0)\narray([-3., -3.,  2.])",
+        kink_points=lambda p: (p["threshold"],),
+        reference=Reference(_threshold, _threshold_d, mp_piecewise(_threshold),
+                            mp_piecewise(_threshold_d),
+                            params=({"threshold": 0.5, "value": -2.0},
+                                    {"threshold": -1.0, "value": 3.0})),
+        torch=Peer("nn.functional.threshold", backward=_torch_threshold_backward),
     ),
 ]
 

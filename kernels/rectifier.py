@@ -1,5 +1,5 @@
-"""Piecewise-linear rectifiers and shrinkage: relu, relu6, hardtanh, leaky_relu, prelu,
-hardshrink and softshrink.
+"""Piecewise-linear rectifiers, thresholds and shrinkage: relu, relu6, hardtanh, leaky_relu,
+prelu, threshold, hardshrink and softshrink.
 
 Exact in every dtype (at most one rounding, in ``x * slope``), computed natively in the input's
 type. Conventions are PyTorch's: ``relu(-0.0) == -0.0``; NaN in gives NaN out; gradients at NaN
@@ -72,6 +72,18 @@ def prelu_weight_grad(g, x):
 
 
 @kernel
+def threshold(x, threshold, value):
+    # torch: value where x <= threshold, else x (NaN passes)
+    return value if x <= threshold else x
+
+
+@kernel
+def threshold_grad(g, x, threshold, value):
+    # torch's threshold_backward: 0 where x <= threshold, else g (NaN passes g)
+    return type(g)(0) if x <= threshold else g
+
+
+@kernel
 def hardshrink(x, lambd):
     # torch: the closed interval [-lambd, lambd] maps to +0; outside it (and at NaN) x itself
     return type(x)(0) if (x >= -lambd and x <= lambd) else x
@@ -125,4 +137,6 @@ __all__ = [
     "softshrink",
     "softshrink_grad",
     "softshrink_grad_result",
+    "threshold",
+    "threshold_grad",
 ]

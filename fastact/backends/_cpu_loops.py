@@ -724,3 +724,27 @@ def tanhshrink_grad(g, x, out):
 def tanhshrink_grad_inplace(g, x):
     for i in range(g.size):
         g[i] = K.tanhshrink_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
+def threshold(x, out, p0, p1):
+    for i in range(out.size):
+        out[i] = K.threshold(x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
+def threshold_inplace(x, p0, p1):
+    for i in range(x.size):
+        x[i] = K.threshold(freeze(x[i]), p0, p1)
+
+
+@njit(**_OPTIONS)
+def threshold_grad(g, x, out, p0, p1):
+    for i in range(out.size):
+        out[i] = K.threshold_grad(g[i], x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
+def threshold_grad_inplace(g, x, p0, p1):
+    for i in range(g.size):
+        g[i] = K.threshold_grad(freeze(g[i]), x[i], p0, p1)

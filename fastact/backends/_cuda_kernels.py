@@ -1433,6 +1433,54 @@ def tanhshrink_grad_inplace_h(g, x):
 
 
 @cuda.jit(cache=True)
+def threshold(x, out, p0, p1):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.threshold(x[i], p0, p1)
+
+
+@cuda.jit(cache=True)
+def threshold_h(x, out, p0, p1):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.threshold(np.float32(x[i]), p0, p1)
+
+
+@cuda.jit(cache=True)
+def threshold_inplace(x, p0, p1):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.threshold(x[i], p0, p1)
+
+
+@cuda.jit(cache=True)
+def threshold_inplace_h(x, p0, p1):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.threshold(np.float32(x[i]), p0, p1)
+
+
+@cuda.jit(cache=True)
+def threshold_grad(g, x, out, p0, p1):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.threshold_grad(g[i], x[i], p0, p1)
+
+
+@cuda.jit(cache=True)
+def threshold_grad_h(g, x, out, p0, p1):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.threshold_grad(np.float32(g[i]), np.float32(x[i]), p0, p1)
+
+
+@cuda.jit(cache=True)
+def threshold_grad_inplace(g, x, p0, p1):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.threshold_grad(g[i], x[i], p0, p1)
+
+
+@cuda.jit(cache=True)
+def threshold_grad_inplace_h(g, x, p0, p1):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.threshold_grad(np.float32(g[i]), np.float32(x[i]), p0, p1)
+
+
+@cuda.jit(cache=True)
 def prelu_channel(x, out, w, inner, offset):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.prelu(x[i], w[(i + offset) // inner % w.size])

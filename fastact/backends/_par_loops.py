@@ -1075,3 +1075,39 @@ def tanhshrink_grad_inplace(g, x, block):
         s = b * block
         e = min(s + block, n)
         L.tanhshrink_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
+def threshold(x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.threshold(x[s:e], out[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def threshold_inplace(x, block, p0, p1):
+    n = x.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.threshold_inplace(x[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def threshold_grad(g, x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.threshold_grad(g[s:e], x[s:e], out[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def threshold_grad_inplace(g, x, block, p0, p1):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.threshold_grad_inplace(g[s:e], x[s:e], p0, p1)
