@@ -326,6 +326,12 @@ def _check_softshrink(p):
         raise ValueError(f"softshrink: lambd must be >= 0 (as torch), got {p['lambd']}")
 
 
+def _check_rrelu(p):
+    if not p["lower"] <= p["upper"]:
+        raise ValueError(f"rrelu: lower ({p['lower']}) must be <= upper ({p['upper']}), as in "
+                         "torch")
+
+
 # -- references: float64 NumPy/SciPy and mpmath formulas (fastact._reference) ------------------
 #
 # Conventions at kinks and special values are torch's (JAX's for the JAX-only activations), and at
@@ -548,6 +554,20 @@ def _threshold_d(x, threshold, value):
     return np.where(x <= threshold, 0.0, 1.0)
 
 
+def _rrelu_slope(p):
+    """rrelu's slope outside training, (lower + upper) / 2: the kernels' one scalar."""
+    return ((p["lower"] + p["upper"]) / 2,)
+
+
+def _rrelu(x, lower=1 / 8, upper=1 / 3, training=False):
+    # the function outside training (test_random.py tests the sampled one)
+    return _leaky(x, (lower + upper) / 2)
+
+
+def _rrelu_d(x, lower=1 / 8, upper=1 / 3, training=False):
+    return _leaky_d(x, (lower + upper) / 2)
+
+
 #: below this |x| the float64 reference of tanhshrink is its Taylor series (x - tanh x cancels)
 _TANHSHRINK_TAYLOR_BELOW = 0.5
 
@@ -650,6 +670,10 @@ def _torch_softshrink_backward(torch, g, x, p):
 
 def _torch_threshold_backward(torch, g, x, p):
     return _aten(torch).threshold_backward(g, x, p["threshold"])
+
+
+def _torch_rrelu_backward(torch, g, x, p):
+    return _aten(torch).leaky_relu_backward(g, x, _rrelu_slope(p)[0], False)
 
 
 def _positive_zero(x, g, value, dtype):
@@ -1039,6 +1063,27 @@ _ACTIVATIONS = [
                             params=({"threshold": 0.5, "value": -2.0},
                                     {"threshold": -1.0, "value": 3.0})),
         torch=Peer("nn.functional.threshold", backward=_torch_threshold_backward),
+    ),
+    Activation(
+        "rrelu", "Randomized leaky ReLU: in training a slope drawn from [lower, upper) per "
+        "element, otherwise their mean.",
+        K.rrelu, K.rrelu_grad,
+        params=(Param("lower", 1 / 8), Param("upper", 1 / 3),
+                Param("training", False, kind="random")),
+        kernel_scalars=_rrelu_slope, check=_check_rrelu,
+        extra_kernels={"rrelu_noise": (K.rrelu_noise, 2)},
+        formula=r"x \text{ if } x > 0 \text{ else } a x,\quad a \sim U[l, u) "
+        r"\text{ (training) or } a = \tfrac{l + u}{2}",
+        derivative=r"1 \text{ if } x > 0 \text{ else } a",
+        family=PIECEWISE_LINEAR, accuracy_ulp=0,
+        kinks="rrelu'(0) = the slope (torch's branch); the slope (lower + upper) / 2 is rounded "
+        "once to the dtype, as torch; training=True draws the slopes from generator= into "
+        "noise=, which rrelu_grad takes (torch's rrelu_with_noise); NaN passes x",
+        example=">>> fastact.rrelu([-1.0, 2.0], 0.25, 0.5)\narray([-0.375,  2.   ])",
+        kink_points=(0.0,),
+        reference=Reference(_rrelu, _rrelu_d, mp_piecewise(_rrelu), mp_piecewise(_rrelu_d),
+                            params=({}, {"lower": 0.25, "upper": 0.5})),
+        torch=Peer("nn.functional.rrelu", backward=_torch_rrelu_backward),
     ),
 ]
 

@@ -1,5 +1,5 @@
 """Piecewise-linear rectifiers, thresholds and shrinkage: relu, relu6, hardtanh, leaky_relu,
-prelu, threshold, hardshrink and softshrink.
+prelu, rrelu, threshold, hardshrink and softshrink.
 
 Exact in every dtype (at most one rounding, in ``x * slope``), computed natively in the input's
 type. Conventions are PyTorch's: ``relu(-0.0) == -0.0``; NaN in gives NaN out; gradients at NaN
@@ -63,6 +63,21 @@ def leaky_relu_grad(g, x, negative_slope):
 # prelu is leaky_relu with a learned (per-channel) slope: the same element-wise math.
 prelu = leaky_relu
 prelu_grad = leaky_relu_grad
+
+
+# rrelu outside training is leaky_relu with the slope (lower + upper) / 2, which the registry
+# computes and rounds once (as torch); in training each element's slope is drawn (rrelu_noise)
+rrelu = leaky_relu
+rrelu_grad = leaky_relu_grad
+
+
+@kernel
+def rrelu_noise(u, x, lower, upper):
+    """rrelu's multiplier of ``x`` in training, from a uniform sample ``u`` in [0, 1): a slope
+    ``lower + (upper - lower) u`` where ``x <= 0``, else 1 (NaN included: torch's ``input <= 0``
+    test); the forward is ``x`` times it, the gradient ``g`` times it."""
+    T = type(u)
+    return lower + (upper - lower) * u if x <= type(x)(0) else T(1)
 
 
 @kernel
@@ -134,6 +149,9 @@ __all__ = [
     "relu6",
     "relu6_grad",
     "relu_grad",
+    "rrelu",
+    "rrelu_grad",
+    "rrelu_noise",
     "softshrink",
     "softshrink_grad",
     "softshrink_grad_result",

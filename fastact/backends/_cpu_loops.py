@@ -451,6 +451,42 @@ def relu_grad_result_inplace(g, x):
 
 
 @njit(**_OPTIONS)
+def rrelu(x, out, p0):
+    for i in range(out.size):
+        out[i] = K.leaky_relu(x[i], p0)
+
+
+@njit(**_OPTIONS)
+def rrelu_inplace(x, p0):
+    for i in range(x.size):
+        x[i] = K.leaky_relu(freeze(x[i]), p0)
+
+
+@njit(**_OPTIONS)
+def rrelu_grad(g, x, out, p0):
+    for i in range(out.size):
+        out[i] = K.leaky_relu_grad(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def rrelu_grad_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.leaky_relu_grad(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
+def rrelu_noise(g, x, out, p0, p1):
+    for i in range(out.size):
+        out[i] = K.rrelu_noise(g[i], x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
+def rrelu_noise_inplace(g, x, p0, p1):
+    for i in range(g.size):
+        g[i] = K.rrelu_noise(freeze(g[i]), x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
 def selu(x, out):
     for i in range(out.size):
         out[i] = K.selu(x[i])

@@ -881,6 +881,78 @@ def relu_grad_result_inplace_h(g, x):
 
 
 @cuda.jit(cache=True)
+def rrelu(x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.leaky_relu(x[i], p0)
+
+
+@cuda.jit(cache=True)
+def rrelu_h(x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.leaky_relu(np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def rrelu_inplace(x, p0):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.leaky_relu(x[i], p0)
+
+
+@cuda.jit(cache=True)
+def rrelu_inplace_h(x, p0):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.leaky_relu(np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def rrelu_grad(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.leaky_relu_grad(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def rrelu_grad_h(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.leaky_relu_grad(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def rrelu_grad_inplace(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.leaky_relu_grad(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def rrelu_grad_inplace_h(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.leaky_relu_grad(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def rrelu_noise(g, x, out, p0, p1):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.rrelu_noise(g[i], x[i], p0, p1)
+
+
+@cuda.jit(cache=True)
+def rrelu_noise_h(g, x, out, p0, p1):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.rrelu_noise(np.float32(g[i]), np.float32(x[i]), p0, p1)
+
+
+@cuda.jit(cache=True)
+def rrelu_noise_inplace(g, x, p0, p1):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.rrelu_noise(g[i], x[i], p0, p1)
+
+
+@cuda.jit(cache=True)
+def rrelu_noise_inplace_h(g, x, p0, p1):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.rrelu_noise(np.float32(g[i]), np.float32(x[i]), p0, p1)
+
+
+@cuda.jit(cache=True)
 def selu(x, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.selu(x[i])

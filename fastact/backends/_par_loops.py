@@ -664,6 +664,60 @@ def relu_grad_result_inplace(g, x, block):
 
 
 @njit(**_OPTIONS)
+def rrelu(x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.rrelu(x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def rrelu_inplace(x, block, p0):
+    n = x.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.rrelu_inplace(x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def rrelu_grad(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.rrelu_grad(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def rrelu_grad_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.rrelu_grad_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def rrelu_noise(g, x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.rrelu_noise(g[s:e], x[s:e], out[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def rrelu_noise_inplace(g, x, block, p0, p1):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.rrelu_noise_inplace(g[s:e], x[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
 def selu(x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
