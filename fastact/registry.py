@@ -332,6 +332,12 @@ def _check_rrelu(p):
                          "torch")
 
 
+def _check_squareplus(p):
+    if not p["b"] >= 0:
+        raise ValueError(f"squareplus: b must be >= 0 (sqrt(x**2 + b) is not real for small x "
+                         f"otherwise), got {p['b']}")
+
+
 # -- references: float64 NumPy/SciPy and mpmath formulas (fastact._reference) ------------------
 #
 # Conventions at kinks and special values are torch's (JAX's for the JAX-only activations), and at
@@ -566,6 +572,36 @@ def _rrelu(x, lower=1 / 8, upper=1 / 3, training=False):
 
 def _rrelu_d(x, lower=1 / 8, upper=1 / 3, training=False):
     return _leaky_d(x, (lower + upper) / 2)
+
+
+def _squareplus_neg(x, b):
+    """squareplus(-|x|) = b / (2 (s + |x|)), s = sqrt(x**2 + b) without overflow."""
+    s = np.hypot(x, np.sqrt(b))
+    with np.errstate(all="ignore"):
+        return np.where(s + np.abs(x) > 0, b / (2 * (s + np.abs(x))), 0.0), s
+
+
+def _squareplus(x, b=4.0):
+    n, _ = _squareplus_neg(x, b)
+    return np.where(x < 0, n, x + n)
+
+
+def _squareplus_d(x, b=4.0):
+    n, s = _squareplus_neg(x, b)
+    with np.errstate(all="ignore"):
+        d = n / s
+    return np.where(x < 0, d, 1 - d)
+
+
+def _mp_squareplus(x, b=4.0):
+    n = b / (2 * (mp.sqrt(x * x + b) + abs(x)))
+    return n if x < 0 else x + n
+
+
+def _mp_squareplus_d(x, b=4.0):
+    s = mp.sqrt(x * x + b)
+    d = b / (2 * s * (s + abs(x)))
+    return d if x < 0 else 1 - d
 
 
 #: below this |x| the float64 reference of tanhshrink is its Taylor series (x - tanh x cancels)
@@ -1084,6 +1120,27 @@ _ACTIVATIONS = [
         reference=Reference(_rrelu, _rrelu_d, mp_piecewise(_rrelu), mp_piecewise(_rrelu_d),
                             params=({}, {"lower": 0.25, "upper": 0.5})),
         torch=Peer("nn.functional.rrelu", backward=_torch_rrelu_backward),
+    ),
+    Activation(
+        "squareplus", "Squareplus: a softplus-like smooth ReLU from a square root.",
+        K.squareplus, K.squareplus_grad,
+        params=(Param("b", 4.0),), check=_check_squareplus,
+        formula=r"\tfrac12 \left(x + \sqrt{x^2 + b}\right)",
+        derivative=r"\tfrac12 \left(1 + \frac{x}{\sqrt{x^2 + b}}\right)",
+        kinks="smooth for b > 0 (b = 0 is relu, with a NaN gradient at 0 as JAX's); the "
+        "negative side as b / (2 (sqrt(x**2 + b) - x)), without JAX's cancellation; no overflow "
+        "of x**2: the limits 0 and x (and gradients 0 and 1) at -inf and +inf; b < 0 is refused",
+        example=">>> fastact.squareplus([-2.0, 0.0, 2.0]).round(6)\n"
+        "array([0.414214, 1.      , 2.414214])",
+        kink_points=(),
+        reference=Reference(_squareplus, _squareplus_d, _mp_squareplus, _mp_squareplus_d,
+                            params=({}, {"b": 0.25})),
+        jax=Peer("nn.squareplus", deviations=(Deviation(
+            "JAX computes x + sqrt(x**2 + b): it cancels for x < 0 (relative error ~x**2 / b, "
+            "NaN at -inf, its gradient likewise), and x**2 overflows from |x| ~ 1.8e19 "
+            "(float32; 1.3e154 float64), where JAX gives inf for x < 0 and a gradient of 1/2; "
+            "fastact: accurate tails and the limits", at=lambda x: (x < -2) | (np.abs(x) > 1e18)),
+        )),
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""Squashing functions: sigmoid, logsigmoid, tanh, softsign, softplus; tanhshrink (x - tanh x).
+"""Squashing functions: sigmoid, logsigmoid, tanh, softsign, softplus, squareplus; tanhshrink
+(x - tanh x).
 
 Each is evaluated from ``exp(-|x|) <= 1`` (or ``log1p``) so that neither tail overflows or
 cancels: ``1 - sigmoid(x)`` is ``sigmoid(-x)``, ``1 - tanh(x)**2`` is ``4e / (1 + e)**2`` with
@@ -300,6 +301,59 @@ def tanhshrink_grad(g, x):
     return g * (t * t)
 
 
+# -- squareplus: (x + sqrt(x**2 + b)) / 2 ------------------------------------------------------
+
+#: squareplus scales x by 2**-SQUAREPLUS_SCALE (and b by its square) where x**2 + b could
+#: overflow: |x| above 2**SQUAREPLUS_BIG or b above 2**(2 SQUAREPLUS_BIG) (float32, float64)
+SQUAREPLUS_BIG32, SQUAREPLUS_SCALE32 = 2.0**60, 2.0**-70
+SQUAREPLUS_BIG64, SQUAREPLUS_SCALE64 = 2.0**500, 2.0**-600
+
+
+@kernel
+def _squareplus_neg(x, b):
+    """``(n, s, c)``: ``n = b / (s + c |x|)`` with ``s = c sqrt(x**2 + b)``, ``c`` 1 or the power of
+    two that keeps ``x**2 + b`` finite, so that ``squareplus(-|x|) = n c / 2``: the negative side
+    as a quotient, without the cancellation of ``x + sqrt(x**2 + b)`` (0 where b = 0 and x = 0;
+    for NaN ``s`` is NaN)."""
+    T = type(x)
+    f32 = T(1e-50) == T(0)  # (by x's type: 1e-50 is 0 only in float32)
+    big = T(SQUAREPLUS_BIG32) if f32 else T(SQUAREPLUS_BIG64)
+    c = (T(SQUAREPLUS_SCALE32) if f32 else T(SQUAREPLUS_SCALE64)) if (
+        abs(x) > big or b > big * big) else T(1)
+    a = c * abs(x)
+    s = math.sqrt(fma(a, a, b * c * c))
+    den = s + a
+    return (b / den if den > T(0) else T(0)), s, c
+
+
+@kernel
+def squareplus(x, b):
+    # squareplus(x) = x + squareplus(-x): for x >= 0 the quotient is added to x (no cancellation)
+    n, _, c = _squareplus_neg(x, b)
+    y = n * (c * type(x)(0.5))
+    return y if x < type(x)(0) else x + y  # (NaN: x + y)
+
+
+def _squareplus_grad32(g, x, b):
+    # in float64 (no overflow of x**2 + b for any float32 x and b; in float32 the six roundings
+    # reach the 4-ULP bound), rounded once
+    d64 = np.float64(x)
+    a = abs(d64)
+    s = math.sqrt(d64 * d64 + np.float64(b))
+    den = 2.0 * s * (s + a)
+    d = np.float64(b) / den if den > 0.0 else den / s  # (b = 0 and x = 0: NaN, as JAX)
+    return np.float32(np.float64(g) * (d if d64 < 0.0 else 1.0 - d))
+
+
+@kernel.by_dtype(float32=_squareplus_grad32)
+def squareplus_grad(g, x, b):
+    # squareplus'(x) = (1 + x / sqrt(x**2 + b)) / 2; on the negative side b / (2 s (s + |x|)) (no
+    # cancellation), and 1 minus that on the positive side (squareplus'(x) + squareplus'(-x) = 1)
+    n, s, c = _squareplus_neg(x, b)
+    d = n * (c / (2.0 * s)) * c
+    return g * (d if x < 0.0 else 1.0 - d)
+
+
 # -- gradients from the output y (torch's sigmoid_backward / tanh_backward take y) ----------------
 
 
@@ -334,6 +388,8 @@ __all__ = [
     "softsign",
     "softsign_grad",
     "softsign_grad_result",
+    "squareplus",
+    "squareplus_grad",
     "tanh",
     "tanh_grad",
     "tanh_grad_result",

@@ -679,6 +679,30 @@ def softsign_grad_result_inplace(g, x):
 
 
 @njit(**_OPTIONS)
+def squareplus(x, out, p0):
+    for i in range(out.size):
+        out[i] = K.squareplus(x[i], p0)
+
+
+@njit(**_OPTIONS)
+def squareplus_inplace(x, p0):
+    for i in range(x.size):
+        x[i] = K.squareplus(freeze(x[i]), p0)
+
+
+@njit(**_OPTIONS)
+def squareplus_grad(g, x, out, p0):
+    for i in range(out.size):
+        out[i] = K.squareplus_grad(g[i], x[i], p0)
+
+
+@njit(**_OPTIONS)
+def squareplus_grad_inplace(g, x, p0):
+    for i in range(g.size):
+        g[i] = K.squareplus_grad(freeze(g[i]), x[i], p0)
+
+
+@njit(**_OPTIONS)
 def swish(x, out, p0):
     for i in range(out.size):
         out[i] = K.swish(x[i], p0)

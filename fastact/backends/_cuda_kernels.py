@@ -1337,6 +1337,54 @@ def softsign_grad_result_inplace_h(g, x):
 
 
 @cuda.jit(cache=True)
+def squareplus(x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.squareplus(x[i], p0)
+
+
+@cuda.jit(cache=True)
+def squareplus_h(x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.squareplus(np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def squareplus_inplace(x, p0):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.squareplus(x[i], p0)
+
+
+@cuda.jit(cache=True)
+def squareplus_inplace_h(x, p0):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.squareplus(np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def squareplus_grad(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.squareplus_grad(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def squareplus_grad_h(g, x, out, p0):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.squareplus_grad(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
+def squareplus_grad_inplace(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.squareplus_grad(g[i], x[i], p0)
+
+
+@cuda.jit(cache=True)
+def squareplus_grad_inplace_h(g, x, p0):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.squareplus_grad(np.float32(g[i]), np.float32(x[i]), p0)
+
+
+@cuda.jit(cache=True)
 def swish(x, out, p0):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.swish(x[i], p0)

@@ -1006,6 +1006,42 @@ def softsign_grad_result_inplace(g, x, block):
 
 
 @njit(**_OPTIONS)
+def squareplus(x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.squareplus(x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def squareplus_inplace(x, block, p0):
+    n = x.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.squareplus_inplace(x[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def squareplus_grad(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.squareplus_grad(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def squareplus_grad_inplace(g, x, block, p0):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.squareplus_grad_inplace(g[s:e], x[s:e], p0)
+
+
+@njit(**_OPTIONS)
 def swish(x, out, block, p0):
     n = out.size
     for b in prange((n + block - 1) // block):
