@@ -604,6 +604,14 @@ def _mp_squareplus_d(x, b=4.0):
     return d if x < 0 else 1 - d
 
 
+def _sparse_sigmoid(x):
+    return 0.5 * np.clip(x + 1, 0.0, 2.0)
+
+
+def _sparse_plus(x):
+    return np.where(x <= -1, 0.0, np.where(x >= 1, x, (x + 1) ** 2 / 4))
+
+
 #: below this |x| the float64 reference of tanhshrink is its Taylor series (x - tanh x cancels)
 _TANHSHRINK_TAYLOR_BELOW = 0.5
 
@@ -1141,6 +1149,24 @@ _ACTIVATIONS = [
             "(float32; 1.3e154 float64), where JAX gives inf for x < 0 and a gradient of 1/2; "
             "fastact: accurate tails and the limits", at=lambda x: (x < -2) | (np.abs(x) > 1e18)),
         )),
+    ),
+    Activation(
+        "sparse_plus", "Sparse plus: softplus's piecewise-quadratic twin, exactly 0 below -1.",
+        K.sparse_plus, K.sparse_plus_grad,
+        formula=r"0 \text{ if } x \le -1;\ \tfrac14 (x + 1)^2 \text{ if } x < 1;\ x",
+        derivative=r"\tfrac12 \operatorname{clip}(x + 1, 0, 2)",
+        family=PIECEWISE_LINEAR, accuracy_ulp=2,
+        kinks="JAX's branches: 0 up to -1 (gradient 0 there), x from 1 (gradient 1); f' is "
+        "continuous; the limits 0 and 1 of the gradient at -inf and +inf (JAX: NaN)",
+        example=">>> fastact.sparse_plus([-2.0, 0.0, 2.0])\narray([0.  , 0.25, 2.  ])",
+        kink_points=(-1.0, 1.0),
+        reference=Reference(_sparse_plus, _sparse_sigmoid,
+                            lambda x: mp.mpf(0) if x <= -1 else (x if x >= 1 else (x + 1) ** 2 / 4),
+                            lambda x: mp.mpf(0) if x <= -1 else (mp.mpf(1) if x >= 1 else
+                                                                 (x + 1) / 2)),
+        jax=Peer("nn.sparse_plus", deviations=(Deviation(
+            "JAX's gradient is NaN at +-inf ((x + 1) / 2 times 0 in its unused branch); "
+            "fastact: the limits 0 and 1", at=np.isinf, part="backward"),)),
     ),
 ]
 

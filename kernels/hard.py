@@ -1,7 +1,9 @@
-"""Hard (piecewise) approximations of the sigmoid and swish.
+"""Hard (piecewise) approximations of the sigmoid, swish and softplus.
 
 Computed natively in the input's type with torch's formulas: ``hardsigmoid = relu6(x + 3) / 6``,
-``hardswish = x * relu6(x + 3) / 6`` (as ``x`` itself for ``x >= 3``, so it cannot overflow).
+``hardswish = x * relu6(x + 3) / 6`` (as ``x`` itself for ``x >= 3``, so it cannot overflow); and
+with JAX's: ``sparse_sigmoid = clip(x + 1, 0, 2) / 2``, ``sparse_plus`` its integral (0 below -1,
+``(x + 1)**2 / 4`` up to 1, x above).
 """
 
 from ._jit import kernel
@@ -41,10 +43,40 @@ def hardswish_grad(g, x):
     return type(g)(0) if x <= T(-3) else g * d
 
 
+@kernel
+def sparse_sigmoid(x):
+    # JAX: 0.5 * clip(x + 1, 0, 2) (NaN passes)
+    T = type(x)
+    y = x + T(1)
+    y = T(0) if y < T(0) else y
+    y = T(2) if y > T(2) else y
+    return y * T(0.5)
+
+
+@kernel
+def sparse_plus(x):
+    # JAX: 0 for x <= -1, x for x >= 1, (x + 1)**2 / 4 between: ((x + 1) / 2)**2 is the same
+    # rounding (the halving is exact); NaN passes
+    T = type(x)
+    h = (x + T(1)) * T(0.5)
+    y = x if x >= T(1) else h * h
+    return T(0) if x <= T(-1) else y
+
+
+@kernel
+def sparse_plus_grad(g, x):
+    # sparse_plus' = sparse_sigmoid: 0 up to -1, (x + 1) / 2, 1 from 1 (JAX's branches; NaN
+    # gives NaN)
+    return g * sparse_sigmoid(x)
+
+
 #: this family's public kernels, re-exported by fastact.kernels
 __all__ = [
     "hardsigmoid",
     "hardsigmoid_grad",
     "hardswish",
     "hardswish_grad",
+    "sparse_plus",
+    "sparse_plus_grad",
+    "sparse_sigmoid",
 ]

@@ -679,6 +679,30 @@ def softsign_grad_result_inplace(g, x):
 
 
 @njit(**_OPTIONS)
+def sparse_plus(x, out):
+    for i in range(out.size):
+        out[i] = K.sparse_plus(x[i])
+
+
+@njit(**_OPTIONS)
+def sparse_plus_inplace(x):
+    for i in range(x.size):
+        x[i] = K.sparse_plus(freeze(x[i]))
+
+
+@njit(**_OPTIONS)
+def sparse_plus_grad(g, x, out):
+    for i in range(out.size):
+        out[i] = K.sparse_plus_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def sparse_plus_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.sparse_plus_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def squareplus(x, out, p0):
     for i in range(out.size):
         out[i] = K.squareplus(x[i], p0)

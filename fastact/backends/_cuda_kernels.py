@@ -1337,6 +1337,54 @@ def softsign_grad_result_inplace_h(g, x):
 
 
 @cuda.jit(cache=True)
+def sparse_plus(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.sparse_plus(x[i])
+
+
+@cuda.jit(cache=True)
+def sparse_plus_h(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.sparse_plus(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def sparse_plus_inplace(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.sparse_plus(x[i])
+
+
+@cuda.jit(cache=True)
+def sparse_plus_inplace_h(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.sparse_plus(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def sparse_plus_grad(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.sparse_plus_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def sparse_plus_grad_h(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.sparse_plus_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def sparse_plus_grad_inplace(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.sparse_plus_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def sparse_plus_grad_inplace_h(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.sparse_plus_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
 def squareplus(x, out, p0):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.squareplus(x[i], p0)

@@ -1006,6 +1006,42 @@ def softsign_grad_result_inplace(g, x, block):
 
 
 @njit(**_OPTIONS)
+def sparse_plus(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.sparse_plus(x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def sparse_plus_inplace(x, block):
+    n = x.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.sparse_plus_inplace(x[s:e])
+
+
+@njit(**_OPTIONS)
+def sparse_plus_grad(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.sparse_plus_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def sparse_plus_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.sparse_plus_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def squareplus(x, out, block, p0):
     n = out.size
     for b in prange((n + block - 1) // block):
