@@ -608,6 +608,10 @@ def _sparse_sigmoid(x):
     return 0.5 * np.clip(x + 1, 0.0, 2.0)
 
 
+def _sparse_sigmoid_d(x):
+    return np.where((x > -1) & (x < 1), 0.5, np.where(np.abs(x) == 1, 0.25, 0.0))
+
+
 def _sparse_plus(x):
     return np.where(x <= -1, 0.0, np.where(x >= 1, x, (x + 1) ** 2 / 4))
 
@@ -1167,6 +1171,21 @@ _ACTIVATIONS = [
         jax=Peer("nn.sparse_plus", deviations=(Deviation(
             "JAX's gradient is NaN at +-inf ((x + 1) / 2 times 0 in its unused branch); "
             "fastact: the limits 0 and 1", at=np.isinf, part="backward"),)),
+    ),
+    Activation(
+        "sparse_sigmoid", "Sparse sigmoid: 0 below -1, 1 above 1, linear between.",
+        K.sparse_sigmoid, K.sparse_sigmoid_grad,
+        formula=r"\tfrac12 \operatorname{clip}(x + 1, 0, 2)",
+        derivative=r"\tfrac12\,\mathbb{1}[-1 < x < 1]",
+        family=PIECEWISE_LINEAR, accuracy_ulp=1,
+        kinks="the gradient is 1/2 on (-1, 1), 1/4 at -1 and 1 (JAX's clip splits a tie), 0 "
+        "outside and at NaN, as JAX",
+        example=">>> fastact.sparse_sigmoid([-2.0, 0.0, 0.5, 2.0])\n"
+        "array([0.  , 0.5 , 0.75, 1.  ])",
+        kink_points=(-1.0, 1.0),
+        reference=Reference(_sparse_sigmoid, _sparse_sigmoid_d,
+                            mp_piecewise(_sparse_sigmoid), mp_piecewise(_sparse_sigmoid_d)),
+        jax=Peer("nn.sparse_sigmoid"),
     ),
 ]
 

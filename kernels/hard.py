@@ -54,6 +54,16 @@ def sparse_sigmoid(x):
 
 
 @kernel
+def sparse_sigmoid_grad(g, x):
+    # 1/2 on (-1, 1) and 0 outside (NaN included), 1/4 at -1 and 1 (JAX's clip gives each side
+    # of a tie half the gradient)
+    T = type(x)
+    d = T(0.5) if (x > T(-1) and x < T(1)) else T(0)
+    d = T(0.25) if (x == T(-1) or x == T(1)) else d
+    return g * d
+
+
+@kernel
 def sparse_plus(x):
     # JAX: 0 for x <= -1, x for x >= 1, (x + 1)**2 / 4 between: ((x + 1) / 2)**2 is the same
     # rounding (the halving is exact); NaN passes
@@ -79,4 +89,5 @@ __all__ = [
     "sparse_plus",
     "sparse_plus_grad",
     "sparse_sigmoid",
+    "sparse_sigmoid_grad",
 ]

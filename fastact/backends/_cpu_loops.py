@@ -703,6 +703,30 @@ def sparse_plus_grad_inplace(g, x):
 
 
 @njit(**_OPTIONS)
+def sparse_sigmoid(x, out):
+    for i in range(out.size):
+        out[i] = K.sparse_sigmoid(x[i])
+
+
+@njit(**_OPTIONS)
+def sparse_sigmoid_inplace(x):
+    for i in range(x.size):
+        x[i] = K.sparse_sigmoid(freeze(x[i]))
+
+
+@njit(**_OPTIONS)
+def sparse_sigmoid_grad(g, x, out):
+    for i in range(out.size):
+        out[i] = K.sparse_sigmoid_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def sparse_sigmoid_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.sparse_sigmoid_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def squareplus(x, out, p0):
     for i in range(out.size):
         out[i] = K.squareplus(x[i], p0)

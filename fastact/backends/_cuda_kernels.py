@@ -1385,6 +1385,54 @@ def sparse_plus_grad_inplace_h(g, x):
 
 
 @cuda.jit(cache=True)
+def sparse_sigmoid(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.sparse_sigmoid(x[i])
+
+
+@cuda.jit(cache=True)
+def sparse_sigmoid_h(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.sparse_sigmoid(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def sparse_sigmoid_inplace(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.sparse_sigmoid(x[i])
+
+
+@cuda.jit(cache=True)
+def sparse_sigmoid_inplace_h(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.sparse_sigmoid(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def sparse_sigmoid_grad(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.sparse_sigmoid_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def sparse_sigmoid_grad_h(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.sparse_sigmoid_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def sparse_sigmoid_grad_inplace(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.sparse_sigmoid_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def sparse_sigmoid_grad_inplace_h(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.sparse_sigmoid_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
 def squareplus(x, out, p0):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.squareplus(x[i], p0)
