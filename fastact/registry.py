@@ -604,6 +604,15 @@ def _mp_squareplus_d(x, b=4.0):
     return d if x < 0 else 1 - d
 
 
+def _squared_relu(x):
+    with np.errstate(over="ignore"):  # overflows to inf where the true value does
+        return _relu(x) ** 2
+
+
+def _squared_relu_d(x):
+    return np.where(x <= 0, 0.0, 2 * x)
+
+
 def _sparse_sigmoid(x):
     return 0.5 * np.clip(x + 1, 0.0, 2.0)
 
@@ -654,6 +663,14 @@ def _torch_prelu(torch, p):
 
 def _torch_swish(torch, p):
     return lambda t: t * torch.sigmoid(p["beta"] * t)
+
+
+def _torch_squared_relu(torch, p):
+    return lambda t: torch.relu(t) ** 2
+
+
+def _jax_squared_relu(jax, p):
+    return lambda t: jax.numpy.square(jax.nn.relu(t))
 
 
 def _jax_gelu(jax, p):
@@ -1186,6 +1203,22 @@ _ACTIVATIONS = [
         reference=Reference(_sparse_sigmoid, _sparse_sigmoid_d,
                             mp_piecewise(_sparse_sigmoid), mp_piecewise(_sparse_sigmoid_d)),
         jax=Peer("nn.sparse_sigmoid"),
+    ),
+    Activation(
+        "squared_relu", "Squared ReLU: relu(x)**2 (Primer, So et al. 2021).",
+        K.squared_relu, K.squared_relu_grad,
+        formula=r"\max(x, 0)^2", derivative=r"2 \max(x, 0)",
+        family=PIECEWISE_LINEAR, accuracy_ulp=0,
+        kinks="squared_relu'(0) = 0; +0 for x <= 0 (forward and gradient, as torch's relu(x)**2 "
+        "and its autograd); NaN gives NaN",
+        example=">>> fastact.squared_relu([-1.0, 0.5, 3.0])\narray([0.  , 0.25, 9.  ])",
+        kink_points=(0.0,),
+        reference=Reference(_squared_relu, _squared_relu_d, mp_piecewise(_squared_relu),
+                            mp_piecewise(_squared_relu_d)),
+        torch=Peer(build=_torch_squared_relu),
+        jax=Peer(build=_jax_squared_relu, deviations=(Deviation(
+            "JAX's relu passes a gradient of 0 at NaN; fastact (as torch): NaN", at=np.isnan,
+            part="backward"),)),
     ),
 ]
 

@@ -1,5 +1,5 @@
 """Piecewise-linear rectifiers, thresholds and shrinkage: relu, relu6, hardtanh, leaky_relu,
-prelu, rrelu, threshold, hardshrink and softshrink.
+prelu, rrelu, threshold, hardshrink and softshrink; and squared_relu, relu(x)**2.
 
 Exact in every dtype (at most one rounding, in ``x * slope``), computed natively in the input's
 type. Conventions are PyTorch's: ``relu(-0.0) == -0.0``; NaN in gives NaN out; gradients at NaN
@@ -19,6 +19,20 @@ def relu(x):
 def relu_grad(g, x):
     # torch's threshold_backward: x <= 0 -> 0 (so relu'(0) = 0), else g (NaN passes g)
     return type(g)(0) if x <= type(x)(0) else g
+
+
+@kernel
+def squared_relu(x):
+    # relu(x)**2, rounded once (+0 for x <= 0; NaN passes)
+    r = relu(x)
+    return r * r
+
+
+@kernel
+def squared_relu_grad(g, x):
+    # 2 relu(x) g, as torch's autograd of relu(x)**2: +0 where x <= 0 (threshold_backward), NaN
+    # at NaN; x + x is exact
+    return type(g)(0) if x <= type(x)(0) else g * (x + x)
 
 
 @kernel
@@ -155,6 +169,8 @@ __all__ = [
     "softshrink",
     "softshrink_grad",
     "softshrink_grad_result",
+    "squared_relu",
+    "squared_relu_grad",
     "threshold",
     "threshold_grad",
 ]

@@ -727,6 +727,30 @@ def sparse_sigmoid_grad_inplace(g, x):
 
 
 @njit(**_OPTIONS)
+def squared_relu(x, out):
+    for i in range(out.size):
+        out[i] = K.squared_relu(x[i])
+
+
+@njit(**_OPTIONS)
+def squared_relu_inplace(x):
+    for i in range(x.size):
+        x[i] = K.squared_relu(freeze(x[i]))
+
+
+@njit(**_OPTIONS)
+def squared_relu_grad(g, x, out):
+    for i in range(out.size):
+        out[i] = K.squared_relu_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def squared_relu_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.squared_relu_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def squareplus(x, out, p0):
     for i in range(out.size):
         out[i] = K.squareplus(x[i], p0)

@@ -1433,6 +1433,54 @@ def sparse_sigmoid_grad_inplace_h(g, x):
 
 
 @cuda.jit(cache=True)
+def squared_relu(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.squared_relu(x[i])
+
+
+@cuda.jit(cache=True)
+def squared_relu_h(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.squared_relu(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def squared_relu_inplace(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.squared_relu(x[i])
+
+
+@cuda.jit(cache=True)
+def squared_relu_inplace_h(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.squared_relu(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def squared_relu_grad(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.squared_relu_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def squared_relu_grad_h(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.squared_relu_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def squared_relu_grad_inplace(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.squared_relu_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def squared_relu_grad_inplace_h(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.squared_relu_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
 def squareplus(x, out, p0):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.squareplus(x[i], p0)

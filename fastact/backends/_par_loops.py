@@ -1078,6 +1078,42 @@ def sparse_sigmoid_grad_inplace(g, x, block):
 
 
 @njit(**_OPTIONS)
+def squared_relu(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.squared_relu(x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def squared_relu_inplace(x, block):
+    n = x.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.squared_relu_inplace(x[s:e])
+
+
+@njit(**_OPTIONS)
+def squared_relu_grad(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.squared_relu_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def squared_relu_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.squared_relu_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def squareplus(x, out, block, p0):
     n = out.size
     for b in prange((n + block - 1) // block):
