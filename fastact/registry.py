@@ -347,6 +347,8 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 #: torch's tanh-GELU constant, as the float64 it is in every implementation
 GELU_KAPPA = 0.044715
+#: quick_gelu's beta (OpenAI CLIP: x * sigmoid(1.702 x))
+QUICK_GELU_BETA = K.gated.QUICK_GELU_BETA
 
 
 def _npdf(x):
@@ -449,6 +451,10 @@ def _swish(x, beta=1.0):
 def _swish_d(x, beta=1.0):
     z = beta * x
     return limits(x, sp.expit(z) * (1 + z * sp.expit(-z)), 0.0, 1.0)
+
+
+def _mp_swish_d(x, beta=1.0):
+    return mp_sigmoid(beta * x) * (1 + beta * x * mp_sigmoid(-beta * x))
 
 
 def _mish(x):
@@ -671,6 +677,14 @@ def _torch_squared_relu(torch, p):
 
 def _jax_squared_relu(jax, p):
     return lambda t: jax.numpy.square(jax.nn.relu(t))
+
+
+def _torch_quick_gelu(torch, p):
+    return lambda t: t * torch.sigmoid(QUICK_GELU_BETA * t)
+
+
+def _jax_quick_gelu(jax, p):
+    return lambda t: t * jax.nn.sigmoid(QUICK_GELU_BETA * t)
 
 
 def _jax_gelu(jax, p):
@@ -1219,6 +1233,24 @@ _ACTIVATIONS = [
         jax=Peer(build=_jax_squared_relu, deviations=(Deviation(
             "JAX's relu passes a gradient of 0 at NaN; fastact (as torch): NaN", at=np.isnan,
             part="backward"),)),
+    ),
+    Activation(
+        "quick_gelu", "Quick GELU: x * sigmoid(1.702 x), the sigmoid approximation of GELU "
+        "(OpenAI CLIP).",
+        K.quick_gelu, K.quick_gelu_grad,
+        formula=r"x\,\sigma(1.702\,x)",
+        derivative=r"\sigma(z)\,(1 + z\,\sigma(-z)),\ z = 1.702\,x",
+        kinks="as silu; 1.702 x is formed with the exact constant (its float32 rounding error "
+        "carried)",
+        example=">>> fastact.quick_gelu([-1.0, 1.0]).round(6)\narray([-0.154465,  0.845535])",
+        kink_points=(),
+        reference=Reference(
+            lambda x: _swish(x, QUICK_GELU_BETA), lambda x: _swish_d(x, QUICK_GELU_BETA),
+            lambda x: x * mp_sigmoid(mp.mpf(QUICK_GELU_BETA) * x),
+            lambda x: _mp_swish_d(x, QUICK_GELU_BETA),
+            roots=(-1.2784645427610738 / QUICK_GELU_BETA,)),
+        torch=Peer(build=_torch_quick_gelu, deviations=(_TORCH_NAN_AT_INF,), zero_signs=False),
+        jax=Peer(build=_jax_quick_gelu),
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""Self-gated activations ``x * gate(x)``: silu, swish, mish, gelu (exact and tanh forms).
+"""Self-gated activations ``x * gate(x)``: silu, swish, quick_gelu, mish, gelu (exact and tanh
+forms).
 
 In the negative tail each gate is ``~exp(...)`` of a large negative argument, so a rounding error
 ``e`` in that argument becomes a relative error ``e`` in the result (hundreds of ULP near the
@@ -111,12 +112,10 @@ def silu_grad32(x):
     return near if abs(z - SILU_X0_HI) < f32(SILU_ROOT_WINDOW) else y
 
 
-def _swish_grad32(g, x, beta):
-    if beta == f32(1):  # loop-invariant: LLVM unswitches the loop
-        return g * silu_grad32(x)
-    # beta != 1: in float64, rounded once; z = beta * x is exact there (in float32 its rounding
-    # error is amplified at the root and in the far tail, beyond the 4-ULP bound with it carried)
-    z = np.float64(beta) * np.float64(x)
+@kernel
+def _swish_grad_wide(z):
+    """d/dx x sigmoid(beta x) = s(z) (1 + z s(-z)) for float64 ``z = beta x``, with exp_lean: for
+    the float32 kernels evaluated in float64 and rounded once."""
     e = exp_lean(-abs(z))
     r = 1.0 / (1.0 + e)
     pos = z > 0.0
@@ -124,8 +123,15 @@ def _swish_grad32(g, x, beta):
     sn = e * r if pos else r  # sigmoid(-z)
     d = s * (1.0 + z * sn)
     d = 1.0 if z >= SWISH_GRAD_ONE else d
-    d = -0.0 if (z <= 0.0 and e == 0.0) else d  # the limit from below, as the float64 kernel
-    return np.float32(np.float64(g) * d)
+    return -0.0 if (z <= 0.0 and e == 0.0) else d  # the limit from below, as the float64 kernel
+
+
+def _swish_grad32(g, x, beta):
+    if beta == f32(1):  # loop-invariant: LLVM unswitches the loop
+        return g * silu_grad32(x)
+    # beta != 1: in float64, rounded once; z = beta * x is exact there (in float32 its rounding
+    # error is amplified at the root and in the far tail, beyond the 4-ULP bound with it carried)
+    return np.float32(np.float64(g) * _swish_grad_wide(np.float64(beta) * np.float64(x)))
 
 
 @kernel.by_dtype(float32=_swish_grad32)
@@ -143,6 +149,37 @@ def silu(x):
 @kernel
 def silu_grad(g, x):
     return swish_grad(g, x, type(x)(1))
+
+
+# ---------------------------------------------------------------------------------------------
+# quick_gelu: x * sigmoid(1.702 x), swish with OpenAI CLIP's beta
+
+#: quick_gelu's beta; float32: as hi + lo, so that z = beta x carries the exact constant's product
+QUICK_GELU_BETA = 1.702
+QUICK_GELU_HI32 = f32(QUICK_GELU_BETA)
+QUICK_GELU_LO32 = f32(QUICK_GELU_BETA - float(QUICK_GELU_HI32))
+
+
+def _quick_gelu32(x):
+    z, ze = two_prod(QUICK_GELU_HI32, x)
+    return x_sigmoid(x, z, ze + QUICK_GELU_LO32 * x)
+
+
+@kernel.by_dtype(float32=_quick_gelu32)
+def quick_gelu(x):
+    z, ze = two_prod(QUICK_GELU_BETA, x)
+    return x_sigmoid(x, z, ze)
+
+
+def _quick_gelu_grad32(g, x):
+    # in float64 (z = beta x to 2**-53), rounded once, as swish's gradient for beta != 1
+    return np.float32(np.float64(g) * _swish_grad_wide(QUICK_GELU_BETA * np.float64(x)))
+
+
+@kernel.by_dtype(float32=_quick_gelu_grad32)
+def quick_gelu_grad(g, x):
+    z, ze = two_prod(QUICK_GELU_BETA, x)
+    return g * _swish_grad_z(z, ze)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,6 +524,8 @@ __all__ = [
     "gelu_tanh_grad",
     "mish",
     "mish_grad",
+    "quick_gelu",
+    "quick_gelu_grad",
     "silu",
     "silu_grad",
     "swish",

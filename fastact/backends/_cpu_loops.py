@@ -379,6 +379,30 @@ def prelu_weight_grad_inplace(g, x):
 
 
 @njit(**_OPTIONS)
+def quick_gelu(x, out):
+    for i in range(out.size):
+        out[i] = K.quick_gelu(x[i])
+
+
+@njit(**_OPTIONS)
+def quick_gelu_inplace(x):
+    for i in range(x.size):
+        x[i] = K.quick_gelu(freeze(x[i]))
+
+
+@njit(**_OPTIONS)
+def quick_gelu_grad(g, x, out):
+    for i in range(out.size):
+        out[i] = K.quick_gelu_grad(g[i], x[i])
+
+
+@njit(**_OPTIONS)
+def quick_gelu_grad_inplace(g, x):
+    for i in range(g.size):
+        g[i] = K.quick_gelu_grad(freeze(g[i]), x[i])
+
+
+@njit(**_OPTIONS)
 def relu(x, out):
     for i in range(out.size):
         out[i] = K.relu(x[i])

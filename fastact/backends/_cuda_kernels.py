@@ -737,6 +737,54 @@ def prelu_weight_grad_inplace_h(g, x):
 
 
 @cuda.jit(cache=True)
+def quick_gelu(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.quick_gelu(x[i])
+
+
+@cuda.jit(cache=True)
+def quick_gelu_h(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.quick_gelu(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def quick_gelu_inplace(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.quick_gelu(x[i])
+
+
+@cuda.jit(cache=True)
+def quick_gelu_inplace_h(x):
+    for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        x[i] = K.quick_gelu(np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def quick_gelu_grad(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.quick_gelu_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def quick_gelu_grad_h(g, x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[i] = K.quick_gelu_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
+def quick_gelu_grad_inplace(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.quick_gelu_grad(g[i], x[i])
+
+
+@cuda.jit(cache=True)
+def quick_gelu_grad_inplace_h(g, x):
+    for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+        g[i] = K.quick_gelu_grad(np.float32(g[i]), np.float32(x[i]))
+
+
+@cuda.jit(cache=True)
 def relu(x, out):
     for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
         out[i] = K.relu(x[i])

@@ -556,6 +556,42 @@ def prelu_weight_grad_inplace(g, x, block):
 
 
 @njit(**_OPTIONS)
+def quick_gelu(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.quick_gelu(x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def quick_gelu_inplace(x, block):
+    n = x.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.quick_gelu_inplace(x[s:e])
+
+
+@njit(**_OPTIONS)
+def quick_gelu_grad(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.quick_gelu_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def quick_gelu_grad_inplace(g, x, block):
+    n = g.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        L.quick_gelu_grad_inplace(g[s:e], x[s:e])
+
+
+@njit(**_OPTIONS)
 def relu(x, out, block):
     n = out.size
     for b in prange((n + block - 1) // block):
