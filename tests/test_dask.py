@@ -37,9 +37,11 @@ def test_every_function_on_dask_arrays_is_lazy_with_the_same_chunks():
     xn = x.compute()
     g = np.random.default_rng(2).standard_normal(xn.shape).astype(np.float32)  # NumPy + dask
     for name, spec in fastact.ACTIVATIONS.items():
-        # a weight per channel (axis 1) where the activation takes one
-        p = {q.name: np.linspace(0.1, 0.5, 48, dtype=np.float32)
-             for q in spec.params if q.kind == "weight"}
+        # the first parameter set the reference tests (values for the required parameters),
+        # and a weight per channel (axis 1) where the activation takes one
+        p = dict(spec.reference.params[0])
+        p.update({q.name: np.linspace(0.1, 0.5, 48, dtype=np.float32)
+                  for q in spec.params if q.kind == "weight"})
         y = getattr(fastact, name)(x, **p)
         assert isinstance(y, da.Array) and y.chunks == x.chunks and y.dtype == np.float32, name
         np.testing.assert_array_equal(y.compute(), getattr(fastact, name)(xn, **p))
