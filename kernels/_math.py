@@ -506,6 +506,50 @@ def times_sigmoid(v, x, beta):
     return x_sigmoid(v, z, fma(beta, x, -z))  # z's rounding error (NaN for an infinite z)
 
 
+#: sigmoid_parts32 evaluates exp(z) at z >= SIGMOID_PARTS_MIN32: beyond, x sigmoid(z) is below
+#: half the smallest float32 subnormal for every float32 x
+SIGMOID_PARTS_MIN32 = -200.0
+
+
+@kernel
+def sigmoid_parts32(z):
+    """``(s, kf)`` with ``sigmoid(z) = s * 2**k`` (``kf = k + SHIFTER``, k <= 1) for float32
+    ``z``, ``s <= 0.75`` and 2**k the exponential's power of two, not yet applied: a product
+    ``x * sigmoid(z)`` is ``x * s`` scaled by :func:`scale_pow2_far32` with one rounding, also
+    where 2**k is far below the float32 normals (for a large x), and further factors can join
+    it first (exactly, in float64). For the products of sigmoid(z) with other inputs (the gated
+    activations), whose tails x_sigmoid cuts off at z = SPLIT_MIN32. NaN passes; z = -inf gives
+    s = 0."""
+    neg = z <= f32(0)
+    kf, r = _reduce32(max(-abs(z), f32(SIGMOID_PARTS_MIN32)))  # NaN passes (the first)
+    p = f32(1) + expm1_reduced32(r)  # exp(-|z|) = p 2**k, p in [0.7, 1.5)
+    e = scale_pow2_neg(p, max(kf, SH32 + f32(SUBNORMAL_MIN_EXP32)))  # only for 1 + e
+    d = f32(1) + e
+    s = (f32(0.5) * p) / d if neg else f32(1) / d  # p / 2: 2**(k + 1) below
+    s = f32(0) if z == f32(-math.inf) else s
+    return s, (kf + f32(1) if neg else SH32)
+
+
+#: the lowest k scale_pow2 applies to a float32 in one call (both its factors normal)
+SCALE_POW2_MIN32 = -252.0
+
+
+@kernel
+def scale_pow2_far32(m, kf):
+    """``m * 2**k`` for float32 ``m`` (any magnitude) and ``-290 <= k <= 1`` (``kf = k +
+    SHIFTER``), rounded once wherever the result is a normal number: :func:`scale_pow2` (whose
+    first factor keeps a normal result's intermediate normal, so only its product rounds) down
+    to k = SCALE_POW2_MIN32, then the rest of 2**k, an exact factor where it is not 1."""
+    kc = max(kf, SH32 + f32(SCALE_POW2_MIN32))  # NaN passes (the first argument)
+    return scale_pow2(m, kc) * scale_pow2_neg(f32(1), (kf - kc) + SH32)
+
+
+@kernel
+def pow2_wide(kf):
+    """2**k as a float64 from a float32 ``kf = k + SHIFTER32`` (|k| < 1022)."""
+    return scale_pow2(1.0, np.float64(kf - SH32) + SHIFTER64)
+
+
 @kernel
 def x_sigmoid_exact(x, z):
     """``x_sigmoid`` for an exact ``z`` (silu: ``z = x``): no correction term to evaluate."""

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ._bits import fma, scale_pow2_neg, sign_select
+from ._erfcx_coeffs import ERFCX_F32_A
 from ._jit import kernel, wide
 from ._math import (
     _P0,
@@ -28,6 +29,7 @@ from ._math import (
     _reduce32,
     _reduce_hi_at32,
     erfcx,
+    erfcx_lean,
     exp_lean,
     exp_neg_sq,
     expm1_reduced32,
@@ -267,6 +269,45 @@ def _gelu_grad_from(g, x, q, h):
 # float32: float32 arithmetic (_gelu32). The float32 gradient likewise (_gelu_grad32).
 
 
+# -- exact GELU in float64 at float32 accuracy, for the float32 kernels that round a product -------
+
+#: beyond this erfcx's argument (|x| / sqrt 2), erfcx_lean's fit ends and the asymptotic series
+#: 1/(a sqrt(pi)) (1 - z + 3 z**2 - 15 z**3 + ... + 10395 z**6), z = 1 / (2 a**2), takes over:
+#: its first omitted term is below 2e-11 of the sum from there on
+ERFCX_ASYMPTOTIC = ERFCX_F32_A
+kInvSqrtPi = 0.5641895835477563  # 1 / sqrt(pi)
+
+
+@kernel
+def _erfcx_wide(a):
+    """erfcx(a) for float64 ``a >= 0`` to 2.2e-10 relative, for any a (erfcx_lean's fit, then
+    the asymptotic series)."""
+    z = 0.5 / (a * a)
+    s = 1.0 - z * (1.0 - 3.0 * z * (1.0 - 5.0 * z * (1.0 - 7.0 * z * (1.0 - 9.0 * z * (
+        1.0 - 11.0 * z)))))
+    far = kInvSqrtPi / a * s
+    return erfcx_lean(a) if a <= ERFCX_ASYMPTOTIC else far
+
+
+@kernel
+def gelu_wide(d):
+    """``(gelu(d), gelu'(d))`` for float64 ``d`` at float32 accuracy (relative error ~1e-9),
+    unrounded: Phi(-|d|) = exp(-d*d/2) erfcx(|d|/sqrt 2) / 2 with exp_lean (d*d is exact for a
+    float32 d) and :func:`_erfcx_wide`, so the tail is accurate as far as float64 reaches (a
+    product with a large factor stays accurate where gelu itself underflows in float32)."""
+    v = abs(d)
+    q = exp_lean(-0.5 * (v * v))
+    lo = q * (0.5 * _erfcx_wide(v * kSqrt1_2))  # Phi(-|d|)
+    neg = d < 0.0
+    y = d * lo if neg else d - d * lo
+    dy = (lo if neg else 1.0 - lo) + d * (kInvSqrt2Pi * q)
+    y = d if (d > GELU_LINEAR or d == 0.0) else y  # gelu(-0.0) = -0.0
+    dy = 1.0 if d > GELU_LINEAR else dy
+    y = signed_zero(d) if (neg and q == 0.0) else y  # including -inf
+    dy = -0.0 if (neg and q == 0.0) else dy
+    return (y, dy) if d == d else (d, d)
+
+
 # -- the Gaussian exp(-v*v/2) in float32, for float32 gelu and its gradient --------------------
 
 @kernel
@@ -346,14 +387,22 @@ def _gelu32(x):
     # once to float32, like the scheme's constants). Exact scalings by powers of two save
     # multiplications: the quotient's terms halved (P / 2, A / 2), so u = 2 v exp(v*v/2) Phi(-v);
     # the exponential as 1 - q2 / 2 (gauss32_neg2); v Phi(-v) = 2**(k - 2) (2 u - u q2), one FMA.
+    w, kf = gelu_tail_parts32(x)
+    t = scale_pow2_neg(w, kf)  # v Phi(-v)
+    return sign_select(x, -t, x - t)
+
+
+@kernel
+def gelu_tail_parts32(x):
+    """``(w, kf)`` with ``|x| Phi(-|x|) = w 2**k`` (``kf = k + SHIFTER``) for float32 ``x``:
+    _gelu32's evaluation before its power of two (|x| clamped to GELU_V_MAX)."""
     v = min(abs(x), _DV)  # NaN passes (the first argument)
     q2, kf = gauss32_neg2(v)  # exp(-v*v/2) = 2**k (1 - q2 / 2)
     p = _HP0 + v * (_HP1 + v * (_HP2 + v * _HP3))  # P / (2 Q4)
     y = fma(v + _GK0, v, _GK1)
     dq = fma(y + (v + _GK2), y, _GK3)  # Q / Q4
     u = v * dq / fma(v, fma(_HA, dq, -p), dq)  # 2 v exp(v*v/2) Phi(-v)
-    t = scale_pow2_neg(fma(-u, q2, u + u), kf - f32(2))  # v Phi(-v)
-    return sign_select(x, -t, x - t)
+    return fma(-u, q2, u + u), kf - f32(2)
 
 
 @kernel.by_dtype(float32=_gelu32)
@@ -396,13 +445,22 @@ def _gelu_grad32(g, x):
     # dh M0 + [d (M - M0) + q d M - v0_lo M0] (d = v - v0, dh = v - v0_hi: exact near the root,
     # exp = 2**k (1 + q)) so that only the final FMA rounds at full size; 2**k applied last
     # (subnormal tails). Beyond v = GELU_GRAD_A the result is -0 or 1.
+    w, kf = gelu_grad_parts32(x)
+    c = scale_pow2_neg(w, kf)
+    return g * sign_select(x, c, f32(1) - c)
+
+
+@kernel
+def gelu_grad_parts32(x):
+    """``(w, kf)`` with ``Phi(-v) - v phi(v) = w 2**k`` (v = |x|, ``kf = k + SHIFTER``) for
+    float32 ``x``: _gelu_grad32's evaluation before its power of two (v clamped to
+    GELU_GRAD_A); gelu'(x) is that for x < 0 and 1 minus it otherwise."""
     v = min(abs(x), _GA)  # NaN passes (the first argument)
     q, kf = gauss32(v)
     y = _gelu_m_tail32(fma(_GBC, v, f32(1)) / fma(_GC, v, f32(1)))
     dh = v - GELU_V0_HI
     d = dh - GELU_V0_LO
-    c = scale_pow2_neg(fma(dh, _M0, fma(q * d, _M0 + y, fma(d, y, -_GV0M0))), kf)
-    return g * sign_select(x, c, f32(1) - c)
+    return fma(dh, _M0, fma(q * d, _M0 + y, fma(d, y, -_GV0M0))), kf
 
 
 @kernel.by_dtype(float32=_gelu_grad32)
@@ -461,37 +519,61 @@ def _gelu_tanh_z(d):
     return c, kTwoBeta * c * (1.0 + kKappa * c * c)
 
 
-def _gelu_tanh32(x):
-    d = np.float64(x)
+@kernel
+def gelu_tanh_wide(d):
+    """gelu_tanh(d) for float64 ``d`` with exp_lean, unrounded to float32 (the float32 kernels
+    round it once, alone or after a product)."""
     _, z = _gelu_tanh_z(d)
     y = d / (1.0 + exp_lean(-z))  # x sigmoid(z); exp overflows to inf far left: -0
     y = -0.0 if d < -GELU_TANH_CLAMP else y  # including -inf (inf / inf)
-    y = d if (d > GELU_LINEAR or d != d) else y
-    return np.float32(y)
+    return d if (d > GELU_LINEAR or d != d) else y
 
 
-def _gelu_tanh_grad32(g, x):
-    d = np.float64(x)
+@kernel
+def gelu_tanh_grad_wide(d):
+    """gelu_tanh'(d) for float64 ``d`` with exp_lean (as :func:`gelu_tanh_wide`)."""
     c, z = _gelu_tanh_z(d)
     e = exp_lean(-max(z, -GELU_TANH_EXP_MAX))
     r = 1.0 / (1.0 + e)
     dz = kTwoBeta * (1.0 + 3 * kKappa * c * c)
     y = r * (1.0 + c * dz * (e * r))  # s(z) (1 + x s(-z) dz)
+    y = -0.0 if d < -GELU_TANH_CLAMP else y  # the limit from below (as the forward)
     y = 1.0 if d > GELU_LINEAR else y
-    return np.float32(np.float64(g) * (y if d == d else d))
+    return y if d == d else d
 
 
-@kernel.by_dtype(float32=_gelu_tanh32)
-def gelu_tanh(x):
-    """x sigmoid(z), z = 2 kBeta (x + kKappa x**3); float64: z to twice the working precision."""
+def _gelu_tanh32(x):
+    return np.float32(gelu_tanh_wide(np.float64(x)))
+
+
+def _gelu_tanh_grad32(g, x):
+    return np.float32(np.float64(g) * gelu_tanh_grad_wide(np.float64(x)))
+
+
+@kernel
+def gelu_tanh64(x):
+    """gelu_tanh's float64 form (the by_dtype kernel's), callable as a plain kernel: the gated
+    kernels call it directly (a by_dtype kernel inlined into another costs compile time)."""
     z, ze = _gelu_tanh_arg(x)  # (a NaN x is clamped like a large one: returned below)
     y = x_sigmoid(x, z, ze)
     return x if (x > GELU_LINEAR or x != x) else y
 
 
+@kernel.by_dtype(float32=_gelu_tanh32)
+def gelu_tanh(x):
+    """x sigmoid(z), z = 2 kBeta (x + kKappa x**3); float64: z to twice the working precision."""
+    return gelu_tanh64(x)
+
+
 @kernel.by_dtype(float32=_gelu_tanh_grad32)
 def gelu_tanh_grad(g, x):
     """g d/dx gelu_tanh(x)."""
+    return gelu_tanh_grad64(g, x)
+
+
+@kernel
+def gelu_tanh_grad64(g, x):
+    """gelu_tanh_grad's float64 form, as a plain kernel (see :func:`gelu_tanh64`)."""
     # s(z) + x * s(z) * s(-z) * dz/dx, dz/dx = 2 kBeta (1 + 3 kKappa x**2)
     z, ze = _gelu_tanh_arg(x)
     xc = x if abs(x) < GELU_TANH_CLAMP else math.copysign(GELU_TANH_CLAMP, x)

@@ -121,12 +121,19 @@ def sigmoid(x):
     return scaled_sigmoid(type(x)(1), x)
 
 
+@kernel
+def sigmoid_grad_wide(d):
+    """sigmoid(d) sigmoid(-d) = e / (1 + e)**2, e = exp(-|d|), for float64 ``d`` with exp_lean:
+    for the float32 kernels evaluated in float64 and rounded once."""
+    e = exp_lean(-abs(d))
+    r = 1.0 / (1.0 + e)
+    return e * r * r
+
+
 def _sigmoid_grad32(g, x):
     # in float64 (in float32, exp, a reciprocal and two products exceed the 4-ULP bound), rounded
     # once
-    e = exp_lean(-abs(np.float64(x)))  # sigmoid(x) sigmoid(-x) = e / (1 + e)**2, e = exp(-|x|)
-    r = 1.0 / (1.0 + e)
-    return np.float32(np.float64(g) * (e * r * r))
+    return np.float32(np.float64(g) * sigmoid_grad_wide(np.float64(x)))
 
 
 @kernel.by_dtype(float32=_sigmoid_grad32)
