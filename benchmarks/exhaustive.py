@@ -31,7 +31,7 @@ from numba import njit, prange
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastact.backends.cpu import FASTMATH  # noqa: E402
-from fastact.registry import ACTIVATIONS, REQUIRED  # noqa: E402
+from fastact.registry import ELEMENTWISE, REQUIRED, of_kind  # noqa: E402
 from tests.reference import REFS  # noqa: E402
 
 #: half-width of the interval around a zero of f' where |f'| < 1e-3 is counted in eps
@@ -116,7 +116,7 @@ def variants():
     """(kernel variant name, forward, grad, parameter values, bound, activation, parameters by
     name) for every kernel pair: default parameters, and for a parameter without a default the
     value of the first parameter set the entry's reference lists (prelu's weight 0.25)."""
-    for spec in ACTIVATIONS.values():
+    for spec in of_kind(ELEMENTWISE).values():
         named = {p.name: spec.reference.params[0][p.name] for p in spec.params
                  if p.default is REQUIRED}
         params = list(spec.scalars({**spec.defaults(), **named}))

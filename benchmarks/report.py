@@ -54,8 +54,8 @@ def index(data: dict):
         elif e.get("variant") == "copy":
             key = (e["n"], e["dtype"])
             copies[key] = max(copies.get(key, 0.0), e["bytes"] / med)
-        elif e.get("variant") in ("chunked", "integration"):
-            continue  # their own tables, see chunked_rows and integration_rows
+        elif e.get("variant") in ("chunked", "integration", "gated"):
+            continue  # their own tables: chunked_rows, integration_rows, gated_rows
         elif "impl" in e:
             key = (e["variant"], e["direction"], e["n"], e["dtype"], e["style"])
             rows[key][e["impl"]] = med
@@ -81,6 +81,66 @@ def integration_rows(data: dict) -> dict:
         if e.get("variant") == "integration":
             rows.setdefault(e["label"], {})[e["impl"]] = b["stats"]["median"]
     return rows
+
+
+def gated_rows(data: dict) -> dict:
+    """{(shape label, activation, form, direction): {impl: median seconds}, with "bytes"} for
+    benchmarks/test_gated.py; the no-math ceiling is stored under every activation of its row."""
+    rows, ceilings, nbytes = defaultdict(dict), {}, {}
+    for b in data["benchmarks"]:
+        e = b.get("extra_info", {})
+        if e.get("variant") != "gated":
+            continue
+        key = (e["label"], e["form"], e["direction"])
+        if e["impl"] == "ceiling":
+            ceilings[key] = b["stats"]["median"]
+        else:
+            rows[(*key[:1], e["activation"], *key[1:])][e["impl"]] = b["stats"]["median"]
+            nbytes[key] = e["bytes"]
+    for (label, _, form, direction), impls in rows.items():
+        key = (label, form, direction)
+        if key in ceilings:
+            impls["ceiling"] = ceilings[key]
+        impls["bytes"] = nbytes[key]
+    return rows
+
+
+#: the gated kind's targets (DESIGN.md, issue 22): ratio to the torch composite, to JAX, and the
+#: share of the streaming ceiling (a loop moving the same bytes without math)
+GATED_GOALS = {"torch": 0.6, "jax": 0.8, "ceiling": 1.1}
+
+
+def gated_section(data: dict) -> list[str]:
+    rows = gated_rows(data)
+    if not rows:
+        return []
+    lines = ["", "## Gated activations (float32, all cores)", "",
+             "Split: x's two halves along the last axis; pair: gate and up arrays. torch: the "
+             "composite (`F.silu(a) * b`; `F.glu(x)` for glu's split form) and its autograd "
+             "backward; JAX: `jax.jit` of the same and of its vjp. Ceiling: a loop that moves the "
+             "same bytes into a preallocated output with no math (fastact and the peers allocate "
+             "their results).", "",
+             "| shape | activation | form | dir | fastact | torch | JAX | vs torch | vs JAX | "
+             "GB/s | / ceiling |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    met = {k: [0, 0] for k in GATED_GOALS}
+    for (label, name, form, direction), impls in sorted(rows.items()):
+        f = impls.get("fastact:auto")
+        if f is None:
+            continue
+        t, j, c = impls.get("torch"), impls.get("jax"), impls.get("ceiling")
+        for k, peer in (("torch", t), ("jax", j), ("ceiling", c)):
+            if peer:
+                met[k][1] += 1
+                met[k][0] += f / peer <= GATED_GOALS[k]
+        lines.append(
+            f"| {label} | {name} | {form} | {SHORT[direction]} | {fmt_time(f)} | {fmt_time(t)} "
+            f"| {fmt_time(j)} | {fmt_ratio(f / t if t else None)} | "
+            f"{fmt_ratio(f / j if j else None)} | {impls['bytes'] / f / 1e9:.1f} | "
+            f"{fmt_ratio(f / c if c else None)} |")
+    lines += ["", "Rows meeting the targets: "
+              + "; ".join(f"vs {k} ≤ {g}×: {met[k][0]}/{met[k][1]}"
+                          for k, g in GATED_GOALS.items())]
+    return lines
 
 
 def fmt_time(s):
@@ -225,6 +285,7 @@ def markdown(data: dict, source: str) -> str:
             for impl, t in rest:
                 lines.append(f"| {label} | {base} {fmt_time(tb)} | {impl} {fmt_time(t)} | "
                              f"{fmt_ratio(t / tb)} |")
+    lines += gated_section(data)
     lines += ["", "## All rows", "",
               "| activation | dir | N | dtype | style | backend | median | GB/s | % ceiling | "
               "vs numpy | vs torch | vs best peer |",

@@ -12,7 +12,7 @@ import numpy as np
 from . import _dask, _device, _weight, dispatch, hardware
 from ._binding import as_array, bind, check_out, check_writeable, on_device
 from ._dtypes import F64, dtypes, refuse_dtype
-from .registry import ACTIVATIONS
+from .registry import ACTIVATIONS, ELEMENTWISE
 
 
 def _kernel_args(spec, params, shape, compute):
@@ -228,6 +228,9 @@ def derivative(name, x, **params):
         raise ValueError(
             f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}"
         ) from None
+    if spec.kind != ELEMENTWISE:
+        raise ValueError(f"derivative: {name} is {spec.kind} (two inputs): its partial derivatives "
+                         f"come from {name}_grad")
     p = bind(spec, f"{name}_grad", (), dict(params))
     arr = as_array(x)
     one = np.ones((), dtype=arr.dtype if arr.dtype.kind == "f" else F64)

@@ -101,3 +101,99 @@ def grad(spec, grad_output, x, params, out, inplace, backend, from_result, resul
     else:
         gw = contrib.sum(dtype=result_dtype).reshape(w.shape)
     return gi, gw
+
+
+# -- the gated kind -----------------------------------------------------------------------------
+#
+# The split form needs both halves of x in one block: the split axis is rechunked to a single
+# chunk (dask's rechunk; a no-op where it already is one), every other axis keeps its chunks. The
+# two-input form maps over the blocks of gate and up broadcast together.
+
+
+def _gated_dtype(name, arrays):
+    from ._dtypes import dtypes, refuse_dtype
+
+    dts = [np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype for a in arrays]
+    for dt in dts:
+        if dt.kind not in "biuf":
+            refuse_dtype(name, dt)
+    return dtypes(name, np.result_type(*dts), False)[1]
+
+
+def _one_chunk(x, axis):
+    return x.rechunk({axis: -1}) if len(x.chunks[axis]) > 1 else x
+
+
+def _gated_block(*blocks, call, activation, axis, params, backend, split, grad):
+    spec = ACTIVATIONS[activation]
+    if grad:
+        res = call(spec, blocks[0], blocks[1], None if split else blocks[2], axis, params, None,
+                   False, backend, None)
+        return res if split else np.stack(res)
+    return call(spec, blocks[0], None if split else blocks[1], axis, params, None, False,
+                backend, None)
+
+
+def gated_forward(spec, x, up, axis, params, out, inplace, backend, call):
+    """The lazy gated forward; ``call(spec, x, up, axis, params, out, inplace, backend,
+    stream)`` computes a block."""
+    import dask.array as da
+
+    from ._split import half, norm_axis
+
+    name = spec.name
+    _refuse_out(name, out, inplace)
+    result = _gated_dtype(name, [x] if up is None else [x, up])
+    kw = {"call": call, "activation": name, "params": params, "backend": backend,
+          "grad": False}
+    if up is None:
+        x = da.asarray(x)
+        axis = norm_axis(name, axis, x.ndim)
+        half(name, x.shape, axis)
+        x = _one_chunk(x, axis)
+        chunks = tuple(((c[0] // 2,) if i == axis else c) for i, c in enumerate(x.chunks))
+        return x.map_blocks(_gated_block, axis=axis, split=True, chunks=chunks, dtype=result,
+                            meta=_meta(x.ndim, result), **kw)
+    a, b = da.broadcast_arrays(da.asarray(x), da.asarray(up))
+    return da.map_blocks(_gated_block, a, b, axis=axis, split=False, dtype=result,
+                         meta=_meta(a.ndim, result), **kw)
+
+
+def gated_grad(spec, grad_output, x, up, axis, params, out, inplace, backend, call):
+    """The lazy gated gradient: grad_x, or (grad_gate, grad_up) reduced to their inputs'
+    shapes; ``call(spec, grad_output, x, up, axis, params, out, inplace, backend, stream)``
+    computes a block."""
+    import dask.array as da
+
+    from ._split import half, norm_axis
+
+    name = f"{spec.name}_grad"
+    _refuse_out(name, out, inplace)
+    result = _gated_dtype(name, [grad_output, x] + ([] if up is None else [up]))
+    kw = {"call": call, "activation": spec.name, "params": params, "backend": backend,
+          "grad": True}
+    if up is None:
+        x = da.asarray(x)
+        axis = norm_axis(name, axis, x.ndim)
+        shape = half(name, x.shape, axis)
+        x = _one_chunk(x, axis)
+        g_chunks = tuple(((shape[axis],) if i == axis else c) for i, c in enumerate(x.chunks))
+        g = da.broadcast_to(da.asarray(grad_output), shape).rechunk(g_chunks)
+        return da.map_blocks(_gated_block, g, x, axis=axis, split=True, chunks=x.chunks,
+                             dtype=result, meta=_meta(x.ndim, result), **kw)
+    gate, upa = da.asarray(x), da.asarray(up)
+    g, a, b = da.broadcast_arrays(da.asarray(grad_output), gate, upa)
+    both = da.map_blocks(_gated_block, g, a, b, axis=axis, split=False, new_axis=0,
+                         chunks=((2,), *a.chunks), dtype=result,
+                         meta=_meta(a.ndim + 1, result), **kw)
+    return _sum_to(both[0], gate.shape), _sum_to(both[1], upa.shape)
+
+
+def _sum_to(full, shape):
+    """``full`` summed over the axes its input of ``shape`` was broadcast along (lazily)."""
+    if tuple(full.shape) == tuple(shape):
+        return full
+    lead = full.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and full.shape[lead + i] != 1)
+    return full.sum(axis=axes, keepdims=True).reshape(shape)

@@ -182,3 +182,162 @@ def _weight_grad(cuda, spec, params, dg, dx, weight, on_device, compute, dtype, 
     shape = np.shape(params[spec.weight_param.name])
     total = total.reshape(shape)
     return total if total.ndim else total[()]
+
+
+# -- the gated kind: act(a) * b of the halves of x, or of two arrays ---------------------------
+
+
+def _gated_operands(cuda, name, arrays, roles):
+    """Device arrays of one dtype and shape (no broadcasting on the device), and the stream the
+    first one's interface names."""
+    devs, streams, readonly = [], [], []
+    for a, role in zip(arrays, roles, strict=True):
+        d, st, ro = _device_operand(cuda, name, role, a)
+        devs.append(d)
+        streams.append(st)
+        readonly.append(ro)
+    first = devs[0]
+    for d, role in zip(devs[1:], roles[1:], strict=True):
+        if np.dtype(d.dtype) != np.dtype(first.dtype):
+            raise TypeError(f"{name}: on the device {roles[0]} ({first.dtype}) and {role} "
+                            f"({d.dtype}) must have the same dtype")
+    return devs, next((s for s in streams if s is not None), None), readonly
+
+
+def _gated_same_shape(name, devs, roles, shape=None):
+    shape = tuple(devs[0].shape) if shape is None else shape
+    for d, role in zip(devs, roles, strict=True):
+        if tuple(d.shape) != shape:
+            raise ValueError(f"{name}: on the device {role} has shape {tuple(d.shape)}, but "
+                             f"{shape} is needed (no broadcasting on the device)")
+
+
+def gated_forward(spec, x, up, axis, params, out, inplace, backend, stream):
+    """The gated forward on device arrays (split or two-input form)."""
+    from ._split import half, norm_axis, split_geometry
+
+    name = spec.name
+    cuda = _backend(name, backend)
+    roles = ["x"] if up is None else ["gate", "up"]
+    devs, iface, readonly = _gated_operands(cuda, name, [x] + ([] if up is None else [up]),
+                                            roles)
+    dtype = np.dtype(devs[0].dtype)
+    compute = _F32 if dtype == _F16 else dtype
+    s = cuda.stream_for(stream, iface)
+    if up is None:
+        axis = norm_axis(name, axis, devs[0].ndim)
+        shape = half(name, tuple(devs[0].shape), axis)
+    else:
+        _gated_same_shape(name, devs, roles)
+        shape = tuple(devs[0].shape)
+    order = cuda.layout(devs, name)
+    if inplace:
+        if out is not None:
+            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        if readonly[0]:
+            raise ValueError(f"{name}: {roles[0]} (inplace=True) is read-only")
+        dout = None
+    elif out is not None:
+        dout = _check_out(cuda, name, out, shape, dtype)
+        order = cuda.layout(devs + [dout], name)
+        for d in devs:
+            if cuda.overlaps(d, dout) or (up is None and cuda.same_memory(d, dout)):
+                raise ValueError(f"{name}: out overlaps an input on the device; pass a separate "
+                                 "array or inplace=True")
+    else:
+        dout = None
+    kernel = spec.kernels(params)[0]
+    scalars = [compute.type(v) for v in spec.scalars(params)]
+    if up is None:
+        rows, n = split_geometry(tuple(devs[0].shape), axis, order)
+        flat = cuda.flat(devs[0], order)
+        views, strides = [flat, flat[n:]], [2 * n, 2 * n]
+    else:
+        rows, n = 1, devs[0].size
+        views, strides = [cuda.flat(d, order) for d in devs], [n, n]
+    if inplace:
+        cuda.run_rows_device(f"{kernel}_inplace", views, rows, n, strides, scalars, s,
+                             dtype == _F16)
+        if up is not None:
+            return x
+        return x[(slice(None),) * axis + (slice(0, shape[axis]),)]  # the gate half: a view
+    result = out if dout is not None else cuda.empty(x, shape, dtype, order, s)
+    dres = dout if dout is not None else cuda.as_device(result)[0]
+    cuda.run_rows_device(kernel, views + [cuda.flat(dres, order)], rows, n, strides + [n],
+                         scalars, s, dtype == _F16)
+    return result
+
+
+def gated_grad(spec, grad_output, x, up, axis, params, out, inplace, backend, stream):
+    """The gated gradient on device arrays: grad_x (split form) or (grad_gate, grad_up)."""
+    from ._split import half, norm_axis, split_geometry
+
+    name = f"{spec.name}_grad"
+    cuda = _backend(name, backend)
+    roles = ["grad_output", "x"] if up is None else ["grad_output", "gate", "up"]
+    arrays = [grad_output, x] + ([] if up is None else [up])
+    devs, iface, readonly = _gated_operands(cuda, name, arrays, roles)
+    dtype = np.dtype(devs[0].dtype)
+    compute = _F32 if dtype == _F16 else dtype
+    s = cuda.stream_for(stream, iface)
+    if up is None:
+        axis = norm_axis(name, axis, devs[1].ndim)
+        shape = half(name, tuple(devs[1].shape), axis)
+        _gated_same_shape(name, devs[:1], roles[:1], shape)
+    else:
+        _gated_same_shape(name, devs, roles)
+        shape = tuple(devs[0].shape)
+    order = cuda.layout(devs, name)
+    kernel = f"{spec.kernels(params)[0]}_grad"
+    scalars = [compute.type(v) for v in spec.scalars(params)]
+    dg = cuda.flat(devs[0], order)
+    if up is None:
+        rows, n = split_geometry(tuple(devs[1].shape), axis, order)
+        fx = cuda.flat(devs[1], order)
+        ins, in_strides = [dg, fx, fx[n:]], [n, 2 * n, 2 * n]
+    else:
+        rows, n = 1, devs[0].size
+        ins, in_strides = [dg] + [cuda.flat(d, order) for d in devs[1:]], [n, n, n]
+    if inplace:
+        if out is not None:
+            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        if any(readonly[1:]):
+            raise ValueError(f"{name}: an input (inplace=True) is read-only")
+        cuda.run_rows_device(f"{kernel}_inplace", ins, rows, n, in_strides, scalars, s,
+                             dtype == _F16)
+        return x if up is None else (x, up)
+    if up is None:
+        if out is not None:
+            dout = _check_out(cuda, name, out, tuple(devs[1].shape), dtype)
+            _refuse_any_overlap(cuda, name, devs, [dout])
+            result = out
+        else:
+            result = cuda.empty(x, tuple(devs[1].shape), dtype, order, s)
+            dout = cuda.as_device(result)[0]
+        fo = cuda.flat(dout, order)
+        outs, out_strides = [fo, fo[n:]], [2 * n, 2 * n]
+    else:
+        if out is not None:
+            if not (isinstance(out, tuple | list) and len(out) == 2):
+                raise TypeError(f"{name}: out must be a pair (grad_gate, grad_up) for the "
+                                "two-input form")
+            douts = [_check_out(cuda, name, o, shape, dtype) for o in out]
+            _refuse_any_overlap(cuda, name, devs, douts)
+            result = tuple(out)
+        else:
+            result = tuple(cuda.empty(a, shape, dtype, order, s) for a in (x, up))
+            douts = [cuda.as_device(r)[0] for r in result]
+        outs, out_strides = [cuda.flat(d, order) for d in douts], [n, n]
+    cuda.run_rows_device(kernel, ins + outs, rows, n, in_strides + out_strides, scalars, s,
+                         dtype == _F16)
+    return result
+
+
+def _refuse_any_overlap(cuda, what, ins, outs):
+    for o in outs:
+        for a in ins:
+            if cuda.overlaps(a, o) or cuda.same_memory(a, o):
+                raise ValueError(f"{what}: out overlaps an input on the device; pass separate "
+                                 "arrays or inplace=True")
+    if len(outs) == 2 and (cuda.overlaps(outs[0], outs[1]) or cuda.same_memory(*outs)):
+        raise ValueError(f"{what}: out[0] and out[1] share memory")

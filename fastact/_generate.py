@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import inspect
 
+from . import _gated
+from ._binding import bind
 from ._fastpath import make_forward, make_grad
-from .registry import ACTIVATIONS, REQUIRED
+from .registry import ACTIVATIONS, GATED, REQUIRED
 
 _P = inspect.Parameter
 
@@ -111,11 +113,76 @@ def _docstring(spec, grad_fn):
            f"{options}{example}"
 
 
+# -- the gated kind: f(x, axis=-1) or f(gate, up) -------------------------------------------
+
+
+def _gated_signature(spec, grad_fn):
+    ps = [_P("grad_output", _P.POSITIONAL_OR_KEYWORD)] if grad_fn else []
+    ps += [_P("x", _P.POSITIONAL_OR_KEYWORD), _P("up", _P.POSITIONAL_OR_KEYWORD, default=None),
+           _P("axis", _P.KEYWORD_ONLY, default=-1)]
+    ps += [_P(p.name, _P.KEYWORD_ONLY, default=p.default) for p in spec.params]
+    ps += [_P(k, _P.KEYWORD_ONLY, default=d) for k, d in
+           (("out", None), ("inplace", False), ("backend", None), ("stream", None))]
+    return inspect.Signature(ps)
+
+
+def _gated_docstring(spec, grad_fn):
+    params = "".join(f"{p.name} : {_param_type(p)}, default {p.default!r}\n" for p in spec.params)
+    forms = ("x : array_like\n    Split form: the first half of x along ``axis`` is the gate, "
+             "the second half the up input.\nup : array_like or int, optional\n    Two-input "
+             "form: x is the gate and ``up`` the up input (broadcast together). An integer is "
+             "the axis, as torch's ``dim``.\naxis : int, default -1\n    The axis the split "
+             "form halves (its length must be even).\n")
+    common = ("backend : {'auto', 'cpu', 'parallel', 'cuda'}, optional\n    Overrides "
+              "use_backend() and FASTACT_BACKEND (see fastact.explain).\nstream : CUDA stream, "
+              "optional\n    For device arrays: the stream to run on.\n")
+    if grad_fn:
+        head = (f"Gradient of {spec.name} in one pass: both partial derivatives.\n\n"
+                f".. math::\n\n    \\partial_a f,\\ \\partial_b f = {spec.derivative}\n\n"
+                "Returns grad_x (x's shape) for the split form, ``(grad_gate, grad_up)`` for the "
+                "two-input form (each summed over the axes its input was broadcast along).\n")
+        args = ("grad_output : array_like\n    The gradient of the result (broadcast to its "
+                "shape).\n" + forms)
+        options = ("out : ndarray or (ndarray, ndarray), optional\n    grad_x's array (split "
+                   "form), or the pair (two-input form); returned.\ninplace : bool, default "
+                   "False\n    Write the gradients into the inputs' memory (x, or gate and up) "
+                   "and return it.\n")
+        example = ""
+    else:
+        head = (f"{spec.summary}\n\n.. math::\n\n    f(a, b) = {spec.formula}\n\n"
+                f"Convention: {spec.kinks}. Accuracy: {_accuracy(spec)}.\n")
+        args = forms
+        options = ("out : ndarray, optional\n    Result array of the result's shape and dtype; "
+                   "returned.\ninplace : bool, default False\n    Write the result into the "
+                   "gate's memory (the gate half of x, or gate) and return that array.\n")
+        example = f"\nExamples\n--------\n>>> import fastact\n{spec.example}\n"
+    return f"{head}\nParameters\n----------\n{args}{params}{options}{common}{example}"
+
+
+def _gated_functions(spec):
+    def forward(x, up=None, *, axis=None, out=None, inplace=False, backend=None, stream=None,
+                **kwargs):
+        params = bind(spec, spec.name, (), kwargs)
+        return _gated.forward(spec, x, up, axis, params, out, inplace, backend, stream)
+
+    def grad(grad_output, x, up=None, *, axis=None, out=None, inplace=False, backend=None,
+             stream=None, **kwargs):
+        params = bind(spec, f"{spec.name}_grad", (), kwargs)
+        return _gated.grad(spec, grad_output, x, up, axis, params, out, inplace, backend,
+                           stream)
+
+    return forward, grad
+
+
+# -- every kind ------------------------------------------------------------------------------
+
+
 def _finish(fn, spec, fname, grad_fn):
+    gated = spec.kind == GATED
     fn.__name__ = fn.__qualname__ = fname
     fn.__module__ = "fastact"
-    fn.__signature__ = _signature(spec, grad_fn)
-    fn.__doc__ = _docstring(spec, grad_fn)
+    fn.__signature__ = (_gated_signature if gated else _signature)(spec, grad_fn)
+    fn.__doc__ = (_gated_docstring if gated else _docstring)(spec, grad_fn)
     return fn
 
 
@@ -123,7 +190,10 @@ def public_functions() -> dict:
     """name -> function, for every activation and its gradient."""
     fns = {}
     for spec in ACTIVATIONS.values():
-        fns[spec.name] = _finish(make_forward(spec), spec, spec.name, grad_fn=False)
-        fns[f"{spec.name}_grad"] = _finish(make_grad(spec), spec, f"{spec.name}_grad",
-                                           grad_fn=True)
+        if spec.kind == GATED:
+            forward, grad = _gated_functions(spec)
+        else:
+            forward, grad = make_forward(spec), make_grad(spec)
+        fns[spec.name] = _finish(forward, spec, spec.name, grad_fn=False)
+        fns[f"{spec.name}_grad"] = _finish(grad, spec, f"{spec.name}_grad", grad_fn=True)
     return fns

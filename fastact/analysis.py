@@ -44,15 +44,19 @@ def _default_weight(spec, params):
 
 
 def _spec(name):
+    """The entry analysed for ``name``: a gated activation's gate (swiglu: silu; glu: sigmoid),
+    the element-wise function its gate applies."""
     try:
-        return ACTIVATIONS[name]
+        spec = ACTIVATIONS[name]
     except KeyError:
         raise ValueError(
             f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}") from None
+    return ACTIVATIONS[spec.gate] if spec.gate else spec
 
 
 def analyze(name: str, lo: float = -5.0, hi: float = 5.0, n: int = 10001, **params) -> Analysis:
-    """Lipschitz constant, vanishing/exploding gradient shares and shape of activation ``name``.
+    """Lipschitz constant, vanishing/exploding gradient shares and shape of activation ``name``
+    (a gated activation's: those of the element-wise function its gate applies).
 
     Evaluated in float64 with fastact's own forward and derivative on ``n`` evenly spaced points
     of ``[lo, hi]`` (0 is on the default grid, so kinks at 0 count with their convention).
@@ -67,6 +71,7 @@ def analyze(name: str, lo: float = -5.0, hi: float = 5.0, n: int = 10001, **para
     import fastact
 
     spec = _spec(name)
+    name = spec.name
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"analyze: need finite lo < hi, got lo={lo}, hi={hi}")
     if int(n) != n or n < 2:
@@ -105,7 +110,8 @@ def dead_fraction(activations, axis=0) -> float:
 
 def plot(names, derivative: bool = True, lo: float = -5.0, hi: float = 5.0, path=None,
          n: int = 1001, params: dict | None = None):
-    """Each activation (solid) with its derivative (dashed), axes through the origin.
+    """Each activation (solid) with its derivative (dashed), axes through the origin (a gated
+    activation: the element-wise function of its gate).
 
     ``names``: one name or several; ``params``: optional ``{name: {param: value}}``. Returns the
     matplotlib Figure and saves it (PNG by extension) when ``path`` is given. Needs the
@@ -129,10 +135,11 @@ def plot(names, derivative: bool = True, lo: float = -5.0, hi: float = 5.0, path
         p = dict(params.get(name, {}))
         _default_weight(spec, p)
         color = f"C{i % 10}"
-        ax.plot(x, getattr(fastact, name)(x, **p), color=color, lw=2, label=name)
+        label = name if spec.name == name else f"{name} (its gate: {spec.name})"
+        ax.plot(x, getattr(fastact, spec.name)(x, **p), color=color, lw=2, label=label)
         if derivative:
-            ax.plot(x, fastact.derivative(name, x, **p), color=color, lw=1.2, ls="--",
-                    label=f"{name}′")
+            ax.plot(x, fastact.derivative(spec.name, x, **p), color=color, lw=1.2, ls="--",
+                    label=f"{spec.name}′")
     for side in ("left", "bottom"):
         ax.spines[side].set_position("zero")
     for side in ("right", "top"):

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kernels as K
-from ._reference import MP_DIGITS, INF, Reference, limits, mp, mp_piecewise, mp_sigmoid, sp
+from ._reference import INF, MP_DIGITS, Reference, limits, mp, mp_piecewise, mp_sigmoid, sp
 
 #: Marks a parameter without a default (prelu's ``weight``).
 REQUIRED = object()
@@ -29,10 +29,14 @@ REQUIRED = object()
 PIECEWISE_LINEAR = "piecewise-linear"
 TRANSCENDENTAL = "transcendental"
 
-#: The kinds of activation: ``y = f(x; params)`` element by element. (The two-input gated kind and
-#: the axis-wise kind follow the same recipe.)
+#: The kinds of activation. Element-wise: ``y = f(x; params)`` element by element, kernels
+#: ``f(x, *params)`` and ``f_grad(g, x, *params)``. Gated: ``y = act(a) * b`` of two inputs (the two
+#: halves of x along an axis, or two arrays), kernels ``f(a, b, *params)`` and
+#: ``f_grad(g, a, b, *params) -> (g da, g db)``; its reference's ``f(a, b)`` and ``df(a, b) ->
+#: (df/da, df/db)`` likewise, kink points in ``a``.
 ELEMENTWISE = "element-wise"
-KINDS = (ELEMENTWISE,)
+GATED = "gated"
+KINDS = (ELEMENTWISE, GATED)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ class Peer:
     #: ``backward(peer, grad, x, params) -> grad_input``: the peer's own backward op (an aten
     #: ``*_backward``), which the benchmarks time; None: autograd's backward of ``function``
     backward: Callable | None = None
+    #: gated kind: ``split(peer, params) -> fn(x, axis)``, the peer's own split form (torch's
+    #: ``F.glu(x, dim)``, ``jax.nn.glu``) where it has one; ``function`` is the two-input form
+    split: Callable | None = None
 
     def function(self, peer, params: Mapping[str, object]) -> Callable:
         """The peer's function of one tensor for these fastact parameter values."""
@@ -166,6 +173,15 @@ class Activation:
     variant_references: Mapping[str, Reference] = field(default_factory=dict)
     torch: Peer | None = None
     jax: Peer | None = None
+    #: gated kind: the element-wise entry applied to one input (glu: "sigmoid", swiglu: "silu"),
+    #: and which input it is applied to (0: the first, the gate; glu: 1, the second); analysis
+    #: and plots show that activation
+    gate: str = ""
+    gate_input: int = 0
+    #: gated: kernel name -> (fast kernel, tail predicate) where a kernel has a cheaper form
+    #: outside its tails: the loops check a chunk with the predicate and run the fast kernel on it
+    #: where no element is in the tail, the kernel itself otherwise
+    fast_kernels: Mapping[str, tuple[Callable, Callable]] = field(default_factory=dict)
 
     def kinks_at(self, params: Mapping[str, object]) -> tuple[float, ...]:
         """The kink points for these parameter values (defaults filled in)."""
@@ -263,15 +279,17 @@ class Activation:
         return f"{self.name}_{value}", fwd, grad
 
     def ufunc_kernels(self) -> dict[str, UfuncKernel]:
-        """Every ufunc this activation needs: name -> :class:`UfuncKernel`."""
+        """Every kernel the backends compile loops of: name -> :class:`UfuncKernel` (the
+        element-wise kinds' are also NumPy ufuncs; a gated gradient kernel returns a pair)."""
         n = self.n_scalars + (1 if self.has_weight else 0)
         pairs = {self.name: (self.forward, self.grad)}
         for value, pair in self.variants.items():
             pairs[f"{self.name}_{value}"] = pair
+        ins = 2 if self.kind == GATED else 1  # the forward's arrays: (a, b) or x
         out = {}
         for name, (fwd, grad) in pairs.items():
-            out[name] = UfuncKernel(fwd, 1 + n, 1)
-            out[f"{name}_grad"] = UfuncKernel(grad, 2 + n, 2)
+            out[name] = UfuncKernel(fwd, ins + n, ins)
+            out[f"{name}_grad"] = UfuncKernel(grad, 1 + ins + n, 1 + ins)
         if self.result_grad is not None:
             out[f"{self.name}_grad_result"] = UfuncKernel(self.result_grad, 2 + n, 2)
         for name, (kern, arrays) in self.extra_kernels.items():
@@ -631,6 +649,31 @@ def _sparse_plus(x):
     return np.where(x <= -1, 0.0, np.where(x >= 1, x, (x + 1) ** 2 / 4))
 
 
+# gated references: f(a, b) and df(a, b) -> (df/da, df/db)
+
+
+def _gated_ref(act, act_d, mp_act, mp_act_d, gate_grad=None, **kw):
+    """The references of ``act(a) * b`` from those of act (element-wise references);
+    ``gate_grad(a, b)``: d/da where it is not ``b act'(a)`` at every input (reglu's +0 where
+    a <= 0, b infinite included)."""
+    da = gate_grad or (lambda a, b, **p: b * act_d(a, **p))
+    return Reference(
+        lambda a, b, **p: act(a, **p) * b, lambda a, b, **p: (da(a, b, **p), act(a, **p)),
+        lambda a, b, **p: mp_act(a, **p) * b,
+        lambda a, b, **p: (b * mp_act_d(a, **p), mp_act(a, **p)), **kw)
+
+
+def _sigmoid(x):
+    return sp.expit(x)
+
+
+def _glu_ref():
+    return Reference(
+        lambda a, b: a * sp.expit(b), lambda a, b: (sp.expit(b), a * sp.expit(b) * sp.expit(-b)),
+        lambda a, b: a * mp_sigmoid(b),
+        lambda a, b: (mp_sigmoid(b), a * mp_sigmoid(b) * mp_sigmoid(-b)))
+
+
 #: below this |x| the float64 reference of tanhshrink is its Taylor series (x - tanh x cancels)
 _TANHSHRINK_TAYLOR_BELOW = 0.5
 
@@ -685,6 +728,39 @@ def _torch_quick_gelu(torch, p):
 
 def _jax_quick_gelu(jax, p):
     return lambda t: t * jax.nn.sigmoid(QUICK_GELU_BETA * t)
+
+
+def _torch_glu(torch, p):
+    return lambda a, b: a * torch.sigmoid(b)
+
+
+_torch_glu.__name__ = "a * torch.sigmoid(b); the split form torch.nn.functional.glu"
+
+
+def _torch_glu_split(torch, p):
+    return lambda x, axis: torch.nn.functional.glu(x, axis)
+
+
+def _jax_glu(jax, p):
+    return lambda a, b: a * jax.nn.sigmoid(b)
+
+
+_jax_glu.__name__ = "a * jax.nn.sigmoid(b); the split form jax.nn.glu"
+
+
+def _jax_glu_split(jax, p):
+    return lambda x, axis: jax.nn.glu(x, axis)
+
+
+def _times_up(act, label):
+    """A peer's two-input form ``act(a) * b`` from its element-wise ``act(t)`` builder;
+    ``label`` names the composite in the docs."""
+    def build(peer, p):
+        f = act(peer, p)
+        return lambda a, b: f(a) * b
+
+    build.__name__ = label
+    return build
 
 
 def _jax_gelu(jax, p):
@@ -1252,7 +1328,103 @@ _ACTIVATIONS = [
         torch=Peer(build=_torch_quick_gelu, deviations=(_TORCH_NAN_AT_INF,), zero_signs=False),
         jax=Peer(build=_jax_quick_gelu),
     ),
+    # -- gated: act(a) * b of the two halves of x along an axis, or of two arrays ----------------
+    Activation(
+        "glu", "Gated linear unit: the first half times the sigmoid of the second (torch, JAX).",
+        K.glu, K.glu_grad, kind=GATED, gate="sigmoid", gate_input=1,
+        fast_kernels={"glu": (K.glu_fast, K.glu_tail),
+                      "glu_grad": (K.glu_grad_fast, K.glu_grad_tail)},
+        formula=r"a\,\sigma(b)", derivative=r"\sigma(b),\ \ a\,\sigma(b)\,\sigma(-b)",
+        kinks="smooth everywhere; the sigmoid is on the second input, as torch's and JAX's glu",
+        example=">>> fastact.glu([[1.0, 2.0, 0.0, 3.0]]).round(6)\narray([[0.5     , 1.905148]])",
+        kink_points=(),
+        reference=_glu_ref(),
+        torch=Peer(build=_torch_glu, split=_torch_glu_split, deviations=(Deviation(
+            "torch's gradient forms sigmoid(b) (1 - sigmoid(b)), 0 where sigmoid(b) rounds to 1 "
+            "(b > 17 in float32): a grad_up of 0 (NaN for an infinite a) where fastact gives "
+            "the exact, tiny value (the limit for an infinite a)",
+            at=lambda a, b: np.abs(b) > 15, part="backward"),)),
+        jax=Peer(build=_jax_glu, split=_jax_glu_split),
+    ),
+    Activation(
+        "swiglu", "SwiGLU: silu(gate) * up (LLaMA, Mistral, Qwen).",
+        K.swiglu, K.swiglu_grad, kind=GATED, gate="silu",
+        fast_kernels={"swiglu": (K.swiglu_fast, K.swiglu_tail),
+                      "swiglu_grad": (K.swiglu_grad_fast, K.swiglu_grad_tail)},
+        formula=r"\operatorname{silu}(a)\, b",
+        derivative=r"b\,\operatorname{silu}'(a),\ \ \operatorname{silu}(a)",
+        kinks="as silu in the gate: silu(-inf) = -0, so the product is a signed zero there "
+        "(torch: NaN)",
+        example=">>> fastact.swiglu([1.0, -1.0], [2.0, 2.0]).round(6)\n"
+        "array([ 1.462117, -0.537883])",
+        kink_points=(),
+        reference=_gated_ref(_swish, _swish_d, lambda x: x * mp_sigmoid(x), _mp_swish_d,
+                             roots=(-1.2784645427610738,)),
+        torch=Peer(build=_times_up(lambda torch, p: torch.nn.functional.silu, "F.silu(a) * b"),
+                   deviations=(Deviation("torch's silu is NaN at +-inf; fastact: the limits",
+                                         at=lambda a, b: np.isinf(a)),), zero_signs=False),
+        jax=Peer(build=_times_up(lambda jax, p: jax.nn.silu, "jax.nn.silu(a) * b")),
+    ),
+    Activation(
+        "geglu", "GeGLU: gelu(gate) * up (Gemma, T5 v1.1), exact or with the tanh GELU.",
+        K.geglu, K.geglu_grad, kind=GATED, gate="gelu",
+        fast_kernels={"geglu": (K.geglu_fast, K.geglu_tail),
+                      "geglu_grad": (K.geglu_grad_fast, K.geglu_grad_tail)},
+        params=(Param("approximate", "none", kind="choice", choices=("none", "tanh")),),
+        variants={"tanh": (K.geglu_tanh, K.geglu_tanh_grad)},
+        formula=r"\operatorname{gelu}(a)\, b",
+        derivative=r"b\,\operatorname{gelu}'(a),\ \ \operatorname{gelu}(a)",
+        kinks="as gelu in the gate (the limits at +-inf; torch: NaN)",
+        example=">>> fastact.geglu([1.0, -1.0], [2.0, 2.0]).round(6)\n"
+        "array([ 1.682689, -0.317311])",
+        kink_points=(),
+        reference=_gated_ref(_gelu, _gelu_d, lambda x: x * _mp_ncdf(x),
+                             lambda x: _mp_ncdf(x) + x * _mp_npdf(x), roots=(-0.7517915241,)),
+        variant_references={"tanh": _gated_ref(_gelu_tanh, _gelu_tanh_d,
+                                               lambda x: x * mp_sigmoid(_mp_gelu_tanh_z(x)),
+                                               _mp_gelu_tanh_d, roots=(-0.7522333,))},
+        torch=Peer(
+            build=_times_up(lambda torch, p: lambda t: torch.nn.functional.gelu(
+                t, approximate=p["approximate"]), "F.gelu(a, approximate) * b"),
+            zero_signs=False,
+            deviations=(Deviation("torch's gelu is NaN at +-inf (and its tanh form's gradient "
+                                  "from |x| ~ 1e12); fastact: the limits",
+                                  at=lambda a, b: _gelu_torch_skip(a)),)),
+        jax=Peer(
+            build=_times_up(_jax_gelu, "jax.nn.gelu(a, approximate) * b"), tolerance=256.0,
+            deviations=(
+                Deviation("JAX's tanh-form gradient is NaN where x**3 overflows; fastact: the "
+                          "limits", at=lambda a, b: np.abs(a) >= 1e12, part="backward"),
+                Deviation("JAX's exact GELU loses relative accuracy in the negative tail (1e-13 "
+                          "of the value below a = -10, where it is below 1e-22)",
+                          at=lambda a, b: a < -10))),
+    ),
+    Activation(
+        "reglu", "ReGLU: relu(gate) * up.",
+        K.reglu, K.reglu_grad, kind=GATED, gate="relu",
+        formula=r"\max(a, 0)\, b", derivative=r"b\,\mathbb{1}[a > 0],\ \ \max(a, 0)",
+        family=PIECEWISE_LINEAR, accuracy_ulp=0,
+        kinks="relu's in the gate: the gate's gradient is +0 where a <= 0 (a = 0 included), as "
+        "torch's autograd of relu(a) * b",
+        example=">>> fastact.reglu([1.0, -1.0], [2.0, 2.0])\narray([2., 0.])",
+        kink_points=(0.0,),
+        reference=_gated_ref(_relu, _relu_d, lambda x: x if x > 0 else mp.mpf(0) * x,
+                             lambda x: mp.mpf(1) if x > 0 else mp.mpf(0),
+                             gate_grad=lambda a, b: np.where(a <= 0, 0.0, b)),
+        torch=Peer(build=_times_up(lambda torch, p: torch.relu, "torch.relu(a) * b")),
+        jax=Peer(
+            build=_times_up(lambda jax, p: jax.nn.relu, "jax.nn.relu(a) * b"),
+            deviations=(Deviation("JAX's relu passes a gradient of 0 at NaN; fastact (as "
+                                  "torch): g b", at=lambda a, b: np.isnan(a), part="backward"),)),
+    ),
 ]
 
 #: name -> Activation, read-only. Every public function and backend is generated from it.
 ACTIVATIONS: Mapping[str, Activation] = MappingProxyType({a.name: a for a in _ACTIVATIONS})
+
+
+def of_kind(kind: str) -> Mapping[str, Activation]:
+    """The entries of one kind (:data:`ELEMENTWISE`, :data:`GATED`), in the registry's order."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+    return MappingProxyType({n: a for n, a in ACTIVATIONS.items() if a.kind == kind})

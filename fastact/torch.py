@@ -27,7 +27,7 @@ import torch
 import fastact
 
 from ._binding import bind
-from .registry import ACTIVATIONS
+from .registry import ACTIVATIONS, GATED
 
 __all__ = ["Activation", "functions", *ACTIVATIONS]
 
@@ -99,15 +99,73 @@ def _make_weight_function(name: str, weight: str):
     return Fn
 
 
+def _make_gated_function(name: str):
+    """The Function of a gated activation: ``apply(x, up, axis, params)`` with ``up`` None (the
+    split form: the gradient is grad_x) or a tensor (the two-input form: grad_gate, grad_up,
+    each reduced to its input's shape by fastact)."""
+    forward_fn = getattr(fastact, name)
+    grad_fn = getattr(fastact, f"{name}_grad")
+
+    class Fn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, up, axis, params):
+            xa = _array(x, "x", name)
+            ua = None if up is None else _array(up, "up", name)
+            ctx.save_for_backward(x, up) if up is not None else ctx.save_for_backward(x)
+            ctx.axis, ctx.params, ctx.pair = axis, params, up is not None
+            return torch.from_numpy(np.asarray(forward_fn(xa, ua, axis=axis, **params)))
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            g = _array(grad_output, "grad_output", name)
+            if ctx.pair:
+                x, up = ctx.saved_tensors
+                ga, gb = grad_fn(g, _array(x, "x", name), _array(up, "up", name), **ctx.params)
+                return (torch.from_numpy(np.asarray(ga)), torch.from_numpy(np.asarray(gb)),
+                        None, None)
+            (x,) = ctx.saved_tensors
+            gx = grad_fn(g, _array(x, "x", name), axis=ctx.axis, **ctx.params)
+            return torch.from_numpy(np.asarray(gx)), None, None, None
+
+    Fn.__name__ = Fn.__qualname__ = f"{name.title().replace('_', '')}Function"
+    return Fn
+
+
+def _function_of(name, spec):
+    if spec.kind == GATED:
+        return _make_gated_function(name)
+    if spec.has_weight:
+        return _make_weight_function(name, spec.weight_param.name)
+    return _make_function(name)
+
+
 #: name -> torch.autograd.Function subclass
-functions = {name: (_make_weight_function(name, spec.weight_param.name) if spec.has_weight
-                    else _make_function(name))
-             for name, spec in ACTIVATIONS.items()}
+functions = {name: _function_of(name, spec) for name, spec in ACTIVATIONS.items()}
+
+
+def _gated_functional(name):
+    fn = functions[name]
+    spec = ACTIVATIONS[name]
+
+    def apply(x, up=None, *, axis=None, **kwargs):
+        params = bind(spec, name, (), dict(kwargs))
+        if isinstance(up, int) and not isinstance(up, bool):  # an integer is the axis (dim)
+            if axis is not None:
+                raise TypeError(f"{name}() got the axis twice")
+            up, axis = None, up
+        return fn.apply(x, up, -1 if axis is None else axis, params)
+
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = (f"fastact's {name} with autograd: {name}(x, axis=-1) on the halves of x, or "
+                     f"{name}(gate, up) (see fastact.{name}; CPU tensors).")
+    return apply
 
 
 def _functional(name):
     fn = functions[name]
     spec = ACTIVATIONS[name]
+    if spec.kind == GATED:
+        return _gated_functional(name)
 
     def apply(x, *args, **kwargs):
         params = bind(spec, name, args, dict(kwargs))
@@ -130,15 +188,19 @@ class Activation(torch.nn.Module):
     ``torch.nn.PReLU`` (any activation with a "weight" parameter: a learnable tensor of that
     name). An activation with a "random" parameter (rrelu's ``training``) takes it from the
     module's mode, as ``torch.nn.RReLU``: sampled after ``train()``, deterministic after
-    ``eval()``.
+    ``eval()``. A gated activation (``Activation("swiglu", axis=-1)``) takes x (its halves along
+    ``axis``) or ``(gate, up)``, as ``torch.nn.GLU(dim)`` does the former.
     """
 
-    def __init__(self, name: str, num_parameters: int = 1, init: float = 0.25, **params):
+    def __init__(self, name: str, num_parameters: int = 1, init: float = 0.25, axis: int = -1,
+                 **params):
         super().__init__()
         if name not in ACTIVATIONS:
             raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
         self.name = name
         spec = ACTIVATIONS[name]
+        self._gated = spec.kind == GATED
+        self.axis = axis
         self._weight = spec.weight_param.name if spec.has_weight else None
         self._sampled = spec.random_param.name if spec.random_param else None
         if self._weight is not None:
@@ -148,7 +210,9 @@ class Activation(torch.nn.Module):
         else:
             self.params = bind(spec, name, (), dict(params))
 
-    def forward(self, x):
+    def forward(self, x, up=None):
+        if self._gated:  # the split form of x along self.axis, or gate and up
+            return functions[self.name].apply(x, up, self.axis, self.params)
         if self._weight is not None:
             w = getattr(self, self._weight)
             return functions[self.name].apply(x, w if w.dtype == x.dtype else w.to(x.dtype))
@@ -158,4 +222,6 @@ class Activation(torch.nn.Module):
         return functions[self.name].apply(x, *params.values())
 
     def extra_repr(self):
-        return ", ".join([repr(self.name)] + [f"{k}={v!r}" for k, v in self.params.items()])
+        axis = [f"axis={self.axis}"] if self._gated else []
+        return ", ".join([repr(self.name)] + axis
+                         + [f"{k}={v!r}" for k, v in self.params.items()])

@@ -34,17 +34,19 @@ kernel pair belongs to which public activation. Each family module lists its pub
 names it.
 """
 
-from . import exponential, gated, hard, rectifier, sigmoidal
+from . import exponential, gated, gated_linear, hard, rectifier, sigmoidal
 from ._jit import FASTMATH, register_cuda
 from .exponential import *  # noqa: F403
 from .gated import *  # noqa: F403
+from .gated_linear import *  # noqa: F403
 from .hard import *  # noqa: F403
 from .rectifier import *  # noqa: F403
 from .sigmoidal import *  # noqa: F403
 
 #: the names of the scalar kernels
 KERNELS = tuple(sorted(
-    name for family in (exponential, gated, hard, rectifier, sigmoidal) for name in family.__all__
+    name for family in (exponential, gated, gated_linear, hard, rectifier, sigmoidal)
+    for name in family.__all__
 ))
 
 __all__ = ["FASTMATH", "KERNELS", "register_cuda", *KERNELS]

@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import mpmath as mp
 
-from fastact.registry import ACTIVATIONS
+from fastact.registry import ELEMENTWISE as _ELEMENTWISE
+from fastact.registry import GATED as _GATED
+from fastact.registry import of_kind
 
 mp.mp.dps = 50
 
-REFS = {k: r for spec in ACTIVATIONS.values() for k, r in spec.references().items()}
+#: the element-wise entries (the tests of the other kinds enumerate their own: :data:`GATED`)
+ELEMENTWISE = of_kind(_ELEMENTWISE)
+#: the gated entries (two inputs)
+GATED = of_kind(_GATED)
+
+REFS = {k: r for spec in ELEMENTWISE.values() for k, r in spec.references().items()}
 
 #: the interval the derivative checks sample, and how far they keep from a kink
 SPAN = (-30.0, 30.0)
@@ -26,10 +33,10 @@ KINK_GAP = 0.01
 
 
 def cases():
-    """(activation name, kernel name, params) for every kernel and parameter set: the default
-    kernel's parameter sets, and each variant's with its choice value."""
+    """(activation name, kernel name, params) for every element-wise kernel and parameter set: the
+    default kernel's parameter sets, and each variant's with its choice value."""
     out = []
-    for name, spec in ACTIVATIONS.items():
+    for name, spec in ELEMENTWISE.items():
         choice = spec.choice
         for kernel, ref in spec.references().items():
             value = {} if kernel == name else {choice.name: kernel[len(name) + 1:]}
@@ -46,7 +53,7 @@ def ref_params(params):
 def smooth(name, params):
     """Sub-intervals of :data:`SPAN` that keep :data:`KINK_GAP` away from every kink point."""
     lo, hi = SPAN
-    cuts = sorted(k for k in ACTIVATIONS[name].kinks_at(params) if lo < k < hi)
+    cuts = sorted(k for k in ELEMENTWISE[name].kinks_at(params) if lo < k < hi)
     out, start = [], lo
     for k in cuts:
         if k - KINK_GAP > start:

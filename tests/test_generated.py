@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import fastact
+from fastact.registry import GATED
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -73,7 +74,10 @@ def test_every_activation_has_a_page_with_its_formulas_and_plot():
     for name, spec in fastact.ACTIVATIONS.items():
         text = (gen_docs.PAGES / f"{name}.md").read_text()
         assert f"# {name}\n\n{spec.summary}" in text
-        assert f"f(x) = {spec.formula}" in text and f"f'(x) = {spec.derivative}" in text
+        if spec.kind == GATED:  # two inputs: f(a, b) and its partial derivatives
+            assert f"f(a, b) = {spec.formula}" in text and spec.derivative in text
+        else:
+            assert f"f(x) = {spec.formula}" in text and f"f'(x) = {spec.derivative}" in text
         assert f"](plots/{name}.png)" in text
         assert spec.kinks in text
         if spec.result_grad is not None:

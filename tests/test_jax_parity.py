@@ -13,7 +13,7 @@ import pytest
 import fastact
 from fastact.registry import ACTIVATIONS, REQUIRED
 
-from .reference import grad_input
+from .reference import ELEMENTWISE, grad_input
 
 jax = pytest.importorskip("jax")
 jax.config.update("jax_enable_x64", True)
@@ -21,7 +21,7 @@ jnp = jax.numpy
 
 CASES = [
     (name, {**p, **({} if kernel == name else {spec.choice.name: kernel[len(name) + 1:]})})
-    for name, spec in ACTIVATIONS.items() if spec.jax is not None
+    for name, spec in ELEMENTWISE.items() if spec.jax is not None
     for kernel, ref in spec.references().items() for p in ref.params
 ]
 CASES = [(n, p) for n, p in CASES if ACTIVATIONS[n].jax.computes(p)]

@@ -11,10 +11,12 @@ import fastact
 from fastact._calls import FROM_RESULT
 from fastact.registry import REQUIRED
 
+from .reference import ELEMENTWISE
+
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 6.0, -1.0, 1.0, 3.0, -3.0, 20.0]
 #: per activation, the last parameter set of its reference (non-default values where it has
 #: them), which every result_check accepts
-PARAMS = {n: dict(s.reference.params[-1]) for n, s in fastact.ACTIVATIONS.items()}
+PARAMS = {n: dict(s.reference.params[-1]) for n, s in ELEMENTWISE.items()}
 
 
 def _inputs(dtype, n=4000):
@@ -26,7 +28,7 @@ def _inputs(dtype, n=4000):
 
 
 def test_the_list_of_activations_that_take_result():
-    assert set(FROM_RESULT) == {n for n, s in fastact.ACTIVATIONS.items()
+    assert set(FROM_RESULT) == {n for n, s in ELEMENTWISE.items()
                                 if s.result_grad is not None}
 
 

@@ -80,3 +80,31 @@ def test_generated_loops_are_up_to_date():
     import gen_loops
 
     assert gen_loops.main(["--check"]) == 0, "run: python tools/gen_loops.py"
+
+
+def _gated_cases():
+    """(chunk function, arguments) of the gated kind's float32 hot loops: each fast form's chunk
+    function (``_<kernel>_f32_fast``, out of place) and the plain loop where there is none."""
+    from fastact.registry import GATED, of_kind
+
+    out = []
+    for spec in of_kind(GATED).values():
+        for name, k in spec.ufunc_kernels().items():
+            arrays = 2 * k.arrays - 1  # inputs, then outputs (one or two)
+            out.append((f"_{name}_f32_fast" if name in spec.fast_kernels else None, name, arrays))
+    return out
+
+
+@pytest.mark.parametrize("fast,name,arrays", _gated_cases(), ids=[c[1] for c in _gated_cases()])
+def test_gated_float32_hot_loop_is_simd(fast, name, arrays):
+    """The float32 loop a gated call spends its time in is vectorized and calls no libm."""
+    x = [np.ones(64, np.float32) for _ in range(arrays)]
+    if fast is None:
+        loop = _loop(name)
+        loop(*x, 1, 64, *([64] * arrays))
+    else:
+        loop = _loop(fast)
+        loop(*x)
+    ir = next(iter(loop.inspect_llvm().values()))
+    assert not LIBM.findall(ir), f"{name} calls libm"
+    assert _vector_bytes(ir) >= (32 if HOST_AVX2 else 16), f"{name}'s float32 loop is not SIMD"

@@ -249,7 +249,25 @@ def _sec_signature(spec):
             "Full parameter descriptions: the [API reference](../api.md).")
 
 
+def _is_gated(spec) -> bool:
+    from fastact.registry import GATED
+
+    return spec.kind == GATED
+
+
 def _sec_formula(spec):
+    if _is_gated(spec):
+        return ("## Definition\n\n"
+                f"$$\nf(a, b) = {spec.formula}\n$$\n\n"
+                f"$$\n\\partial_a f,\\ \\partial_b f = {spec.derivative}\n$$\n\n"
+                f"A gated activation of two inputs. Split form: `fastact.{spec.name}(x, axis=-1)` "
+                "takes a as the first half of x along the axis and b as the second (any axis of "
+                f"a contiguous array, read in place); `fastact.{spec.name}_grad(grad_output, x, "
+                "axis=-1)` returns grad_x, both halves written in one pass. Two-input form: "
+                f"`fastact.{spec.name}(gate, up)` (broadcast together) and "
+                f"`fastact.{spec.name}_grad(grad_output, gate, up)` returning "
+                "`(grad_gate, grad_up)`. Its gate applies "
+                f"[`{spec.gate}`]({spec.gate}.md) to input {'ab'[spec.gate_input]}.")
     return ("## Definition\n\n"
             f"$$\nf(x) = {spec.formula}\n$$\n\n$$\nf'(x) = {spec.derivative}\n$$")
 
@@ -276,6 +294,8 @@ def _sec_kinks(spec):
 
 
 def _sec_result(spec):
+    if _is_gated(spec):
+        return ""
     if spec.result_grad is None:
         return ("## Gradient from the output\n\n"
                 f"Not supported for {spec.name}: `{spec.name}_grad` takes `x`.")
@@ -299,7 +319,8 @@ UNDERFLOW_SIGN = ("where the negative result underflows (x << 0): the peer +0, f
 def _peer_name(peer, package) -> str:
     if peer.path:
         return f"`{package}.{peer.path}`"
-    return f"a composite (`{peer.build.__name__.lstrip('_')}`)"
+    label = peer.build.__name__
+    return f"a composite (`{label}`)" if " " in label else f"a composite (`{label.lstrip('_')}`)"
 
 
 def _deviations(spec, attr):
@@ -374,6 +395,11 @@ def _sec_example(spec):
 def _sec_plot(spec):
     params = plot_params(spec)
     where = ", ".join(f"{k}={v}" for k, v in params.items())
+    if _is_gated(spec):
+        return ("## Plot\n\n"
+                f"![{spec.name}'s gate and its derivative](plots/{spec.name}.png)\n\n"
+                f"The gate of {spec.name}, {spec.gate} (solid), and its derivative (dashed) on "
+                "[-5, 5].")
     return ("## Plot\n\n"
             f"![{spec.name} and its derivative](plots/{spec.name}.png)\n\n"
             f"{spec.name} (solid) and its derivative (dashed) on [-5, 5]"
@@ -396,8 +422,11 @@ def catalog() -> str:
     return (f"{PAGE_NOTE}\n\n"
             "# Activations\n\n"
             "Parameters and defaults are torch.nn.functional's (JAX's for the activations only "
-            "JAX has). Every `f` has `f_grad(grad_output, x, <same parameters>)`; each page "
-            "gives the formulas, the conventions, the measured accuracy and a plot.\n\n"
+            "JAX has). Every element-wise `f` has `f_grad(grad_output, x, <same parameters>)`; "
+            "a gated one (glu, swiglu, geglu, reglu: `act(a) * b`) takes `f(x, axis=-1)` (the "
+            "halves of x) or `f(gate, up)`, and `f_grad` returns grad_x or `(grad_gate, "
+            "grad_up)`. Each page gives the formulas, the conventions, the measured accuracy "
+            "and a plot.\n\n"
             f"{activation_table(link=True)}\n")
 
 

@@ -40,6 +40,10 @@ from fastact.kernels._bits import freeze
 from fastact.kernels._jit import FASTMATH
 
 _OPTIONS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "numpy"}
+
+#: elements per chunk of a gated loop with a fast form: the chunk's tail check, then its
+#: evaluation, read the same cached elements (16 KiB of each float32 operand, in L2)
+GATED_CHUNK = 4096
 '''
 
 
@@ -82,6 +86,89 @@ def _loops():
         yield f"{name}_inplace", kern.py_func.__name__, ins, params, ins[0]
 
 
+def _gated_loops():
+    """(loop name, kernel, inputs, outputs, parameter names) for every gated kernel: the forward
+    ``(a, b) -> out`` and gradient ``(g, a, b) -> (da, db)``, each out of place and in place
+    (``<name>_inplace``: the outputs are the inputs they replace, ``a`` or ``a`` and ``b``).
+
+    A gated loop runs over ``rows`` runs of ``n`` contiguous elements; every operand is a 1-D
+    contiguous array with a row stride ``s<operand>`` (element ``i`` of row ``r`` at
+    ``r * s + i``): the two halves of x along any axis of a contiguous array, or two whole
+    arrays (one row).
+    """
+    from fastact.registry import GATED, of_kind
+
+    for spec in of_kind(GATED).values():
+        params = [f"p{i}" for i in range(spec.n_scalars)]
+        for name, k in spec.ufunc_kernels().items():
+            kern = k.kernel.py_func.__name__
+            fast = tuple(f.py_func.__name__ for f in spec.fast_kernels.get(name, ()))
+            ins = ["a", "b"] if k.arrays == 2 else ["g", "a", "b"]
+            outs = ["out"] if k.arrays == 2 else ["da", "db"]
+            for loop, written in ((name, outs), (f"{name}_inplace", ins[-k.arrays + 1:]
+                                                 if k.arrays == 3 else ["a"])):
+                yield loop, kern, ins, written, params, ()
+                if fast:  # the float32 loop through the fast form: <loop>_f32
+                    yield f"{loop}_f32", kern, ins, written, params, fast
+
+
+def _gated_signature(ins, outs, params, extra=()):
+    """The loop's arguments: the arrays (inputs, then outputs not among them), rows, n, a stride
+    per array, ``extra`` (the parallel loops' block), the scalar parameters."""
+    arrays = ins + [o for o in outs if o not in ins]
+    return arrays, arrays + ["rows", "n"] + [f"s{a}" for a in arrays] + list(extra) + params
+
+
+def _gated_source(name, kern, ins, outs, params, fast=()):
+    """A gated row loop; with a fast form ``fast = (fast kernel, tail predicate)``, each row runs
+    in chunks of GATED_CHUNK elements, each through the fast kernel where the predicate holds for
+    none of its elements, else through the kernel itself (the chunk is then in cache). The chunk
+    loops are functions of their own (``_<loop>_fast``, ``_each``, ``_tail``), each vectorized
+    on its own."""
+    arrays, sig = _gated_signature(ins, outs, params)
+    head = f"\n\n@njit(**_OPTIONS)\ndef {name}({', '.join(sig)}):\n    for r in range(rows):\n"
+    views = "".join(f"        {a}r = {a}[r * s{a}:r * s{a} + n]\n" for a in arrays)
+    call = ", ".join([f"freeze({a}[i])" if a in outs else f"{a}[i]" for a in ins] + params)
+    store = ", ".join(o + "[i]" for o in outs)
+    if not fast:
+        body = (f"        for i in range(n):\n"
+                f"            {store.replace('[i]', 'r[i]')} = "
+                f"K.{kern}({call.replace('[i]', 'r[i]')})\n")
+        return head + views + body
+    fast_kern, tail = fast
+    # the chunk functions take the chunk's views and loop over range(size): an index that starts
+    # at a variable (range(s, e)) keeps LLVM from vectorizing the loop
+    plain = ", ".join([f"{a}[i]" for a in ins] + params)
+    extra = "".join(", " + p for p in params)
+    sig_arrays, loop_over = ", ".join(arrays), f"range({arrays[0]}.size)"
+    each = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_each({sig_arrays}{extra}):\n"
+            f"    for i in {loop_over}:\n        {store} = K.{kern}({call})\n")
+    chunk = ", ".join(f"{a}r[s:e]" for a in arrays)
+    loop = ("        for s in range(0, n, GATED_CHUNK):\n"
+            "            e = min(s + GATED_CHUNK, n)\n")
+    if not set(outs) & set(ins):
+        # out of place: the fast pass also tells whether the chunk had a tail element; if it
+        # had, the chunk (in cache) is computed again exactly
+        fast_fn = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_fast({sig_arrays}{extra}):\n"
+                   f"    tail = False\n    for i in {loop_over}:\n"
+                   f"        {store} = K.{fast_kern}({call})\n"
+                   f"        tail |= K.{tail}({plain})\n    return tail\n")
+        body = (loop + f"            if _{name}_fast({chunk}{extra}):\n"
+                f"                _{name}_each({chunk}{extra})\n")
+        return fast_fn + each + head + views + body
+    # in place: the tail check first (the chunk's inputs are about to be overwritten)
+    fast_fn = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_fast({sig_arrays}{extra}):\n"
+               f"    for i in {loop_over}:\n        {store} = K.{fast_kern}({call})\n")
+    check = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_tail({', '.join(ins)}{extra}):\n"
+             f"    tail = False\n    for i in range({ins[0]}.size):\n"
+             f"        tail |= K.{tail}({plain})\n    return tail\n")
+    body = (loop + f"            if _{name}_tail({', '.join(f'{a}r[s:e]' for a in ins)}{extra}):\n"
+            f"                _{name}_each({chunk}{extra})\n"
+            "            else:\n"
+            f"                _{name}_fast({chunk}{extra})\n")
+    return fast_fn + each + check + head + views + body
+
+
 def source() -> str:
     parts = [HEADER]
     for name, kern, arrays, params, target in _loops():
@@ -93,7 +180,22 @@ def source() -> str:
             f"    for i in range({target}.size):\n"
             f"        {target}[i] = K.{kern}({call})\n"
         )
+    parts.extend(_gated_source(*loop) for loop in _gated_loops())
     return "".join(parts)
+
+
+def _gated_par_source(name, kern, ins, outs, params, fast=()):
+    # prange over (row, block) pairs; each runs the serial loop on one row's block
+    arrays, sig = _gated_signature(ins, outs, params, extra=("block",))
+    views = ", ".join(f"{a}[r * s{a} + s:]" for a in arrays)
+    zeros = ", ".join("0" for _ in arrays)
+    return (f"\n\n@njit(**_OPTIONS)\ndef {name}({', '.join(sig)}):\n"
+            f"    nb = (n + block - 1) // block\n"
+            f"    for t in prange(rows * nb):\n"
+            f"        r = t // nb\n"
+            f"        s = (t - r * nb) * block\n"
+            f"        L.{name}({views}, 1, min(block, n - s), {zeros}"
+            f"{''.join(', ' + p for p in params)})\n")
 
 
 def par_source() -> str:
@@ -109,6 +211,7 @@ def par_source() -> str:
             f"        e = min(s + block, n)\n"
             f"        L.{name}({call})\n"
         )
+    parts.extend(_gated_par_source(*loop) for loop in _gated_loops())
     return "".join(parts)
 
 
@@ -180,7 +283,24 @@ def cuda_source() -> str:
     for spec in ACTIVATIONS.values():
         if spec.has_weight:
             parts.extend(_channel_kernels(spec))
+    for loop in _gated_loops():
+        parts.extend(_gated_cuda_source(*loop))
     return "".join(parts)
+
+
+def _gated_cuda_source(name, kern, ins, outs, params, fast=()):
+    """A gated kernel as a grid-stride loop over the rows * n elements (and its ``_h`` form);
+    none for the float32 fast-form loops (a GPU has no float64 step to save)."""
+    if fast:
+        return
+    arrays, sig = _gated_signature(ins, outs, params)
+    for suffix, cast in (("", "{}"), ("_h", "np.float32({})")):
+        call = ", ".join([cast.format(f"{a}[r * s{a} + i]") for a in ins] + params)
+        yield (f"\n\n@cuda.jit(cache=True)\ndef {name}{suffix}({', '.join(sig)}):\n"
+               f"    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):\n"
+               f"        r = t // n\n"
+               f"        i = t - r * n\n"
+               f"        {', '.join(f'{o}[r * s{o} + i]' for o in outs)} = K.{kern}({call})\n")
 
 
 def main(argv=None) -> int:

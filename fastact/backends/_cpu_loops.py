@@ -17,6 +17,10 @@ from fastact.kernels._jit import FASTMATH
 
 _OPTIONS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "numpy"}
 
+#: elements per chunk of a gated loop with a fast form: the chunk's tail check, then its
+#: evaluation, read the same cached elements (16 KiB of each float32 operand, in L2)
+GATED_CHUNK = 4096
+
 
 @njit(**_OPTIONS)
 def celu(x, out, p0):
@@ -904,3 +908,577 @@ def threshold_grad(g, x, out, p0, p1):
 def threshold_grad_inplace(g, x, p0, p1):
     for i in range(g.size):
         g[i] = K.threshold_grad(freeze(g[i]), x[i], p0, p1)
+
+
+@njit(**_OPTIONS)
+def glu(a, b, out, rows, n, sa, sb, sout):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        outr = out[r * sout:r * sout + n]
+        for i in range(n):
+            outr[i] = K.glu(ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def _glu_f32_fast(a, b, out):
+    tail = False
+    for i in range(a.size):
+        out[i] = K.glu_fast(a[i], b[i])
+        tail |= K.glu_tail(a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def _glu_f32_each(a, b, out):
+    for i in range(a.size):
+        out[i] = K.glu(a[i], b[i])
+
+
+@njit(**_OPTIONS)
+def glu_f32(a, b, out, rows, n, sa, sb, sout):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        outr = out[r * sout:r * sout + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _glu_f32_fast(ar[s:e], br[s:e], outr[s:e]):
+                _glu_f32_each(ar[s:e], br[s:e], outr[s:e])
+
+
+@njit(**_OPTIONS)
+def glu_inplace(a, b, rows, n, sa, sb):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i] = K.glu(freeze(ar[i]), br[i])
+
+
+@njit(**_OPTIONS)
+def _glu_inplace_f32_fast(a, b):
+    for i in range(a.size):
+        a[i] = K.glu_fast(freeze(a[i]), b[i])
+
+
+@njit(**_OPTIONS)
+def _glu_inplace_f32_each(a, b):
+    for i in range(a.size):
+        a[i] = K.glu(freeze(a[i]), b[i])
+
+
+@njit(**_OPTIONS)
+def _glu_inplace_f32_tail(a, b):
+    tail = False
+    for i in range(a.size):
+        tail |= K.glu_tail(a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def glu_inplace_f32(a, b, rows, n, sa, sb):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _glu_inplace_f32_tail(ar[s:e], br[s:e]):
+                _glu_inplace_f32_each(ar[s:e], br[s:e])
+            else:
+                _glu_inplace_f32_fast(ar[s:e], br[s:e])
+
+
+@njit(**_OPTIONS)
+def glu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        dar = da[r * sda:r * sda + n]
+        dbr = db[r * sdb:r * sdb + n]
+        for i in range(n):
+            dar[i], dbr[i] = K.glu_grad(gr[i], ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def _glu_grad_f32_fast(g, a, b, da, db):
+    tail = False
+    for i in range(g.size):
+        da[i], db[i] = K.glu_grad_fast(g[i], a[i], b[i])
+        tail |= K.glu_grad_tail(g[i], a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def _glu_grad_f32_each(g, a, b, da, db):
+    for i in range(g.size):
+        da[i], db[i] = K.glu_grad(g[i], a[i], b[i])
+
+
+@njit(**_OPTIONS)
+def glu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        dar = da[r * sda:r * sda + n]
+        dbr = db[r * sdb:r * sdb + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _glu_grad_f32_fast(gr[s:e], ar[s:e], br[s:e], dar[s:e], dbr[s:e]):
+                _glu_grad_f32_each(gr[s:e], ar[s:e], br[s:e], dar[s:e], dbr[s:e])
+
+
+@njit(**_OPTIONS)
+def glu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i], br[i] = K.glu_grad(gr[i], freeze(ar[i]), freeze(br[i]))
+
+
+@njit(**_OPTIONS)
+def _glu_grad_inplace_f32_fast(g, a, b):
+    for i in range(g.size):
+        a[i], b[i] = K.glu_grad_fast(g[i], freeze(a[i]), freeze(b[i]))
+
+
+@njit(**_OPTIONS)
+def _glu_grad_inplace_f32_each(g, a, b):
+    for i in range(g.size):
+        a[i], b[i] = K.glu_grad(g[i], freeze(a[i]), freeze(b[i]))
+
+
+@njit(**_OPTIONS)
+def _glu_grad_inplace_f32_tail(g, a, b):
+    tail = False
+    for i in range(g.size):
+        tail |= K.glu_grad_tail(g[i], a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def glu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _glu_grad_inplace_f32_tail(gr[s:e], ar[s:e], br[s:e]):
+                _glu_grad_inplace_f32_each(gr[s:e], ar[s:e], br[s:e])
+            else:
+                _glu_grad_inplace_f32_fast(gr[s:e], ar[s:e], br[s:e])
+
+
+@njit(**_OPTIONS)
+def swiglu(a, b, out, rows, n, sa, sb, sout):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        outr = out[r * sout:r * sout + n]
+        for i in range(n):
+            outr[i] = K.swiglu(ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def _swiglu_f32_fast(a, b, out):
+    tail = False
+    for i in range(a.size):
+        out[i] = K.swiglu_fast(a[i], b[i])
+        tail |= K.swiglu_tail(a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def _swiglu_f32_each(a, b, out):
+    for i in range(a.size):
+        out[i] = K.swiglu(a[i], b[i])
+
+
+@njit(**_OPTIONS)
+def swiglu_f32(a, b, out, rows, n, sa, sb, sout):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        outr = out[r * sout:r * sout + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _swiglu_f32_fast(ar[s:e], br[s:e], outr[s:e]):
+                _swiglu_f32_each(ar[s:e], br[s:e], outr[s:e])
+
+
+@njit(**_OPTIONS)
+def swiglu_inplace(a, b, rows, n, sa, sb):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i] = K.swiglu(freeze(ar[i]), br[i])
+
+
+@njit(**_OPTIONS)
+def _swiglu_inplace_f32_fast(a, b):
+    for i in range(a.size):
+        a[i] = K.swiglu_fast(freeze(a[i]), b[i])
+
+
+@njit(**_OPTIONS)
+def _swiglu_inplace_f32_each(a, b):
+    for i in range(a.size):
+        a[i] = K.swiglu(freeze(a[i]), b[i])
+
+
+@njit(**_OPTIONS)
+def _swiglu_inplace_f32_tail(a, b):
+    tail = False
+    for i in range(a.size):
+        tail |= K.swiglu_tail(a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def swiglu_inplace_f32(a, b, rows, n, sa, sb):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _swiglu_inplace_f32_tail(ar[s:e], br[s:e]):
+                _swiglu_inplace_f32_each(ar[s:e], br[s:e])
+            else:
+                _swiglu_inplace_f32_fast(ar[s:e], br[s:e])
+
+
+@njit(**_OPTIONS)
+def swiglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        dar = da[r * sda:r * sda + n]
+        dbr = db[r * sdb:r * sdb + n]
+        for i in range(n):
+            dar[i], dbr[i] = K.swiglu_grad(gr[i], ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def _swiglu_grad_f32_fast(g, a, b, da, db):
+    tail = False
+    for i in range(g.size):
+        da[i], db[i] = K.swiglu_grad_fast(g[i], a[i], b[i])
+        tail |= K.swiglu_grad_tail(g[i], a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def _swiglu_grad_f32_each(g, a, b, da, db):
+    for i in range(g.size):
+        da[i], db[i] = K.swiglu_grad(g[i], a[i], b[i])
+
+
+@njit(**_OPTIONS)
+def swiglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        dar = da[r * sda:r * sda + n]
+        dbr = db[r * sdb:r * sdb + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _swiglu_grad_f32_fast(gr[s:e], ar[s:e], br[s:e], dar[s:e], dbr[s:e]):
+                _swiglu_grad_f32_each(gr[s:e], ar[s:e], br[s:e], dar[s:e], dbr[s:e])
+
+
+@njit(**_OPTIONS)
+def swiglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i], br[i] = K.swiglu_grad(gr[i], freeze(ar[i]), freeze(br[i]))
+
+
+@njit(**_OPTIONS)
+def _swiglu_grad_inplace_f32_fast(g, a, b):
+    for i in range(g.size):
+        a[i], b[i] = K.swiglu_grad_fast(g[i], freeze(a[i]), freeze(b[i]))
+
+
+@njit(**_OPTIONS)
+def _swiglu_grad_inplace_f32_each(g, a, b):
+    for i in range(g.size):
+        a[i], b[i] = K.swiglu_grad(g[i], freeze(a[i]), freeze(b[i]))
+
+
+@njit(**_OPTIONS)
+def _swiglu_grad_inplace_f32_tail(g, a, b):
+    tail = False
+    for i in range(g.size):
+        tail |= K.swiglu_grad_tail(g[i], a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def swiglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _swiglu_grad_inplace_f32_tail(gr[s:e], ar[s:e], br[s:e]):
+                _swiglu_grad_inplace_f32_each(gr[s:e], ar[s:e], br[s:e])
+            else:
+                _swiglu_grad_inplace_f32_fast(gr[s:e], ar[s:e], br[s:e])
+
+
+@njit(**_OPTIONS)
+def geglu(a, b, out, rows, n, sa, sb, sout):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        outr = out[r * sout:r * sout + n]
+        for i in range(n):
+            outr[i] = K.geglu(ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def _geglu_f32_fast(a, b, out):
+    tail = False
+    for i in range(a.size):
+        out[i] = K.geglu_fast(a[i], b[i])
+        tail |= K.geglu_tail(a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def _geglu_f32_each(a, b, out):
+    for i in range(a.size):
+        out[i] = K.geglu(a[i], b[i])
+
+
+@njit(**_OPTIONS)
+def geglu_f32(a, b, out, rows, n, sa, sb, sout):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        outr = out[r * sout:r * sout + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _geglu_f32_fast(ar[s:e], br[s:e], outr[s:e]):
+                _geglu_f32_each(ar[s:e], br[s:e], outr[s:e])
+
+
+@njit(**_OPTIONS)
+def geglu_inplace(a, b, rows, n, sa, sb):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i] = K.geglu(freeze(ar[i]), br[i])
+
+
+@njit(**_OPTIONS)
+def _geglu_inplace_f32_fast(a, b):
+    for i in range(a.size):
+        a[i] = K.geglu_fast(freeze(a[i]), b[i])
+
+
+@njit(**_OPTIONS)
+def _geglu_inplace_f32_each(a, b):
+    for i in range(a.size):
+        a[i] = K.geglu(freeze(a[i]), b[i])
+
+
+@njit(**_OPTIONS)
+def _geglu_inplace_f32_tail(a, b):
+    tail = False
+    for i in range(a.size):
+        tail |= K.geglu_tail(a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def geglu_inplace_f32(a, b, rows, n, sa, sb):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _geglu_inplace_f32_tail(ar[s:e], br[s:e]):
+                _geglu_inplace_f32_each(ar[s:e], br[s:e])
+            else:
+                _geglu_inplace_f32_fast(ar[s:e], br[s:e])
+
+
+@njit(**_OPTIONS)
+def geglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        dar = da[r * sda:r * sda + n]
+        dbr = db[r * sdb:r * sdb + n]
+        for i in range(n):
+            dar[i], dbr[i] = K.geglu_grad(gr[i], ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def _geglu_grad_f32_fast(g, a, b, da, db):
+    tail = False
+    for i in range(g.size):
+        da[i], db[i] = K.geglu_grad_fast(g[i], a[i], b[i])
+        tail |= K.geglu_grad_tail(g[i], a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def _geglu_grad_f32_each(g, a, b, da, db):
+    for i in range(g.size):
+        da[i], db[i] = K.geglu_grad(g[i], a[i], b[i])
+
+
+@njit(**_OPTIONS)
+def geglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        dar = da[r * sda:r * sda + n]
+        dbr = db[r * sdb:r * sdb + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _geglu_grad_f32_fast(gr[s:e], ar[s:e], br[s:e], dar[s:e], dbr[s:e]):
+                _geglu_grad_f32_each(gr[s:e], ar[s:e], br[s:e], dar[s:e], dbr[s:e])
+
+
+@njit(**_OPTIONS)
+def geglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i], br[i] = K.geglu_grad(gr[i], freeze(ar[i]), freeze(br[i]))
+
+
+@njit(**_OPTIONS)
+def _geglu_grad_inplace_f32_fast(g, a, b):
+    for i in range(g.size):
+        a[i], b[i] = K.geglu_grad_fast(g[i], freeze(a[i]), freeze(b[i]))
+
+
+@njit(**_OPTIONS)
+def _geglu_grad_inplace_f32_each(g, a, b):
+    for i in range(g.size):
+        a[i], b[i] = K.geglu_grad(g[i], freeze(a[i]), freeze(b[i]))
+
+
+@njit(**_OPTIONS)
+def _geglu_grad_inplace_f32_tail(g, a, b):
+    tail = False
+    for i in range(g.size):
+        tail |= K.geglu_grad_tail(g[i], a[i], b[i])
+    return tail
+
+
+@njit(**_OPTIONS)
+def geglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for s in range(0, n, GATED_CHUNK):
+            e = min(s + GATED_CHUNK, n)
+            if _geglu_grad_inplace_f32_tail(gr[s:e], ar[s:e], br[s:e]):
+                _geglu_grad_inplace_f32_each(gr[s:e], ar[s:e], br[s:e])
+            else:
+                _geglu_grad_inplace_f32_fast(gr[s:e], ar[s:e], br[s:e])
+
+
+@njit(**_OPTIONS)
+def geglu_tanh(a, b, out, rows, n, sa, sb, sout):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        outr = out[r * sout:r * sout + n]
+        for i in range(n):
+            outr[i] = K.geglu_tanh(ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def geglu_tanh_inplace(a, b, rows, n, sa, sb):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i] = K.geglu_tanh(freeze(ar[i]), br[i])
+
+
+@njit(**_OPTIONS)
+def geglu_tanh_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        dar = da[r * sda:r * sda + n]
+        dbr = db[r * sdb:r * sdb + n]
+        for i in range(n):
+            dar[i], dbr[i] = K.geglu_tanh_grad(gr[i], ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def geglu_tanh_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i], br[i] = K.geglu_tanh_grad(gr[i], freeze(ar[i]), freeze(br[i]))
+
+
+@njit(**_OPTIONS)
+def reglu(a, b, out, rows, n, sa, sb, sout):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        outr = out[r * sout:r * sout + n]
+        for i in range(n):
+            outr[i] = K.reglu(ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def reglu_inplace(a, b, rows, n, sa, sb):
+    for r in range(rows):
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i] = K.reglu(freeze(ar[i]), br[i])
+
+
+@njit(**_OPTIONS)
+def reglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        dar = da[r * sda:r * sda + n]
+        dbr = db[r * sdb:r * sdb + n]
+        for i in range(n):
+            dar[i], dbr[i] = K.reglu_grad(gr[i], ar[i], br[i])
+
+
+@njit(**_OPTIONS)
+def reglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for r in range(rows):
+        gr = g[r * sg:r * sg + n]
+        ar = a[r * sa:r * sa + n]
+        br = b[r * sb:r * sb + n]
+        for i in range(n):
+            ar[i], br[i] = K.reglu_grad(gr[i], freeze(ar[i]), freeze(br[i]))

@@ -1852,3 +1852,323 @@ def prelu_weight_grad_channel_h(g, x, acc, inner, offset):
     for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
         c = (i + offset) // inner % acc.size
         cuda.atomic.add(acc, c, K.prelu_weight_grad(np.float32(g[i]), np.float32(x[i])))
+
+
+@cuda.jit(cache=True)
+def glu(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.glu(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def glu_h(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.glu(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def glu_inplace(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.glu(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def glu_inplace_h(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.glu(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def glu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.glu_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def glu_grad_h(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.glu_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def glu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.glu_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def glu_grad_inplace_h(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.glu_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def swiglu(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.swiglu(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def swiglu_h(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.swiglu(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def swiglu_inplace(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.swiglu(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def swiglu_inplace_h(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.swiglu(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def swiglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.swiglu_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def swiglu_grad_h(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.swiglu_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def swiglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.swiglu_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def swiglu_grad_inplace_h(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.swiglu_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def geglu(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.geglu(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def geglu_h(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.geglu(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def geglu_inplace(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.geglu(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def geglu_inplace_h(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.geglu(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def geglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.geglu_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def geglu_grad_h(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.geglu_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def geglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.geglu_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def geglu_grad_inplace_h(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.geglu_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def geglu_tanh(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.geglu_tanh(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def geglu_tanh_h(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.geglu_tanh(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def geglu_tanh_inplace(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.geglu_tanh(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def geglu_tanh_inplace_h(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.geglu_tanh(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def geglu_tanh_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.geglu_tanh_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def geglu_tanh_grad_h(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.geglu_tanh_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def geglu_tanh_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.geglu_tanh_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def geglu_tanh_grad_inplace_h(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.geglu_tanh_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def reglu(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.reglu(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def reglu_h(a, b, out, rows, n, sa, sb, sout):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        out[r * sout + i] = K.reglu(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def reglu_inplace(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.reglu(a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def reglu_inplace_h(a, b, rows, n, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i] = K.reglu(np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def reglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.reglu_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def reglu_grad_h(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        da[r * sda + i], db[r * sdb + i] = K.reglu_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))
+
+
+@cuda.jit(cache=True)
+def reglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.reglu_grad(g[r * sg + i], a[r * sa + i], b[r * sb + i])
+
+
+@cuda.jit(cache=True)
+def reglu_grad_inplace_h(g, a, b, rows, n, sg, sa, sb):
+    for t in range(cuda.grid(1), rows * n, cuda.gridsize(1)):
+        r = t // n
+        i = t - r * n
+        a[r * sa + i], b[r * sb + i] = K.reglu_grad(np.float32(g[r * sg + i]), np.float32(a[r * sa + i]), np.float32(b[r * sb + i]))

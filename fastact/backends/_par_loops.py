@@ -1345,3 +1345,291 @@ def threshold_grad_inplace(g, x, block, p0, p1):
         s = b * block
         e = min(s + block, n)
         L.threshold_grad_inplace(g[s:e], x[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def glu(a, b, out, rows, n, sa, sb, sout, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.glu(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def glu_f32(a, b, out, rows, n, sa, sb, sout, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.glu_f32(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def glu_inplace(a, b, rows, n, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.glu_inplace(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
+
+
+@njit(**_OPTIONS)
+def glu_inplace_f32(a, b, rows, n, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.glu_inplace_f32(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
+
+
+@njit(**_OPTIONS)
+def glu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.glu_grad(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def glu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.glu_grad_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def glu_grad_inplace(g, a, b, rows, n, sg, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.glu_grad_inplace(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def glu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.glu_grad_inplace_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def swiglu(a, b, out, rows, n, sa, sb, sout, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.swiglu(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def swiglu_f32(a, b, out, rows, n, sa, sb, sout, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.swiglu_f32(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def swiglu_inplace(a, b, rows, n, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.swiglu_inplace(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
+
+
+@njit(**_OPTIONS)
+def swiglu_inplace_f32(a, b, rows, n, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.swiglu_inplace_f32(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
+
+
+@njit(**_OPTIONS)
+def swiglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.swiglu_grad(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def swiglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.swiglu_grad_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def swiglu_grad_inplace(g, a, b, rows, n, sg, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.swiglu_grad_inplace(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def swiglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.swiglu_grad_inplace_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu(a, b, out, rows, n, sa, sb, sout, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_f32(a, b, out, rows, n, sa, sb, sout, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_f32(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_inplace(a, b, rows, n, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_inplace(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_inplace_f32(a, b, rows, n, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_inplace_f32(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_grad(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_grad_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_grad_inplace(g, a, b, rows, n, sg, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_grad_inplace(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_grad_inplace_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_tanh(a, b, out, rows, n, sa, sb, sout, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_tanh(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_tanh_inplace(a, b, rows, n, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_tanh_inplace(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_tanh_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_tanh_grad(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def geglu_tanh_grad_inplace(g, a, b, rows, n, sg, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.geglu_tanh_grad_inplace(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def reglu(a, b, out, rows, n, sa, sb, sout, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.reglu(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def reglu_inplace(a, b, rows, n, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.reglu_inplace(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
+
+
+@njit(**_OPTIONS)
+def reglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.reglu_grad(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
+
+
+@njit(**_OPTIONS)
+def reglu_grad_inplace(g, a, b, rows, n, sg, sa, sb, block):
+    nb = (n + block - 1) // block
+    for t in prange(rows * nb):
+        r = t // nb
+        s = (t - r * nb) * block
+        L.reglu_grad_inplace(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)

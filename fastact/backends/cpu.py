@@ -17,7 +17,7 @@ import numpy as np
 from numba import vectorize
 
 from ..kernels._jit import FASTMATH
-from ..registry import ACTIVATIONS
+from ..registry import ELEMENTWISE, of_kind
 
 FLOAT_TYPES = ("float32", "float64")
 INTEGER_TYPES = (
@@ -27,7 +27,7 @@ INTEGER_TYPES = (
 
 def _kernel_table():
     table = {}
-    for spec in ACTIVATIONS.values():
+    for spec in of_kind(ELEMENTWISE).values():
         for name, k in spec.ufunc_kernels().items():
             integer = spec.keeps_integers and name == spec.name
             table[name] = (k.kernel, k.inputs, FLOAT_TYPES + (INTEGER_TYPES if integer else ()),
@@ -128,6 +128,9 @@ def same_memory(a, b):
                       and a.strides == b.strides and a.shape == b.shape)
 
 
+#: whether the gated kernels' float32 fast-form loops (``<loop>_f32``) exist here
+FAST_FORMS = True
+
 #: The longest run one compiled call processes: bigger calls run as a Python loop of such pieces,
 #: so Ctrl-C (which Python only sees between calls into compiled code) stops a long call within
 #: milliseconds. 2**22 elements = 16 MiB of float32; the extra calls cost < 0.1%.
@@ -157,6 +160,33 @@ def plan(name, args, out, dtype):
     res = np.empty(first.shape, dtype, order=order) if out is None else out
     views = [a.ravel(order) for a in arrays] + [res.ravel(order)]
     return name, views, scalars, res if out is None else out
+
+
+def row_pieces(views, rows, n, strides, piece=None):
+    """(views, rows, n) of the calls that run a row loop over ``rows`` runs of ``n`` elements of
+    1-D ``views`` (row strides ``strides``), each of at most ``piece`` elements (PIECE): whole
+    rows where a row fits, else pieces of one row."""
+    piece = piece or PIECE
+    if rows * n <= piece:
+        yield views, rows, n
+    elif n >= piece:
+        for r in range(rows):
+            for s in range(0, n, piece):
+                yield [v[r * st + s:] for v, st in zip(views, strides, strict=True)], 1, \
+                    min(piece, n - s)
+    else:
+        k = piece // n
+        for r in range(0, rows, k):
+            yield [v[r * st:] for v, st in zip(views, strides, strict=True)], min(k, rows - r), n
+
+
+def run_rows(loop, views, rows, n, strides, scalars, itemsize=None, written=()):
+    """Run generated row loop ``loop`` (a gated kernel's: ``rows`` runs of ``n`` contiguous
+    elements, each operand a 1-D view with a row stride; ``written``: the operands it writes)
+    serially, in pieces of at most PIECE elements."""
+    fn = getattr(loops(), loop)
+    for v, r, m in row_pieces(views, rows, n, strides):
+        fn(*v, r, m, *strides, *scalars)
 
 
 def finish(result, out):

@@ -27,6 +27,9 @@ import numpy as np
 
 from .cpu import n_arrays
 
+#: whether the gated kernels' float32 fast-form loops (``<loop>_f32``) exist here
+FAST_FORMS = False
+
 THREADS_PER_BLOCK = 256
 BLOCKS_PER_SM = 32
 #: Bytes per staging buffer of the host streaming path (per operand, per stream).
@@ -184,7 +187,8 @@ def kernel(name: str, inplace: bool = False, half: bool = False, channel: bool =
         "_channel" if channel else "") + ("_h" if half else ""))
 
 
-def _flat(a, order):
+def flat(a, order):
+    """The 1-D view of a contiguous device array in its memory order."""
     return a.reshape(a.size, order=order) if a.ndim != 1 else a
 
 
@@ -220,6 +224,23 @@ def empty_like(obj, dev, stream):
     return _cuda().device_array(dev.shape, dev.dtype, order=order, stream=stream)
 
 
+def empty(obj, shape, dtype, order, stream):
+    """A new device array of ``shape`` and ``dtype`` in ``order`` ("C" or "F"), from ``obj``'s own
+    library as :func:`empty_like` (the gated kind's results have another shape than x)."""
+    mod = type(obj).__module__.split(".")[0]
+    if mod == "torch":
+        import torch
+
+        t = torch.empty(shape[::-1] if order == "F" else shape, dtype=obj.dtype,
+                        device=obj.device)
+        return t.permute(*range(len(shape) - 1, -1, -1)) if order == "F" else t
+    if mod == "cupy":
+        import cupy
+
+        return cupy.empty(shape, dtype, order=order)
+    return _cuda().device_array(shape, dtype, order=order, stream=stream)
+
+
 _sim_lock = threading.Lock()
 
 
@@ -235,6 +256,12 @@ def launch(kern, n, stream, *args):
                 kern[blocks, threads, stream](*args)
         else:
             kern[blocks, threads, stream](*args)
+
+
+def run_rows_device(name, views, rows, n, strides, scalars, stream, half):
+    """Gated kernel ``name`` over ``rows`` runs of ``n`` elements of 1-D device views (row
+    strides ``strides``); ``half``: float16 operands computed in float32."""
+    launch(kernel(name, half=half), rows * n, stream, *views, rows, n, *strides, *scalars)
 
 
 def channel_inner(shape, order) -> int:
@@ -253,7 +280,7 @@ def run_device(name, arrays, scalars, out, inplace, stream, weight=None, what=No
     order = layout(operands, what)
     n = arrays[0].size
     half = np.dtype(arrays[0].dtype) == _F16
-    flats = [_flat(a, order) for a in operands]
+    flats = [flat(a, order) for a in operands]
     if weight is None:
         launch(kernel(name, inplace, half), n, stream, *flats, *scalars)
     else:
@@ -269,7 +296,7 @@ def channel_sum(name, g, x, acc, stream, what=None):
     half = np.dtype(x.dtype) == _F16
     inner = channel_inner(tuple(x.shape), order)
     launch(kernel(name, half=half, channel=True), x.size, stream,
-           _flat(g, order), _flat(x, order), acc, inner, 0)
+           flat(g, order), flat(x, order), acc, inner, 0)
 
 
 def to_device(host, stream=0):
@@ -366,6 +393,27 @@ def _drain(st, slot, span, out):
     st.streams[slot].synchronize()
     a, b = span
     out[a:b] = st.pin_out[slot][:b - a]
+
+
+def run_rows(loop, views, rows, n, strides, scalars, itemsize, written):
+    """The row-loop interface (as cpu.run_rows) on host arrays: each operand's rows are copied
+    to the device, the gated kernel runs there, and the operands it writes (``written``) are
+    copied back, row by row into their strided places (the halves of one array stay apart)."""
+    require(loop)
+    cuda = _cuda()
+    if not rows * n:
+        return
+    extents = [(rows - 1) * st + n for st in strides]
+    devs = [cuda.to_device(np.ascontiguousarray(v[:e])) for v, e in zip(views, extents,
+                                                                        strict=True)]
+    stream = cuda.default_stream()
+    launch(kernel(loop), rows * n, stream, *devs, rows, n, *strides, *scalars)
+    for i in written:
+        host = devs[i].copy_to_host(stream=stream)
+        stream.synchronize()
+        st = strides[i] * itemsize
+        dst = np.lib.stride_tricks.as_strided(views[i], (rows, n), (st, itemsize))
+        dst[...] = np.lib.stride_tricks.as_strided(host, (rows, n), (st, itemsize))
 
 
 def call(name, args, out, dtype):

@@ -37,6 +37,9 @@ import numpy as np
 from .. import hardware
 from . import cpu
 
+#: whether the gated kernels' float32 fast-form loops (``<loop>_f32``) exist here
+FAST_FORMS = True
+
 #: Elements per parallel launch (64 MiB of float32): Ctrl-C is seen between launches; each costs
 #: ~10 us of thread wake-up, < 0.1% of the launch's own time.
 PIECE = 1 << 24
@@ -143,8 +146,9 @@ def layer() -> str | None:
     return _state["layer"]
 
 
-def _launch(loop, views, scalars, itemsize) -> bool:
-    """Run parallel loop ``loop``; False (nothing written) where it must not launch now."""
+def _launch(loop, n_operands, n, itemsize, run) -> bool:
+    """Run parallel loop ``loop`` over ``n`` elements of ``n_operands`` arrays as ``run(fn,
+    block)``; False (nothing written) where it must not launch now."""
     if _state["forked_from_gnu_omp"]:
         return False
     fn = getattr(_par_loops(), loop)
@@ -153,13 +157,7 @@ def _launch(loop, views, scalars, itemsize) -> bool:
         return False  # another thread is in a launch on a layer that is not thread-safe
     try:
         threads = _cap_threads()
-        n = views[0].size
-        block = block_elements(len(views), itemsize, n, threads)
-        if n <= PIECE:
-            fn(*views, block, *scalars)
-        else:
-            for s in range(0, n, PIECE):
-                fn(*[v[s:s + PIECE] for v in views], block, *scalars)
+        run(fn, block_elements(n_operands, itemsize, n, threads))
         if _state["layer"] is None:
             _state["layer"] = numba.threading_layer()
     finally:
@@ -171,8 +169,28 @@ def _launch(loop, views, scalars, itemsize) -> bool:
 def run_loop(loop, views, scalars, itemsize):
     """Run generated loop ``loop`` on 1-D views with all threads (serially where it must not
     launch now: see _launch)."""
-    if not _launch(loop, views, scalars, itemsize):
+    n = views[0].size
+
+    def run(fn, block):
+        if n <= PIECE:
+            fn(*views, block, *scalars)
+        else:
+            for s in range(0, n, PIECE):
+                fn(*[v[s:s + PIECE] for v in views], block, *scalars)
+
+    if not _launch(loop, len(views), n, itemsize, run):
         cpu.run_serial(loop, views, scalars)
+
+
+def run_rows(loop, views, rows, n, strides, scalars, itemsize, written=()):
+    """Run generated row loop ``loop`` (see :func:`fastact.backends.cpu.run_rows`) with all
+    threads: ``prange`` over (row, block) pairs (serially where it must not launch now)."""
+    def run(fn, block):
+        for v, r, m in cpu.row_pieces(views, rows, n, strides, PIECE):
+            fn(*v, r, m, *strides, block, *scalars)
+
+    if not _launch(loop, len(views), rows * n, itemsize, run):
+        cpu.run_rows(loop, views, rows, n, strides, scalars)
 
 
 def _par_loops():

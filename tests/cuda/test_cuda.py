@@ -18,11 +18,11 @@ import fastact
 from fastact.backends import cuda as cuda_backend
 from fastact.registry import ACTIVATIONS, PIECEWISE_LINEAR
 
-from ..reference import cases, grad_input, sample_params
+from ..reference import ELEMENTWISE, cases, grad_input, sample_params
 
 SIM = cuda_backend.simulated()
-NAMES = list(ACTIVATIONS)
-FROM_RESULT = [n for n, a in ACTIVATIONS.items() if a.result_grad is not None]
+NAMES = list(ELEMENTWISE)
+FROM_RESULT = [n for n, a in ELEMENTWISE.items() if a.result_grad is not None]
 TOL_ULP = 8  # each side within 4 ULP of the exact value
 
 
