@@ -262,19 +262,27 @@ def torch_from_registry(spec, params, tx, tg, forward, last):
 # -- JAX: jax.jit of jax.nn on the CPU ---------------------------------------------------------
 
 
+def import_jax():
+    """jax, with float64 enabled: by default JAX converts float64 arrays to float32, and its
+    float64 rows would time a float32 computation."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
 def jax_from_registry(spec, params, variant):
     """({variant: jitted forward}, {variant: jitted vjp}) from the registry's JAX counterpart."""
-    import jax
+    jax = import_jax()
 
     f = spec.jax.function(jax, _full(spec, params))
     return ({variant: jax.jit(f)},
             {variant: jax.jit(lambda g, x: jax.vjp(f, x)[1](g)[0])})
 
 
-
 def jax_tables():
     """(forward, backward) dicts of jitted functions of jax arrays."""
-    import jax
+    jax = import_jax()
     import jax.numpy as jnp
 
     nn = jax.nn

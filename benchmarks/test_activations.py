@@ -253,8 +253,7 @@ def build(case: Case, d: dict):
         return call, restore, result[case.style]
 
     if case.impl == "jax":
-        import jax
-
+        jax = peers.import_jax()
         jf, jb = jax_tables()
         if case.variant not in jf:
             jf, jb = peers.jax_from_registry(spec, p, case.variant)
@@ -297,6 +296,8 @@ def check(case: Case, result: np.ndarray, d: dict):
     xs = x[idx].astype(np.float64)
     with np.errstate(all="ignore"):
         want = ref.f(xs, **kw) if case.direction == "forward" else g[idx] * ref.df(xs, **kw)
+    assert np.asarray(result).dtype == np.dtype(case.dtype), (
+        f"{case.impl} {case.group}: a {np.asarray(result).dtype} result (a different computation)")
     got = np.asarray(result).reshape(-1)[idx].astype(np.float64)
     eps = np.finfo(case.dtype).eps
     if case.impl.startswith("fastact"):

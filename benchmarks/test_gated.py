@@ -132,8 +132,7 @@ def _torch_call(name, form, direction, d):
 
 
 def _jax_call(name, form, direction, d):
-    import jax
-
+    jax = peers.import_jax()
     spec = GATED[name]
     fn = spec.jax.function(jax, spec.defaults())
     split = spec.jax.split(jax, spec.defaults()) if spec.jax.split else None
