@@ -212,25 +212,48 @@ def _gated_same_shape(name, devs, roles, shape=None):
                              f"{shape} is needed (no broadcasting on the device)")
 
 
-def gated_forward(spec, x, up, axis, params, out, inplace, backend, stream):
-    """The gated forward on device arrays (split or two-input form)."""
-    from ._split import half, norm_axis, split_geometry
+def _gated_start(spec, name, arrays, roles, params, axis, split, backend, stream):
+    """What both directions start from: the operands on the device (x, or gate and up, last),
+    their dtype, the stream, the normalized axis, the result's shape, the common layout and
+    the kernel's scalars. grad_output (first, in the gradient) must have the result's shape."""
+    from ._split import half, norm_axis
 
-    name = spec.name
     cuda = _backend(name, backend)
-    roles = ["x"] if up is None else ["gate", "up"]
-    devs, iface, readonly = _gated_operands(cuda, name, [x] + ([] if up is None else [up]),
-                                            roles)
+    devs, iface, readonly = _gated_operands(cuda, name, arrays, roles)
     dtype = np.dtype(devs[0].dtype)
     compute = _F32 if dtype == _F16 else dtype
     s = cuda.stream_for(stream, iface)
-    if up is None:
-        axis = norm_axis(name, axis, devs[0].ndim)
-        shape = half(name, tuple(devs[0].shape), axis)
+    if split:
+        axis = norm_axis(name, axis, devs[-1].ndim)
+        shape = half(name, tuple(devs[-1].shape), axis)
+        _gated_same_shape(name, devs[:-1], roles[:-1], shape)
     else:
         _gated_same_shape(name, devs, roles)
         shape = tuple(devs[0].shape)
     order = cuda.layout(devs, name)
+    scalars = [compute.type(v) for v in spec.scalars(params)]
+    return cuda, devs, readonly, dtype, s, axis, shape, order, scalars
+
+
+def _gated_rows(cuda, xs, split, axis, order):
+    """``(rows, n, views, strides)`` of act's two operands: the halves of the one array in
+    ``xs`` along ``axis`` (rows of 2 n elements), or the two arrays in ``xs`` (one row)."""
+    from ._split import split_geometry
+
+    if split:
+        rows, n = split_geometry(tuple(xs[0].shape), axis, order)
+        flat = cuda.flat(xs[0], order)
+        return rows, n, [flat, flat[n:]], [2 * n, 2 * n]
+    n = xs[0].size
+    return 1, n, [cuda.flat(d, order) for d in xs], [n, n]
+
+
+def gated_forward(spec, x, up, axis, params, out, inplace, backend, stream):
+    """The gated forward on device arrays (split or two-input form)."""
+    name, split = spec.name, up is None
+    roles = ["x"] if split else ["gate", "up"]
+    cuda, devs, readonly, dtype, s, axis, shape, order, scalars = _gated_start(
+        spec, name, [x] if split else [x, up], roles, params, axis, split, backend, stream)
     if inplace:
         if out is not None:
             raise ValueError(f"{name}: pass either out= or inplace=True, not both")
@@ -241,24 +264,17 @@ def gated_forward(spec, x, up, axis, params, out, inplace, backend, stream):
         dout = _check_out(cuda, name, out, shape, dtype)
         order = cuda.layout(devs + [dout], name)
         for d in devs:
-            if cuda.overlaps(d, dout) or (up is None and cuda.same_memory(d, dout)):
+            if cuda.overlaps(d, dout) or (split and cuda.same_memory(d, dout)):
                 raise ValueError(f"{name}: out overlaps an input on the device; pass a separate "
                                  "array or inplace=True")
     else:
         dout = None
     kernel = spec.kernels(params)[0]
-    scalars = [compute.type(v) for v in spec.scalars(params)]
-    if up is None:
-        rows, n = split_geometry(tuple(devs[0].shape), axis, order)
-        flat = cuda.flat(devs[0], order)
-        views, strides = [flat, flat[n:]], [2 * n, 2 * n]
-    else:
-        rows, n = 1, devs[0].size
-        views, strides = [cuda.flat(d, order) for d in devs], [n, n]
+    rows, n, views, strides = _gated_rows(cuda, devs, split, axis, order)
     if inplace:
         cuda.run_rows_device(f"{kernel}_inplace", views, rows, n, strides, scalars, s,
                              dtype == _F16)
-        if up is not None:
+        if not split:
             return x
         return x[(slice(None),) * axis + (slice(0, shape[axis]),)]  # the gate half: a view
     result = out if dout is not None else cuda.empty(x, shape, dtype, order, s)
@@ -270,63 +286,46 @@ def gated_forward(spec, x, up, axis, params, out, inplace, backend, stream):
 
 def gated_grad(spec, grad_output, x, up, axis, params, out, inplace, backend, stream):
     """The gated gradient on device arrays: grad_x (split form) or (grad_gate, grad_up)."""
-    from ._split import half, norm_axis, split_geometry
-
-    name = f"{spec.name}_grad"
-    cuda = _backend(name, backend)
-    roles = ["grad_output", "x"] if up is None else ["grad_output", "gate", "up"]
-    arrays = [grad_output, x] + ([] if up is None else [up])
-    devs, iface, readonly = _gated_operands(cuda, name, arrays, roles)
-    dtype = np.dtype(devs[0].dtype)
-    compute = _F32 if dtype == _F16 else dtype
-    s = cuda.stream_for(stream, iface)
-    if up is None:
-        axis = norm_axis(name, axis, devs[1].ndim)
-        shape = half(name, tuple(devs[1].shape), axis)
-        _gated_same_shape(name, devs[:1], roles[:1], shape)
-    else:
-        _gated_same_shape(name, devs, roles)
-        shape = tuple(devs[0].shape)
-    order = cuda.layout(devs, name)
+    name, split = f"{spec.name}_grad", up is None
+    roles = ["grad_output", "x"] if split else ["grad_output", "gate", "up"]
+    arrays = [grad_output, x] + ([] if split else [up])
+    cuda, devs, readonly, dtype, s, axis, shape, order, scalars = _gated_start(
+        spec, name, arrays, roles, params, axis, split, backend, stream)
     kernel = f"{spec.kernels(params)[0]}_grad"
-    scalars = [compute.type(v) for v in spec.scalars(params)]
-    dg = cuda.flat(devs[0], order)
-    if up is None:
-        rows, n = split_geometry(tuple(devs[1].shape), axis, order)
-        fx = cuda.flat(devs[1], order)
-        ins, in_strides = [dg, fx, fx[n:]], [n, 2 * n, 2 * n]
-    else:
-        rows, n = 1, devs[0].size
-        ins, in_strides = [dg] + [cuda.flat(d, order) for d in devs[1:]], [n, n, n]
     if inplace:
         if out is not None:
             raise ValueError(f"{name}: pass either out= or inplace=True, not both")
         if any(readonly[1:]):
             raise ValueError(f"{name}: an input (inplace=True) is read-only")
-        cuda.run_rows_device(f"{kernel}_inplace", ins, rows, n, in_strides, scalars, s,
-                             dtype == _F16)
-        return x if up is None else (x, up)
-    if up is None:
-        if out is not None:
-            dout = _check_out(cuda, name, out, tuple(devs[1].shape), dtype)
-            _refuse_any_overlap(cuda, name, devs, [dout])
+        douts = []
+    elif out is not None:
+        if split:
+            douts = [_check_out(cuda, name, out, tuple(devs[1].shape), dtype)]
             result = out
         else:
-            result = cuda.empty(x, tuple(devs[1].shape), dtype, order, s)
-            dout = cuda.as_device(result)[0]
-        fo = cuda.flat(dout, order)
-        outs, out_strides = [fo, fo[n:]], [2 * n, 2 * n]
-    else:
-        if out is not None:
             if not (isinstance(out, tuple | list) and len(out) == 2):
                 raise TypeError(f"{name}: out must be a pair (grad_gate, grad_up) for the "
                                 "two-input form")
             douts = [_check_out(cuda, name, o, shape, dtype) for o in out]
-            _refuse_any_overlap(cuda, name, devs, douts)
             result = tuple(out)
+        _refuse_any_overlap(cuda, name, devs, douts)
+        order = cuda.layout(devs + douts, name)  # the loop walks every operand in one order
+    else:
+        if split:
+            result = cuda.empty(x, tuple(devs[1].shape), dtype, order, s)
+            douts = [cuda.as_device(result)[0]]
         else:
             result = tuple(cuda.empty(a, shape, dtype, order, s) for a in (x, up))
             douts = [cuda.as_device(r)[0] for r in result]
+    rows, n, views, strides = _gated_rows(cuda, devs[1:], split, axis, order)
+    ins, in_strides = [cuda.flat(devs[0], order)] + views, [n] + strides
+    if inplace:
+        cuda.run_rows_device(f"{kernel}_inplace", ins, rows, n, in_strides, scalars, s,
+                             dtype == _F16)
+        return x if split else (x, up)
+    if split:
+        _, _, outs, out_strides = _gated_rows(cuda, douts, split, axis, order)
+    else:
         outs, out_strides = [cuda.flat(d, order) for d in douts], [n, n]
     cuda.run_rows_device(kernel, ins + outs, rows, n, in_strides + out_strides, scalars, s,
                          dtype == _F16)

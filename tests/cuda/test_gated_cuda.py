@@ -114,3 +114,21 @@ def test_refused_on_the_device():
     with pytest.raises(ValueError, match="runs on the CPU"):
         fastact.swiglu(d, backend="cpu")
     np.testing.assert_array_equal(host(d), x0)
+
+
+@pytest.mark.parametrize("name", ["swiglu", "reglu"])
+def test_out_in_another_order_is_refused_both_ways(name):
+    """An out= in C order beside Fortran-order inputs is refused (the loop walks every operand
+    in one memory order), forward and gradient alike; in the inputs' order it is filled."""
+    f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+    x = np.asfortranarray(_x((4, 6)))
+    g = np.asfortranarray(_x((4, 3), seed=1))
+    d, dg = cuda.to_device(x), cuda.to_device(g)
+    with pytest.raises(ValueError, match="mix C and Fortran order"):
+        f(d, out=cuda.device_array((4, 3), np.float32, order="C"))
+    c_out = cuda.device_array((4, 6), np.float32, order="C")
+    with pytest.raises(ValueError, match="mix C and Fortran order"):
+        fg(dg, d, out=c_out)
+    f_out = cuda.device_array((4, 6), np.float32, order="F")
+    assert fg(dg, d, out=f_out) is f_out
+    assert_matches(host(f_out), fg(g, x, backend="cpu"), tol(name), f"{name} grad out F")
