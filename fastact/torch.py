@@ -27,6 +27,7 @@ import torch
 import fastact
 
 from ._binding import bind
+from ._split import form
 from .registry import ACTIVATIONS, GATED
 
 __all__ = ["Activation", "functions", *ACTIVATIONS]
@@ -149,11 +150,8 @@ def _gated_functional(name):
 
     def apply(x, up=None, *, axis=None, **kwargs):
         params = bind(spec, name, (), dict(kwargs))
-        if isinstance(up, int) and not isinstance(up, bool):  # an integer is the axis (dim)
-            if axis is not None:
-                raise TypeError(f"{name}() got the axis twice")
-            up, axis = None, up
-        return fn.apply(x, up, -1 if axis is None else axis, params)
+        up, axis = form(name, up, axis)  # an integer second argument is the axis (dim)
+        return fn.apply(x, up, axis, params)
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = (f"fastact's {name} with autograd: {name}(x, axis=-1) on the halves of x, or "

@@ -453,6 +453,11 @@ def test_fastact_torch_gradcheck_and_module(name):
     a = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     b = torch.randn(4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(getattr(ft, name), (a, b))
+    # a NumPy integer is the axis too, and the axis given twice is refused, as fastact's own
+    np.testing.assert_array_equal(getattr(ft, name)(x, np.int64(0)).detach().numpy(),
+                                  getattr(fastact, name)(x.detach().numpy(), 0))
+    with pytest.raises(TypeError, match="got the axis twice"):
+        getattr(ft, name)(x, 0, axis=1)
     m = ft.Activation(name, axis=0)
     assert name in repr(m) and "axis=0" in repr(m)
     np.testing.assert_array_equal(m(x).detach().numpy(),
