@@ -28,6 +28,12 @@ def check_writeable(name, arr, what):
         raise ValueError(f"{name}: {what} is read-only")
 
 
+def refuse_out_with_inplace(name, out):
+    """A call with inplace=True writes its input: an out= beside it is refused."""
+    if out is not None:
+        raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+
+
 def check_out(name, out, shape, dtype, what="out", of="the result"):
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name}: {what} must be a NumPy array, got {type(out).__name__}")

@@ -10,8 +10,8 @@ import math
 import numpy as np
 
 from . import _dask, _device, _weight, dispatch, hardware
-from ._binding import as_array, bind, check_out, check_writeable, on_device
-from ._dtypes import F64, dtypes, refuse_dtype
+from ._binding import as_array, bind, check_out, check_writeable, on_device, refuse_out_with_inplace
+from ._dtypes import F64, common_dtypes, dtype_of, dtypes
 from .registry import ACTIVATIONS, ELEMENTWISE
 
 
@@ -103,8 +103,7 @@ def forward(spec, x, params, out=None, inplace=False, backend=None, stream=None,
     ufname, _, _ = spec.kernels(params)
     extra = _kernel_args(spec, params, arr.shape, compute)
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{name}: inplace=True needs a NumPy array, got {type(x).__name__}")
         check_writeable(name, x, "x (inplace=True)")
@@ -158,19 +157,11 @@ def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inpl
         return _device.grad(spec, grad_output, x, params, out, inplace, backend, stream, kernel,
                             what)
     if _dask.is_dask(grad_output) or _dask.is_dask(x):
-        dts = [np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
-               for a in (grad_output, x)]
-        for dt in dts:
-            if dt.kind not in "biuf":
-                refuse_dtype(name, dt)
-        _, res_dtype = dtypes(name, np.result_type(*dts), False)
+        _, res_dtype = common_dtypes(name, map(dtype_of, (grad_output, x)))
         return _dask.grad(spec, grad_output, x, params, out, inplace, requested,
                           what == "result", res_dtype, grad)
     g, arr = as_array(grad_output), as_array(x)
-    for a in (g, arr):
-        if a.dtype.kind not in "biuf":
-            refuse_dtype(name, a.dtype)
-    compute, res_dtype = dtypes(name, np.result_type(g.dtype, arr.dtype), False)
+    compute, res_dtype = common_dtypes(name, (g.dtype, arr.dtype))
     try:
         shape = np.broadcast_shapes(g.shape, arr.shape)
     except ValueError:
@@ -180,8 +171,7 @@ def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inpl
         ) from None
     extra = _kernel_args(spec, params, arr.shape, compute)
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         if not isinstance(grad_output, np.ndarray):
             raise TypeError(f"{name}: inplace=True needs grad_output to be a NumPy array, got "
                             f"{type(grad_output).__name__}")

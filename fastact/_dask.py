@@ -111,13 +111,9 @@ def grad(spec, grad_output, x, params, out, inplace, backend, from_result, resul
 
 
 def _gated_dtype(name, arrays):
-    from ._dtypes import dtypes, refuse_dtype
+    from ._dtypes import common_dtypes, dtype_of
 
-    dts = [np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype for a in arrays]
-    for dt in dts:
-        if dt.kind not in "biuf":
-            refuse_dtype(name, dt)
-    return dtypes(name, np.result_type(*dts), False)[1]
+    return common_dtypes(name, map(dtype_of, arrays))[1]
 
 
 def _one_chunk(x, axis):
@@ -165,7 +161,7 @@ def gated_grad(spec, grad_output, x, up, axis, params, out, inplace, backend, ca
     computes a block."""
     import dask.array as da
 
-    from ._split import half, norm_axis
+    from ._split import half, norm_axis, reduce_to
 
     name = f"{spec.name}_grad"
     _refuse_out(name, out, inplace)
@@ -186,14 +182,4 @@ def gated_grad(spec, grad_output, x, up, axis, params, out, inplace, backend, ca
     both = da.map_blocks(_gated_block, g, a, b, axis=axis, split=False, new_axis=0,
                          chunks=((2,), *a.chunks), dtype=result,
                          meta=_meta(a.ndim + 1, result), **kw)
-    return _sum_to(both[0], gate.shape), _sum_to(both[1], upa.shape)
-
-
-def _sum_to(full, shape):
-    """``full`` summed over the axes its input of ``shape`` was broadcast along (lazily)."""
-    if tuple(full.shape) == tuple(shape):
-        return full
-    lead = full.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                      if s == 1 and full.shape[lead + i] != 1)
-    return full.sum(axis=axes, keepdims=True).reshape(shape)
+    return reduce_to(both[0], gate.shape), reduce_to(both[1], upa.shape)

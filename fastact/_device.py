@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._binding import refuse_out_with_inplace
+
 _F16, _F32 = np.dtype(np.float16), np.dtype(np.float32)
 
 
@@ -97,8 +99,7 @@ def forward(spec, x, params, out, inplace, backend, stream):
     s = cuda.stream_for(stream, iface_stream)
     scalars, weight, _ = _weight(cuda, spec, params, dx.shape, compute, s)
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         if readonly:
             raise ValueError(f"{name}: x (inplace=True) is read-only")
         cuda.run_device(kernel, [dx], scalars, None, True, s, weight, name)
@@ -139,8 +140,7 @@ def grad(spec, grad_output, x, params, out, inplace, backend, stream, kernel, wh
     s = cuda.stream_for(stream, g_stream if g_stream is not None else x_stream)
     scalars, weight, weight_on_device = _weight(cuda, spec, params, dx.shape, compute, s)
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         if g_readonly:
             raise ValueError(f"{name}: grad_output (inplace=True) is read-only")
         dout = None
@@ -255,8 +255,7 @@ def gated_forward(spec, x, up, axis, params, out, inplace, backend, stream):
     cuda, devs, readonly, dtype, s, axis, shape, order, scalars = _gated_start(
         spec, name, [x] if split else [x, up], roles, params, axis, split, backend, stream)
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         if readonly[0]:
             raise ValueError(f"{name}: {roles[0]} (inplace=True) is read-only")
         dout = None
@@ -293,8 +292,7 @@ def gated_grad(spec, grad_output, x, up, axis, params, out, inplace, backend, st
         spec, name, arrays, roles, params, axis, split, backend, stream)
     kernel = f"{spec.kernels(params)[0]}_grad"
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         if any(readonly[1:]):
             raise ValueError(f"{name}: an input (inplace=True) is read-only")
         douts = []

@@ -36,3 +36,20 @@ def dtypes(name: str, dtype: np.dtype, keeps_integers: bool) -> tuple[np.dtype, 
     if kind in "biu":
         return (dtype, dtype) if keeps_integers else (F64, F64)
     refuse_dtype(name, dtype)
+
+
+def dtype_of(a) -> np.dtype:
+    """The dtype of an operand: an array's (NumPy, dask, ...) or, for a scalar or a list, the
+    one NumPy gives it."""
+    return np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
+
+
+def common_dtypes(name: str, dts) -> tuple[np.dtype, np.dtype]:
+    """(compute dtype, result dtype) of a call on operands of the dtypes ``dts``: NumPy's
+    promotion of the dtypes (not of values), integers and bools to float64; any operand of
+    another kind refused, naming its dtype."""
+    dts = [np.dtype(d) for d in dts]
+    for dt in dts:
+        if dt.kind not in "biuf":
+            refuse_dtype(name, dt)
+    return dtypes(name, np.result_type(*dts), False)

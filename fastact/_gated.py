@@ -24,20 +24,18 @@ import math
 import numpy as np
 
 from . import _dask, _device, dispatch, hardware
-from ._binding import as_array, check_out, check_writeable, on_device
+from ._binding import as_array, check_out, check_writeable, on_device, refuse_out_with_inplace
 from ._dtypes import F32 as _F32
-from ._dtypes import dtypes, refuse_dtype
+from ._dtypes import common_dtypes
 from ._split import form as _form
 from ._split import half as _half
 from ._split import norm_axis as _norm_axis
+from ._split import reduce_to as _reduce_to
 from ._split import split_geometry as _split_geometry
 
 
 def _dtypes(name, *arrays):
-    for a in arrays:
-        if a.dtype.kind not in "biuf":
-            refuse_dtype(name, a.dtype)
-    return dtypes(name, np.result_type(*arrays), False)
+    return common_dtypes(name, [a.dtype for a in arrays])
 
 
 def _order(arrays):
@@ -120,8 +118,7 @@ def _split_forward(spec, kernel, params, x, axis, out, inplace, backend):
     shape = _half(name, arr.shape, axis)
     target = None
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         _check_inplace(name, x, "x", result)
         target = x[(slice(None),) * axis + (slice(0, shape[axis]),)]  # the gate half
     elif out is not None:
@@ -146,17 +143,12 @@ def _split_forward(spec, kernel, params, x, axis, out, inplace, backend):
         return _deliver(res, direct, result)
     # another layout, dtype or an empty array: through a contiguous copy
     copy = _contiguous(arr, compute)
-    res = _split_forward_contiguous(spec, kernel, params, copy, axis, compute, backend, shape)
-    return _deliver(res, direct, result)
-
-
-def _split_forward_contiguous(spec, kernel, params, arr, axis, compute, backend, shape):
     res = np.empty(shape, compute)
-    if arr.size:
-        rows, n, a, b = _split_operands(arr, axis, "C")
+    if copy.size:
+        rows, n, a, b = _split_operands(copy, axis, "C")
         _run(spec, kernel, _Operands([a, b, res.reshape(-1)], [2 * n, 2 * n, n], rows, n),
              compute, backend, shape, params)
-    return res
+    return _deliver(res, direct, result)
 
 
 def _deliver(res, out, result):
@@ -183,6 +175,13 @@ def _check_inplace(name, a, what, result, shape=None):
                          f"{a.shape} (it is broadcast)")
 
 
+def _check_grad_output(name, g, shape):
+    """grad_output must broadcast to the result's shape (and not beyond it)."""
+    if _broadcast(name, (g.shape, shape), ("grad_output", "the result")) != shape:
+        raise ValueError(f"{name}: grad_output of shape {g.shape} does not broadcast to the "
+                         f"result's shape {shape}")
+
+
 def _broadcast(name, shapes, what):
     try:
         return np.broadcast_shapes(*shapes)
@@ -199,8 +198,7 @@ def _pair_forward(spec, kernel, params, gate, up, out, inplace, backend):
     shape = _broadcast(name, (a.shape, b.shape), ("gate", "up"))
     target = None
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         _check_inplace(name, gate, "gate", result, shape)
         if np.may_share_memory(gate, b) and not _same(gate, b):
             raise ValueError(f"{name}: inplace=True: gate partly overlaps up")
@@ -229,7 +227,7 @@ def _pair_forward(spec, kernel, params, gate, up, out, inplace, backend):
             res = np.empty(shape, compute, order=order)
         _run(spec, kernel, _Operands([fa, fb, _flat(res, order)], [size] * 3, 1, size),
              compute, backend, shape, params)
-        return _deliver(res, target if target is not None else out, result)
+        return _deliver(res, out, result)
     ca, cb = _contiguous(a, compute, shape), _contiguous(b, compute, shape)
     res = np.empty(shape, compute)
     if size:
@@ -272,12 +270,9 @@ def _split_grad(spec, kernel, params, grad_output, x, axis, out, inplace, backen
     compute, result = _dtypes(name, arr, g)
     axis = _norm_axis(name, axis, arr.ndim)
     shape = _half(name, arr.shape, axis)
-    if _broadcast(name, (g.shape, shape), ("grad_output", "the result")) != shape:
-        raise ValueError(f"{name}: grad_output of shape {g.shape} does not broadcast to the "
-                         f"result's shape {shape}")
+    _check_grad_output(name, g, shape)
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         _check_inplace(name, x, "x", result)
         if np.may_share_memory(x, g):
             raise ValueError(f"{name}: inplace=True: grad_output shares memory with x")
@@ -317,27 +312,14 @@ def _split_grad(spec, kernel, params, grad_output, x, axis, out, inplace, backen
     return _deliver(res, out, result)
 
 
-def _reduce_to(full, shape):
-    """``full`` summed over the axes along which an input of ``shape`` was broadcast."""
-    if full.shape == shape:
-        return full
-    lead = full.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                      if s == 1 and full.shape[lead + i] != 1)
-    return full.sum(axis=axes, keepdims=True).reshape(shape)
-
-
 def _pair_grad(spec, kernel, params, grad_output, gate, up, out, inplace, backend):
     name = f"{spec.name}_grad"
     a, b, g = as_array(gate), as_array(up), as_array(grad_output)
     compute, result = _dtypes(name, a, b, g)
     shape = _broadcast(name, (a.shape, b.shape), ("gate", "up"))
-    if _broadcast(name, (g.shape, shape), ("grad_output", "the result")) != shape:
-        raise ValueError(f"{name}: grad_output of shape {g.shape} does not broadcast to the "
-                         f"result's shape {shape}")
+    _check_grad_output(name, g, shape)
     if inplace:
-        if out is not None:
-            raise ValueError(f"{name}: pass either out= or inplace=True, not both")
+        refuse_out_with_inplace(name, out)
         _check_inplace(name, gate, "gate", result, shape)
         _check_inplace(name, up, "up", result, shape)
         if np.may_share_memory(gate, up) or np.may_share_memory(gate, g) or \

@@ -46,3 +46,15 @@ def split_geometry(shape, axis, order):
         shape, axis = shape[::-1], len(shape) - 1 - axis
     rows = math.prod(shape[:axis])
     return rows, (shape[axis] // 2) * math.prod(shape[axis + 1:])
+
+
+def reduce_to(full, shape):
+    """``full`` (a NumPy or dask array) summed over the axes along which an input of ``shape``
+    was broadcast to it: the gradient of that input."""
+    shape = tuple(shape)
+    if tuple(full.shape) == shape:
+        return full
+    lead = full.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and full.shape[lead + i] != 1)
+    return full.sum(axis=axes, keepdims=True).reshape(shape)

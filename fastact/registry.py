@@ -663,10 +663,6 @@ def _gated_ref(act, act_d, mp_act, mp_act_d, gate_grad=None, **kw):
         lambda a, b, **p: (b * mp_act_d(a, **p), mp_act(a, **p)), **kw)
 
 
-def _sigmoid(x):
-    return sp.expit(x)
-
-
 def _glu_ref():
     return Reference(
         lambda a, b: a * sp.expit(b), lambda a, b: (sp.expit(b), a * sp.expit(b) * sp.expit(-b)),
