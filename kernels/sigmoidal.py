@@ -318,26 +318,29 @@ SQUAREPLUS_BIG64, SQUAREPLUS_SCALE64 = 2.0**500, 2.0**-600
 
 @kernel
 def _squareplus_neg(x, b):
-    """``(n, s, c)``: ``n = b / (s + c |x|)`` with ``s = c sqrt(x**2 + b)``, ``c`` 1 or the power of
-    two that keeps ``x**2 + b`` finite, so that ``squareplus(-|x|) = n c / 2``: the negative side
-    as a quotient, without the cancellation of ``x + sqrt(x**2 + b)`` (0 where b = 0 and x = 0;
-    for NaN ``s`` is NaN)."""
+    """``(n, s, c, k)`` with ``s = c sqrt(x**2 + b)``, ``c`` 1 or the power of two that keeps
+    ``x**2 + b`` finite, and ``n = b / (s + c |x|)`` (``k = c``) or, where b itself is scaled
+    (b near the top of the range, where that quotient would overflow), ``n = b c / (s + c |x|)``
+    (``k = 1``): so that ``squareplus(-|x|) = n k / 2``, the negative side as a quotient, without
+    the cancellation of ``x + sqrt(x**2 + b)`` (0 where b = 0 and x = 0; for NaN ``s`` is NaN)."""
     T = type(x)
     f32 = T(1e-50) == T(0)  # (by x's type: 1e-50 is 0 only in float32)
     big = T(SQUAREPLUS_BIG32) if f32 else T(SQUAREPLUS_BIG64)
+    huge_b = b > big * big
     c = (T(SQUAREPLUS_SCALE32) if f32 else T(SQUAREPLUS_SCALE64)) if (
-        abs(x) > big or b > big * big) else T(1)
+        abs(x) > big or huge_b) else T(1)
     a = c * abs(x)
     s = math.sqrt(fma(a, a, b * c * c))
     den = s + a
-    return (b / den if den > T(0) else T(0)), s, c
+    n = ((b * c if huge_b else b) / den) if den > T(0) else T(0)  # b c >= 2**50: no underflow
+    return n, s, c, (T(1) if huge_b else c)
 
 
 @kernel
 def squareplus(x, b):
     # squareplus(x) = x + squareplus(-x): for x >= 0 the quotient is added to x (no cancellation)
-    n, _, c = _squareplus_neg(x, b)
-    y = n * (c * type(x)(0.5))
+    n, _, _, k = _squareplus_neg(x, b)
+    y = n * (k * type(x)(0.5))
     return y if x < type(x)(0) else x + y  # (NaN: x + y)
 
 
@@ -356,8 +359,8 @@ def _squareplus_grad32(g, x, b):
 def squareplus_grad(g, x, b):
     # squareplus'(x) = (1 + x / sqrt(x**2 + b)) / 2; on the negative side b / (2 s (s + |x|)) (no
     # cancellation), and 1 minus that on the positive side (squareplus'(x) + squareplus'(-x) = 1)
-    n, s, c = _squareplus_neg(x, b)
-    d = n * (c / (2.0 * s)) * c
+    n, s, c, k = _squareplus_neg(x, b)
+    d = n * (c / (2.0 * s)) * k
     return g * (d if x < 0.0 else 1.0 - d)
 
 

@@ -299,3 +299,23 @@ def test_gauss32_neg2_is_gauss32_scaled_by_minus_two():
     both(v, q, q2, kf, kf2)
     assert np.array_equal(kf, kf2)
     assert (q * np.float32(-2)).tobytes() == q2.tobytes()
+
+
+@pytest.mark.parametrize("dtype,bs", [(np.float32, [2e36, 1e38, 3.4e38]),
+                                      (np.float64, [2e306, 1.7e308])])
+def test_squareplus_with_b_near_the_top_of_the_range(dtype, bs):
+    """squareplus's quotient b / (s + |x|) is formed with b scaled where b is huge: finite and
+    accurate up to the largest b (sqrt(b) / 2 at x = 0), forward and gradient."""
+    x = np.array([0.0, -1e20, 1e20, 3.0, -3e18], dtype)
+    for b in bs:
+        with mp.workdps(50):
+            mb = mp.mpf(float(dtype(b)))
+            xs = [mp.mpf(float(v)) for v in x]
+            root = [mp.sqrt(v ** 2 + mb) for v in xs]
+            want = np.array([float((v + r) / 2) for v, r in zip(xs, root, strict=True)])
+            dwant = np.array([float((1 + v / r) / 2) for v, r in zip(xs, root, strict=True)])
+        y = fastact.squareplus(x, b=b)
+        d = fastact.squareplus_grad(np.ones_like(x), x, b=b)
+        eps = np.finfo(dtype).eps
+        np.testing.assert_allclose(y, want, rtol=4 * eps, err_msg=f"b={b}")
+        np.testing.assert_allclose(d, dwant, rtol=4 * eps, err_msg=f"b={b} gradient")
