@@ -30,13 +30,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fastact  # noqa: E402
-from fastact.registry import ACTIVATIONS, REQUIRED  # noqa: E402
+from fastact.registry import ACTIVATIONS  # noqa: E402
 from tests.reference import GATED, REFS, cases, ref_params  # noqa: E402
 
 
 def full_params(name, params, dtype):
-    full = {p.name: p.default for p in ACTIVATIONS[name].params if p.default is not REQUIRED}
-    full.update(params)
+    full = {**ACTIVATIONS[name].defaults(), **params}
     return {k: (float(dtype(v)) if not isinstance(v, str) else v) for k, v in full.items()}
 
 

@@ -30,7 +30,7 @@ from numba import cuda  # noqa: E402
 
 import fastact  # noqa: E402
 from fastact.backends import cuda as backend  # noqa: E402
-from tests.reference import cases  # noqa: E402
+from tests.reference import first_cases  # noqa: E402
 
 
 def median_time(fn, reps, sync):
@@ -75,9 +75,7 @@ def main(argv=None):
         sys.exit(f"no usable GPU: {why}")
     n, hn = int(args.n), int(min(args.host_n, args.n))
     sync = cuda.synchronize
-    calls = {}  # variant -> (activation, parameters: the first set its reference tests)
-    for name, variant, params in cases():
-        calls.setdefault(variant, (name, params))
+    calls = first_cases()  # variant -> (activation, the first parameters it is tested with)
     variants = [v for v in calls if args.only is None or v in args.only]
     x = fill(n)
     y = cuda.device_array(n, np.float32)

@@ -22,7 +22,7 @@ import pytest
 
 import fastact
 from fastact.registry import ACTIVATIONS, PIECEWISE_LINEAR
-from tests.reference import REFS, cases, ref_params
+from tests.reference import REFS, first_cases, ref_params
 
 from . import peers
 from .conftest import DATA, MODE, measure, skip_if_no_memory
@@ -30,9 +30,7 @@ from .conftest import DATA, MODE, measure, skip_if_no_memory
 VARIANTS = list(REFS)  # every registry activation and every variant of a choice (gelu_tanh)
 #: variant -> (activation, the parameters it is timed with: the first set its reference tests,
 #: e.g. prelu's weight 0.25, with the choice value that selects the variant)
-CALLS = {}
-for _name, _variant, _params in cases():
-    CALLS.setdefault(_variant, (_name, _params))
+CALLS = first_cases()
 CHEAP = {v for v in VARIANTS if ACTIVATIONS[CALLS[v][0]].family == PIECEWISE_LINEAR}
 #: backward rows where torch's op takes the forward output: fastact is given it too (result=)
 FROM_OUTPUT = {"sigmoid", "tanh"}

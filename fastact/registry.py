@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -471,6 +471,14 @@ def _swish_d(x, beta=1.0):
     return limits(x, sp.expit(z) * (1 + z * sp.expit(-z)), 0.0, 1.0)
 
 
+#: silu'(x) = 0 here (swish's at this / beta)
+SILU_ROOT = -1.2784645427610738
+
+
+def _mp_swish(x, beta=1.0):
+    return x * mp_sigmoid(beta * x)
+
+
 def _mp_swish_d(x, beta=1.0):
     return mp_sigmoid(beta * x) * (1 + beta * x * mp_sigmoid(-beta * x))
 
@@ -584,18 +592,23 @@ def _threshold_d(x, threshold, value):
     return np.where(x <= threshold, 0.0, 1.0)
 
 
+def _rrelu_mean(lower, upper):
+    """rrelu's slope outside training: the mean of its uniform distribution."""
+    return (lower + upper) / 2
+
+
 def _rrelu_slope(p):
-    """rrelu's slope outside training, (lower + upper) / 2: the kernels' one scalar."""
-    return ((p["lower"] + p["upper"]) / 2,)
+    """The kernels' one scalar."""
+    return (_rrelu_mean(p["lower"], p["upper"]),)
 
 
 def _rrelu(x, lower=1 / 8, upper=1 / 3, training=False):
     # the function outside training (test_random.py tests the sampled one)
-    return _leaky(x, (lower + upper) / 2)
+    return _leaky(x, _rrelu_mean(lower, upper))
 
 
 def _rrelu_d(x, lower=1 / 8, upper=1 / 3, training=False):
-    return _leaky_d(x, (lower + upper) / 2)
+    return _leaky_d(x, _rrelu_mean(lower, upper))
 
 
 def _squareplus_neg(x, b):
@@ -674,13 +687,20 @@ def _glu_ref():
 _TANHSHRINK_TAYLOR_BELOW = 0.5
 
 
+@cache
+def _tanhshrink_coefficients(terms):
+    """4**n (4**n - 1) B_2n / (2n)! for n = terms + 1 down to 2, as float64."""
+    return tuple(float(4**n * (4**n - 1) * mp.bernoulli(2 * n) / mp.factorial(2 * n))
+                 for n in range(terms + 1, 1, -1))
+
+
 def _tanhshrink_taylor(x, terms=18):
     """x - tanh x = -sum_{n>=2} 4**n (4**n - 1) B_2n x**(2n-1) / (2n)!, for |x| < 1/2 (where
     each term is below a tenth of the one before)."""
     u = x * x
     acc = np.zeros_like(x)
-    for n in range(terms + 1, 1, -1):  # Horner in u, from the smallest term
-        acc = acc * u - float(4**n * (4**n - 1) * mp.bernoulli(2 * n) / mp.factorial(2 * n))
+    for c in _tanhshrink_coefficients(terms):  # Horner in u, from the smallest term
+        acc = acc * u - c
     return x * u * acc
 
 
@@ -1055,9 +1075,7 @@ _ACTIVATIONS = [
         kinks="silu(-inf) = -0, silu'(+-inf) = 1, 0 (torch: NaN)",
         example=">>> fastact.silu([-1.0, 1.0]).round(6)\narray([-0.268941,  0.731059])",
         kink_points=(),
-        reference=Reference(_swish, _swish_d, lambda x: x * mp_sigmoid(x),
-                            lambda x: mp_sigmoid(x) * (1 + x * mp_sigmoid(-x)),
-                            roots=(-1.2784645427610738,)),
+        reference=Reference(_swish, _swish_d, _mp_swish, _mp_swish_d, roots=(SILU_ROOT,)),
         torch=Peer("nn.functional.silu", deviations=(_TORCH_NAN_AT_INF,), zero_signs=False),
         jax=Peer("nn.silu"),
     ),
@@ -1069,10 +1087,8 @@ _ACTIVATIONS = [
         kinks="as silu",
         example=">>> fastact.swish([-1.0, 1.0], 2.0).round(6)\narray([-0.119203,  0.880797])",
         kink_points=(),
-        reference=Reference(
-            _swish, _swish_d, lambda x, beta=1.0: x * mp_sigmoid(beta * x),
-            lambda x, beta=1.0: mp_sigmoid(beta * x) * (1 + beta * x * mp_sigmoid(-beta * x)),
-            params=({}, {"beta": 1.7}), roots=(-1.2784645427610738, -1.2784645427610738 / 1.7)),
+        reference=Reference(_swish, _swish_d, _mp_swish, _mp_swish_d,
+                            params=({}, {"beta": 1.7}), roots=(SILU_ROOT, SILU_ROOT / 1.7)),
         torch=Peer(build=_torch_swish, deviations=(_TORCH_NAN_AT_INF,), zero_signs=False),
         jax=Peer("nn.swish", args={"beta": None}, supports=_defaults_only("beta", 1.0)),
     ),
@@ -1318,9 +1334,8 @@ _ACTIVATIONS = [
         kink_points=(),
         reference=Reference(
             lambda x: _swish(x, QUICK_GELU_BETA), lambda x: _swish_d(x, QUICK_GELU_BETA),
-            lambda x: x * mp_sigmoid(mp.mpf(QUICK_GELU_BETA) * x),
-            lambda x: _mp_swish_d(x, QUICK_GELU_BETA),
-            roots=(-1.2784645427610738 / QUICK_GELU_BETA,)),
+            lambda x: _mp_swish(x, QUICK_GELU_BETA), lambda x: _mp_swish_d(x, QUICK_GELU_BETA),
+            roots=(SILU_ROOT / QUICK_GELU_BETA,)),
         torch=Peer(build=_torch_quick_gelu, deviations=(_TORCH_NAN_AT_INF,), zero_signs=False),
         jax=Peer(build=_jax_quick_gelu),
     ),
@@ -1354,8 +1369,7 @@ _ACTIVATIONS = [
         example=">>> fastact.swiglu([1.0, -1.0], [2.0, 2.0]).round(6)\n"
         "array([ 1.462117, -0.537883])",
         kink_points=(),
-        reference=_gated_ref(_swish, _swish_d, lambda x: x * mp_sigmoid(x), _mp_swish_d,
-                             roots=(-1.2784645427610738,)),
+        reference=_gated_ref(_swish, _swish_d, _mp_swish, _mp_swish_d, roots=(SILU_ROOT,)),
         torch=Peer(build=_times_up(lambda torch, p: torch.nn.functional.silu, "F.silu(a) * b"),
                    deviations=(Deviation("torch's silu is NaN at +-inf; fastact: the limits",
                                          at=lambda a, b: np.isinf(a)),), zero_signs=False),

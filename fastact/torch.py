@@ -27,6 +27,7 @@ import torch
 import fastact
 
 from ._binding import bind
+from ._dtypes import dtypes
 from ._split import form
 from .registry import ACTIVATIONS, GATED
 
@@ -57,7 +58,7 @@ def _make_function(name: str):
             xa = _array(x, "x", name)
             kw = {}
             if sampled_at is not None and params[sampled_at]:
-                compute = np.float32 if xa.dtype == np.float16 else xa.dtype
+                compute = dtypes(name, xa.dtype, spec.keeps_integers)[0]
                 kw["noise"] = np.empty(xa.shape, compute)
             ctx.save_for_backward(x)
             ctx.params = params

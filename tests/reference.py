@@ -45,6 +45,16 @@ def cases():
     return out
 
 
+def first_cases():
+    """{kernel name: (activation name, params)}: each kernel with the first parameter set its
+    reference tests (e.g. prelu's weight 0.25), with the choice value that selects the kernel:
+    what the benchmarks time."""
+    out = {}
+    for name, kernel, params in cases():
+        out.setdefault(kernel, (name, params))
+    return out
+
+
 def ref_params(params):
     """The numeric parameters the reference takes (a choice parameter selects the reference)."""
     return {k: v for k, v in params.items() if not isinstance(v, str)}
