@@ -123,9 +123,17 @@ def _one_chunk(x, axis):
 def _gated_block(*blocks, call, activation, axis, params, backend, split, grad):
     spec = ACTIVATIONS[activation]
     if grad:
-        res = call(spec, blocks[0], blocks[1], None if split else blocks[2], axis, params, None,
-                   False, backend, None)
-        return res if split else np.stack(res)
+        if split:
+            return call(spec, blocks[0], blocks[1], None, axis, params, None, False, backend,
+                        None)
+        # both gradients straight into the block's (2, ...) result
+        from ._dtypes import common_dtypes
+
+        both = np.empty((2, *blocks[1].shape), common_dtypes(spec.name, [
+            b.dtype for b in blocks])[1])
+        call(spec, blocks[0], blocks[1], blocks[2], axis, params, (both[0], both[1]), False,
+             backend, None)
+        return both
     return call(spec, blocks[0], None if split else blocks[1], axis, params, None, False,
                 backend, None)
 
