@@ -191,3 +191,95 @@ def gated_grad(spec, grad_output, x, up, axis, params, out, inplace, backend, ca
                          chunks=((2,), *a.chunks), dtype=result,
                          meta=_meta(a.ndim + 1, result), **kw)
     return reduce_to(both[0], gate.shape), reduce_to(both[1], upa.shape)
+
+
+# -- axis-wise: each block holds whole rows -------------------------------------------------
+
+
+def _axis_block(*blocks, call, activation, axis, keepdims, roles, grad):
+    """One block of an axis-wise call: ``roles`` names the blocks (x, where, g, result)."""
+    spec = ACTIVATIONS[activation]
+    kw = dict(zip(roles, blocks, strict=True))
+    if grad:
+        return call(spec, kw["g"], kw.get("x"), axis, keepdims, kw.get("where"),
+                    kw.get("result"), None, False, kw["backend"])
+    return call(spec, kw["x"], axis, keepdims, kw.get("where"), None, kw["backend"])
+
+
+def _whole_rows(a, axes):
+    """``a`` with each reduced axis in one chunk: a block then holds whole rows (the rule: the
+    reduced axes are never split; dask rechunks them, the other axes keep their chunks)."""
+    return a.rechunk({ax: -1 for ax in axes}) if any(len(a.chunks[ax]) > 1 for ax in axes) \
+        else a
+
+
+def axis_forward(spec, x, axis, keepdims, where, out, backend, call):
+    """The lazy axis-wise forward; ``call(spec, x, axis, keepdims, where, out, backend)``
+    computes a block."""
+    import dask.array as da
+
+    from ._axes import norm_axes, reduced_shape
+
+    name = spec.name
+    _refuse_out(name, out, False)
+    x = da.asarray(x)
+    result = _gated_dtype(name, [x])
+    axes = norm_axes(name, axis, x.ndim)
+    x = _whole_rows(x, axes)
+    arrays, roles = [x], ["x"]
+    if where is not None:
+        arrays.append(_whole_rows(da.broadcast_to(da.asarray(where), x.shape).rechunk(x.chunks),
+                                  axes))
+        roles.append("where")
+    kw = {"call": call, "activation": name, "axis": axes, "keepdims": keepdims,
+          "roles": roles + ["backend"], "grad": False}
+    if not spec.reduces:
+        return da.map_blocks(_axis_block, *arrays, backend, dtype=result,
+                             meta=_meta(x.ndim, result), **kw)
+    if keepdims:
+        chunks = tuple((1,) if i in axes else c for i, c in enumerate(x.chunks))
+        return da.map_blocks(_axis_block, *arrays, backend, chunks=chunks, dtype=result,
+                             meta=_meta(x.ndim, result), **kw)
+    return da.map_blocks(_axis_block, *arrays, backend, drop_axis=list(axes), dtype=result,
+                         meta=_meta(len(reduced_shape(x.shape, axes, False)), result), **kw)
+
+
+def axis_grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, backend, call):
+    """The lazy axis-wise gradient (x's chunks); ``call(spec, g, x, axis, keepdims, where,
+    result, out, inplace, backend)`` computes a block."""
+    import dask.array as da
+
+    from ._axes import norm_axes, reduced_shape
+
+    name = f"{spec.name}_grad"
+    _refuse_out(name, out, inplace)
+    full = da.asarray(x if x is not None else result)
+    dtype = _gated_dtype(name, [a for a in (grad_output, x, result) if a is not None])
+    axes = norm_axes(name, axis, full.ndim)
+    full = _whole_rows(full, axes)
+    g = da.asarray(grad_output)
+    if spec.reduces:  # g (and result) are reduced: broadcast them back along the axes
+        shape = reduced_shape(full.shape, axes, True)
+        g = da.broadcast_to(g.reshape(shape) if g.ndim else g, full.shape)
+        if result is not None:
+            result = da.broadcast_to(da.asarray(result).reshape(shape), full.shape)
+    arrays, roles = [g.rechunk(full.chunks)], ["g"]
+    for role, a in (("x", x), ("result", result), ("where", where)):
+        if a is not None:
+            arrays.append(da.broadcast_to(da.asarray(a), full.shape).rechunk(full.chunks))
+            roles.append(role)
+    kw = {"call": _reduced_call(call) if spec.reduces else call, "activation": spec.name,
+          "axis": axes, "keepdims": True, "roles": roles + ["backend"], "grad": True}
+    return da.map_blocks(_axis_block, *arrays, backend, dtype=dtype, meta=_meta(full.ndim, dtype),
+                         **kw)
+
+
+def _reduced_call(call):
+    """``call`` for logsumexp_grad on blocks whose g and result were broadcast along the axes:
+    each is cut back to one element per row (keepdims) first."""
+    def reduced(spec, g, x, axis, keepdims, where, result, out, inplace, backend):
+        cut = tuple(slice(0, 1) if i in axis else slice(None) for i in range(g.ndim))
+        return call(spec, g[cut], x, axis, True, where, None if result is None else result[cut],
+                    out, inplace, backend)
+
+    return reduced

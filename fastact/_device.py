@@ -338,3 +338,124 @@ def _refuse_any_overlap(cuda, what, ins, outs):
                                  "arrays or inplace=True")
     if len(outs) == 2 and (cuda.overlaps(outs[0], outs[1]) or cuda.same_memory(*outs)):
         raise ValueError(f"{what}: out[0] and out[1] share memory")
+
+
+# -- axis-wise ------------------------------------------------------------------------------
+
+
+def _axis_start(spec, name, arrays, roles, axis, backend, stream):
+    """The operands on the device (None stays None), their dtype, stream, layout, the reduced
+    axes and the geometry. float16 and axes that are not neighbours in memory are refused: the
+    device path has no conversion or transposing copy."""
+    from ._axes import geometry, norm_axes
+
+    cuda = _backend(name, backend)
+    present = [(a, r) for a, r in zip(arrays, roles, strict=True)
+               if a is not None and r != "where"]
+    devs, iface, _ = _gated_operands(cuda, name, [a for a, _ in present],
+                                     [r for _, r in present])
+    if "where" in roles and arrays[roles.index("where")] is not None:
+        w = arrays[roles.index("where")]
+        if not cuda.is_device_array(w):
+            raise TypeError(f"{name}: where is not a CUDA device array while x is")
+        dw = cuda.as_device(w)[0]
+        if np.dtype(dw.dtype) != np.bool_:
+            raise TypeError(f"{name}: where must be a bool device array, got {dw.dtype}")
+        devs.append(dw)
+        present.append((w, "where"))
+    dtype = np.dtype(devs[0].dtype)
+    if dtype == _F16:
+        raise TypeError(f"{name}: float16 device arrays are not supported by the axis-wise "
+                        "kernels; convert to float32 on the device first")
+    if any(np.dtype(d.dtype) != dtype for d in devs if np.dtype(d.dtype) != np.bool_):
+        raise TypeError(f"{name}: device operands must share one dtype")
+    full = next(d for d, (_, r) in zip(devs, present, strict=True) if r in ("x", "result"))
+    order = cuda.layout([d for d in devs if d.ndim == full.ndim], name)
+    axes = norm_axes(name, axis, full.ndim)
+    geo = geometry(tuple(full.shape), axes, order) if full.ndim else (1, 1, 1)
+    if geo is None:
+        raise ValueError(f"{name}: on a CUDA device the reduced axes must be neighbours in memory "
+                         f"(got {axis} of a {order}-ordered array)")
+    by_role = {r: d for d, (_, r) in zip(devs, present, strict=True)}
+    ops = [by_role.get(r) for r in roles]
+    return cuda, ops, dtype, cuda.stream_for(stream, iface), order, axes, geo, full
+
+
+def axis_forward(spec, x, axis, keepdims, where, out, backend, stream):
+    """The axis-wise forward on device arrays (``where=`` a bool device array of x's shape)."""
+    from ._axes import reduced_shape
+
+    name = spec.name
+    cuda, (dx, dw), dtype, s, order, axes, (outer, L, inner), _ = _axis_start(
+        spec, name, [x, where], ["x", "where"], axis, backend, stream)
+    if dw is not None and tuple(dw.shape) != tuple(dx.shape):
+        raise ValueError(f"{name}: a device where= must have x's shape {tuple(dx.shape)}")
+    shape = reduced_shape(tuple(dx.shape), axes, keepdims) if spec.reduces else tuple(dx.shape)
+    if out is not None:
+        dout = _check_out(cuda, name, out, shape, dtype)
+        if cuda.overlaps(dx, dout) or cuda.same_memory(dx, dout):
+            raise ValueError(f"{name}: out shares memory with x on the device")
+    result = out if out is not None else cuda.empty(x, shape, dtype, order, s)
+    dres = cuda.as_device(result)[0]
+    flat = [cuda.flat(dx, order), None if dw is None else cuda.flat(dw, order),
+            dres.reshape(dres.size) if spec.reduces else cuda.flat(dres, order)]
+    if dx.size:
+        if spec.reduction == "sparsemax":
+            cuda.run_axis_device("sparsemax", [flat[0], flat[2]], (), outer, L, inner, s)
+        elif spec.reduces:
+            cuda.run_axis_device("logsumexp", flat, (), outer, L, inner, s)
+        else:
+            cuda.run_axis_device("softmax", flat, (dtype.type(spec.sign), spec.log), outer, L,
+                                 inner, s)
+    return result
+
+
+def axis_grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, backend,
+              stream):
+    """The axis-wise gradient on device arrays: grad_x of x's shape; every operand of x's
+    shape (logsumexp's grad_output and result: the reduced shape, with or without keepdims)."""
+    name = f"{spec.name}_grad"
+    if spec.reduces and x is None:
+        raise TypeError(f"{name}: needs x (result= alone does not determine the gradient)")
+    if not spec.reduces and (x is None) == (result is None):
+        raise TypeError(f"{name}: pass x or result= (the forward's output)")
+    cuda, (dg, dx, dy, dw), dtype, s, order, axes, (outer, L, inner), full = _axis_start(
+        spec, name, [grad_output, x, result, where], ["grad_output", "x", "result", "where"],
+        axis, backend, stream)
+    shape = tuple(full.shape)
+    if not spec.reduces and tuple(dg.shape) != shape:
+        raise ValueError(f"{name}: a device grad_output must have the result's shape {shape}")
+    if inplace:
+        refuse_out_with_inplace(name, out)
+        if spec.reduces:
+            raise ValueError(f"{name}: inplace=True needs grad_output of x's shape; pass out=")
+        target = grad_output
+    elif out is not None:
+        _check_out(cuda, name, out, shape, dtype)
+        target = out
+    else:
+        target = cuda.empty(full, shape, dtype, order, s)
+    dres = cuda.as_device(target)[0]
+    fl = (lambda d: None if d is None else cuda.flat(d, order))
+    if full.size:
+        if spec.reduction == "sparsemax":
+            if dy is None:  # the support from sparsemax(x), computed into the result first
+                cuda.run_axis_device("sparsemax", [fl(dx), fl(dres)], (), outer, L, inner, s)
+                dy = cuda.empty(full, shape, dtype, order, s)
+                dy = cuda.as_device(dy)[0]
+                dy.copy_to_device(dres, stream=s)
+            cuda.run_axis_device("sparsemax_grad", [fl(dg), fl(dy), fl(dres)], (), outer, L,
+                                 inner, s)
+        elif spec.reduces:
+            red = dg.reshape(dg.size)
+            if dy is None:
+                dy = cuda.as_device(cuda.empty(full, (outer * inner,), dtype, "C", s))[0]
+                cuda.run_axis_device("logsumexp", [fl(dx), fl(dw), dy], (), outer, L, inner, s)
+            cuda.run_axis_device("logsumexp_grad", [red, fl(dx), dy.reshape(dy.size), fl(dw),
+                                                    fl(dres)], (), outer, L, inner, s)
+        else:
+            loop = "softmax_grad" if dy is not None else "softmax_grad_x"
+            cuda.run_axis_device(loop, [fl(dg), fl(dy if dy is not None else dx), fl(dw),
+                                        fl(dres)], (dtype.type(spec.sign), spec.log), outer, L,
+                                 inner, s)
+    return target

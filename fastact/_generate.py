@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import inspect
 
-from . import _gated
+from . import _axis, _gated
 from ._binding import bind
 from ._fastpath import make_forward, make_grad
-from .registry import ACTIVATIONS, GATED, REQUIRED
+from .registry import ACTIVATIONS, AXISWISE, GATED, REQUIRED
 
 _P = inspect.Parameter
 
@@ -174,15 +174,92 @@ def _gated_functions(spec):
     return forward, grad
 
 
+# -- the axis-wise kind: a reduction along an axis ----------------------------------------------
+
+
+def _axis_signature(spec, grad_fn):
+    ps = [_P("grad_output", _P.POSITIONAL_OR_KEYWORD)] if grad_fn else []
+    ps.append(_P("x", _P.POSITIONAL_OR_KEYWORD,
+                 default=None if grad_fn and not spec.reduces else _P.empty))
+    ps.append(_P("axis", _P.POSITIONAL_OR_KEYWORD, default=-1))
+    if spec.reduces:
+        ps.append(_P("keepdims", _P.POSITIONAL_OR_KEYWORD, default=False))
+    if grad_fn:
+        ps.append(_P("result", _P.KEYWORD_ONLY, default=None))
+    if spec.masks:
+        ps.append(_P("where", _P.KEYWORD_ONLY, default=None))
+    ps.append(_P("out", _P.KEYWORD_ONLY, default=None))
+    if grad_fn and not spec.reduces:
+        ps.append(_P("inplace", _P.KEYWORD_ONLY, default=False))
+    ps += [_P(k, _P.KEYWORD_ONLY, default=None) for k in ("backend", "stream")]
+    return inspect.Signature(ps)
+
+
+def _axis_docstring(spec, grad_fn):
+    axis = ("axis : int, tuple of int or None, default -1\n    The axis (or axes) reduced; None: "
+            "the whole array.\n")
+    keep = ("keepdims : bool, default False\n    Keep the reduced axes with length 1.\n"
+            if spec.reduces else "")
+    where = ("where : array_like of bool, optional\n    Broadcast to x's shape: False elements "
+             "are left out of the reduction" + ("" if spec.reduces else
+                                                " and give -inf" if spec.log else
+                                                " and give 0") + " (as JAX's where=).\n"
+             if spec.masks else "")
+    common = ("backend : {'auto', 'cpu', 'parallel', 'cuda'}, optional\n    Overrides "
+              "use_backend() and FASTACT_BACKEND (see fastact.explain).\nstream : CUDA stream, "
+              "optional\n    For device arrays: the stream to run on.\n")
+    if grad_fn:
+        head = (f"Gradient of {spec.name} in one pass over each row.\n\n"
+                f".. math::\n\n    \\bar x_i = {spec.derivative}\n\n"
+                f"From the output (``result=y``):\n\n.. math::\n\n    \\bar x_i = "
+                f"{spec.result_derivative}\n")
+        args = ("grad_output : array_like\n    The gradient of the result (broadcast to its "
+                "shape).\n" + ("x : array_like\n    The forward's input.\n" if spec.reduces else
+                               "x : array_like, optional\n    The forward's input; or give "
+                               "result= instead.\n") + axis + keep)
+        options = (("result : array_like, optional\n    The forward's output"
+                    + (" (with x: skips the reduction).\n" if spec.reduces else
+                       " instead of x.\n")) + where
+                   + "out : ndarray, optional\n    grad_x's array; returned.\n"
+                   + ("" if spec.reduces else "inplace : bool, default False\n    Write "
+                      "grad_x into grad_output and return it.\n"))
+        example = ""
+    else:
+        head = (f"{spec.summary}\n\n.. math::\n\n    f(x)_i = {spec.formula}\n\n"
+                f"Convention: {spec.kinks}.\n")
+        args = "x : array_like\n" + axis + keep
+        options = where + ("out : ndarray, optional\n    Result array of the result's shape and "
+                           "dtype; returned.\n")
+        example = f"\nExamples\n--------\n>>> import fastact\n{spec.example}\n"
+    return f"{head}\nParameters\n----------\n{args}{options}{common}{example}"
+
+
+def _axis_functions(spec):
+    def forward(x, axis=-1, keepdims=False, *, where=None, out=None, backend=None, stream=None):
+        return _axis.forward(spec, x, axis, keepdims, where, out, backend, stream)
+
+    def grad(grad_output, x=None, axis=-1, keepdims=False, *, result=None, where=None, out=None,
+             inplace=False, backend=None, stream=None):
+        return _axis.grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace,
+                          backend, stream)
+
+    return forward, grad
+
+
 # -- every kind ------------------------------------------------------------------------------
 
 
+#: kind -> (signature, docstring) builders; the element-wise kind's are the default
+_BUILDERS = {GATED: (_gated_signature, _gated_docstring),
+             AXISWISE: (_axis_signature, _axis_docstring)}
+
+
 def _finish(fn, spec, fname, grad_fn):
-    gated = spec.kind == GATED
+    signature, docstring = _BUILDERS.get(spec.kind, (_signature, _docstring))
     fn.__name__ = fn.__qualname__ = fname
     fn.__module__ = "fastact"
-    fn.__signature__ = (_gated_signature if gated else _signature)(spec, grad_fn)
-    fn.__doc__ = (_gated_docstring if gated else _docstring)(spec, grad_fn)
+    fn.__signature__ = signature(spec, grad_fn)
+    fn.__doc__ = docstring(spec, grad_fn)
     return fn
 
 
@@ -192,6 +269,8 @@ def public_functions() -> dict:
     for spec in ACTIVATIONS.values():
         if spec.kind == GATED:
             forward, grad = _gated_functions(spec)
+        elif spec.kind == AXISWISE:
+            forward, grad = _axis_functions(spec)
         else:
             forward, grad = make_forward(spec), make_grad(spec)
         fns[spec.name] = _finish(forward, spec, spec.name, grad_fn=False)

@@ -36,7 +36,8 @@ TRANSCENDENTAL = "transcendental"
 #: (df/da, df/db)`` likewise, kink points in ``a``.
 ELEMENTWISE = "element-wise"
 GATED = "gated"
-KINDS = (ELEMENTWISE, GATED)
+AXISWISE = "axis-wise"
+KINDS = (ELEMENTWISE, GATED, AXISWISE)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,10 @@ class Peer:
     #: gated kind: ``split(peer, params) -> fn(x, axis)``, the peer's own split form (torch's
     #: ``F.glu(x, dim)``, ``jax.nn.glu``) where it has one; ``function`` is the two-input form
     split: Callable | None = None
+    #: axis-wise kind: the peer's name of the axis argument (``"dim"`` for torch, ``"axis"``)
+    axis: str = "axis"
+    #: axis-wise kind: the peer's name of the mask argument (JAX's ``where``), "" where it has none
+    where: str = ""
 
     def function(self, peer, params: Mapping[str, object]) -> Callable:
         """The peer's function of one tensor for these fastact parameter values."""
@@ -99,6 +104,16 @@ class Peer:
 
     def computes(self, params: Mapping[str, object]) -> bool:
         return self.supports is None or bool(self.supports(params))
+
+    def along(self, peer, axis, where=None) -> Callable:
+        """Axis-wise kind: the peer's ``fn(t)`` reducing along ``axis`` (masked by ``where``)."""
+        fn = peer
+        for part in self.path.split("."):
+            fn = getattr(fn, part)
+        kw = {self.axis: axis}
+        if where is not None:
+            kw[self.where] = where
+        return lambda t: fn(t, **kw)
 
 
 @dataclass(frozen=True)
@@ -182,6 +197,17 @@ class Activation:
     #: outside its tails: the loops check a chunk with the predicate and run the fast kernel on it
     #: where no element is in the tail, the kernel itself otherwise
     fast_kernels: Mapping[str, tuple[Callable, Callable]] = field(default_factory=dict)
+    #: axis-wise kind: the row algorithm of fastact.backends._axis_loops ("softmax": softmax,
+    #: softmin, log_softmax; "logsumexp"; "sparsemax"), the sign the row is read with (softmin:
+    #: -1), whether the result is the log (log_softmax), whether ``where=`` masks elements out
+    #: of the reduction, and whether the result drops the axis (logsumexp)
+    reduction: str = ""
+    sign: float = 1.0
+    log: bool = False
+    masks: bool = False
+    reduces: bool = False
+    #: axis-wise kind: the scipy.special counterpart (the benchmarks' third peer)
+    scipy: Peer | None = None
 
     def kinks_at(self, params: Mapping[str, object]) -> tuple[float, ...]:
         """The kink points for these parameter values (defaults filled in)."""
@@ -681,6 +707,116 @@ def _glu_ref():
         lambda a, b: a * sp.expit(b), lambda a, b: (sp.expit(b), a * sp.expit(b) * sp.expit(-b)),
         lambda a, b: a * mp_sigmoid(b),
         lambda a, b: (mp_sigmoid(b), a * mp_sigmoid(b) * mp_sigmoid(-b)))
+
+
+# axis-wise references: f(x) of a float64 row, df(x, g) its gradient (g: the row's grad_output,
+# a scalar for logsumexp); mf(x), mdf(x, g) the same on lists of mpf
+
+
+def _softmax_row(x, sign=1.0):
+    z = sign * np.asarray(x, dtype=np.float64)
+    e = np.exp(z - np.max(z))
+    return e / math.fsum(e)
+
+
+def _mp_softmax_row(x, sign=1):
+    z = [sign * v for v in x]
+    m = max(z)
+    e = [mp.exp(v - m) for v in z]
+    s = mp.fsum(e)
+    return [v / s for v in e]
+
+
+def _softmax_row_d(x, g, sign=1.0):
+    y = _softmax_row(x, sign)
+    return sign * y * (g - math.fsum(g * y))
+
+
+def _mp_softmax_row_d(x, g, sign=1):
+    y = _mp_softmax_row(x, sign)
+    dot = mp.fsum(a * b for a, b in zip(g, y, strict=True))
+    return [sign * b * (a - dot) for a, b in zip(g, y, strict=True)]
+
+
+def _log_softmax_row(x):
+    x = np.asarray(x, dtype=np.float64)
+    m = np.max(x)
+    return (x - m) - np.log(math.fsum(np.exp(x - m)))
+
+
+def _mp_log_softmax_row(x):
+    m = max(x)
+    s = mp.fsum(mp.exp(v - m) for v in x)
+    return [(v - m) - mp.log(s) for v in x]
+
+
+def _log_softmax_row_d(x, g):
+    return g - _softmax_row(x) * math.fsum(g)
+
+
+def _mp_log_softmax_row_d(x, g):
+    t = mp.fsum(g)
+    return [a - b * t for a, b in zip(g, _mp_softmax_row(x), strict=True)]
+
+
+def _logsumexp_row(x):
+    x = np.asarray(x, dtype=np.float64)
+    m = np.max(x)
+    return m + np.log(math.fsum(np.exp(x - m)))
+
+
+def _mp_logsumexp_row(x):
+    m = max(x)
+    return m + mp.log(mp.fsum(mp.exp(v - m) for v in x))
+
+
+def _logsumexp_row_d(x, g):
+    return g * _softmax_row(x)
+
+
+def _mp_logsumexp_row_d(x, g):
+    return [g * b for b in _mp_softmax_row(x)]
+
+
+def _sparsemax_tau(x):
+    """The threshold of sparsemax of a row (Martins & Astudillo, Algorithm 1: by sorting)."""
+    z = sorted(x, reverse=True)
+    total, best = 0, None
+    for k, v in enumerate(z, 1):
+        total += v
+        if 1 + k * v > total:
+            best = (total - 1) / k
+    return best
+
+
+def _sparsemax_row(x):
+    x = np.asarray(x, dtype=np.float64)
+    return np.maximum(x - _sparsemax_tau([float(v) for v in x]), 0.0)
+
+
+def _mp_sparsemax_row(x):
+    tau = _sparsemax_tau(list(x))
+    return [max(v - tau, mp.mpf(0)) for v in x]
+
+
+def _sparsemax_row_d(x, g):
+    support = _sparsemax_row(x) > 0
+    return np.where(support, g - math.fsum(g[support]) / support.sum(), 0.0)
+
+
+def _mp_sparsemax_row_d(x, g):
+    support = [v > 0 for v in _mp_sparsemax_row(x)]
+    mean = mp.fsum(a for a, s in zip(g, support, strict=True) if s) / sum(support)
+    return [a - mean if s else mp.mpf(0) for a, s in zip(g, support, strict=True)]
+
+
+def _torch_softmax_backward(torch, g, y, p):
+    return torch._softmax_backward_data(g, y, p["axis"], g.dtype)
+
+
+def _torch_log_softmax_backward(torch, g, y, p):
+    return torch._log_softmax_backward_data(g, y, p["axis"], g.dtype)
+
 
 
 #: below this |x| the float64 reference of tanhshrink is its Taylor series (x - tanh x cancels)
@@ -1427,6 +1563,95 @@ _ACTIVATIONS = [
             deviations=(Deviation("JAX's relu passes a gradient of 0 at NaN; fastact (as "
                                   "torch): g b", at=lambda a, b: np.isnan(a), part="backward"),)),
     ),
+    # -- axis-wise: a reduction along an axis, then a map -----------------------------------------
+    Activation(
+        "softmax", "Softmax along an axis: exp(x) / sum(exp(x)) (torch, JAX, scipy).",
+        K.exp_shifted, K.softmax_grad_term, kind=AXISWISE, reduction="softmax", masks=True,
+        formula=r"\frac{e^{x_i}}{\sum_j e^{x_j}}",
+        derivative=r"y_i \left(g_i - \textstyle\sum_j g_j y_j\right)",
+        result_derivative=r"y_i \left(g_i - \textstyle\sum_j g_j y_j\right)",
+        kinks="smooth; a row with NaN or +inf, or of -inf only, gives NaN (as torch and JAX); "
+        "where=False elements are left out and give 0 (as JAX)",
+        example=">>> fastact.softmax([1.0, 2.0, 3.0]).round(6)\n"
+        "array([0.090031, 0.244728, 0.665241])",
+        kink_points=(),
+        reference=Reference(_softmax_row, _softmax_row_d, _mp_softmax_row, _mp_softmax_row_d),
+        torch=Peer("softmax", axis="dim", result_backward=_torch_softmax_backward),
+        jax=Peer("nn.softmax", where="where"),
+        scipy=Peer("special.softmax"),
+    ),
+    Activation(
+        "log_softmax", "Log-softmax along an axis: x - logsumexp(x), accurate where exp(x) "
+        "rounds (torch, JAX, scipy).",
+        K.log_softmax_term, K.log_softmax_grad_term, kind=AXISWISE, reduction="softmax",
+        log=True, masks=True,
+        formula=r"x_i - \log \textstyle\sum_j e^{x_j}",
+        derivative=r"g_i - \operatorname{softmax}(x)_i \textstyle\sum_j g_j",
+        result_derivative=r"g_i - e^{y_i} \textstyle\sum_j g_j",
+        kinks="smooth; log(sum) is log1p of the terms below the maximum, so the maximum's "
+        "result keeps its digits where the rest is tiny; a row with NaN or +inf, or of -inf "
+        "only, gives NaN (as torch); where=False elements give -inf (as JAX)",
+        example=">>> fastact.log_softmax([1.0, 2.0, 3.0]).round(6)\n"
+        "array([-2.407606, -1.407606, -0.407606])",
+        kink_points=(),
+        reference=Reference(_log_softmax_row, _log_softmax_row_d, _mp_log_softmax_row,
+                            _mp_log_softmax_row_d),
+        torch=Peer("log_softmax", axis="dim", result_backward=_torch_log_softmax_backward),
+        jax=Peer("nn.log_softmax", where="where"),
+        scipy=Peer("special.log_softmax"),
+    ),
+    Activation(
+        "softmin", "Softmin along an axis: softmax(-x) (torch).",
+        K.exp_shifted, K.softmax_grad_term, kind=AXISWISE, reduction="softmax", sign=-1.0,
+        masks=True,
+        formula=r"\frac{e^{-x_i}}{\sum_j e^{-x_j}}",
+        derivative=r"-y_i \left(g_i - \textstyle\sum_j g_j y_j\right)",
+        result_derivative=r"-y_i \left(g_i - \textstyle\sum_j g_j y_j\right)",
+        kinks="as softmax of -x",
+        example=">>> fastact.softmin([1.0, 2.0, 3.0]).round(6)\n"
+        "array([0.665241, 0.244728, 0.090031])",
+        kink_points=(),
+        reference=Reference(lambda x: _softmax_row(x, -1.0),
+                            lambda x, g: _softmax_row_d(x, g, -1.0),
+                            lambda x: _mp_softmax_row(x, -1),
+                            lambda x, g: _mp_softmax_row_d(x, g, -1)),
+        torch=Peer("nn.functional.softmin", axis="dim"),
+    ),
+    Activation(
+        "logsumexp", "Log of the sum of exponentials along an axis, without overflow (torch, "
+        "JAX, scipy).",
+        K.exp_shifted, K.logsumexp_grad_term, kind=AXISWISE, reduction="logsumexp",
+        masks=True, reduces=True,
+        formula=r"\log \textstyle\sum_j e^{x_j}",
+        derivative=r"g\,\operatorname{softmax}(x)_i",
+        result_derivative=r"g\,e^{x_i - y}",
+        kinks="smooth; a row of -inf gives -inf, a row with +inf gives +inf (as torch and "
+        "scipy), NaN gives NaN; an empty row gives -inf; where=False elements are left out",
+        example=">>> round(float(fastact.logsumexp([1.0, 2.0, 3.0])), 6)\n3.407606",
+        kink_points=(),
+        reference=Reference(_logsumexp_row, _logsumexp_row_d, _mp_logsumexp_row,
+                            _mp_logsumexp_row_d),
+        torch=Peer("logsumexp", axis="dim"),
+        jax=Peer("nn.logsumexp", where="where"),
+        scipy=Peer("special.logsumexp"),
+    ),
+    Activation(
+        "sparsemax", "Sparsemax along an axis: the Euclidean projection onto the simplex, "
+        "sparse where softmax is not (Martins & Astudillo 2016, as Keras).",
+        K.sparsemax_term, K.sparsemax_grad_term, kind=AXISWISE, reduction="sparsemax",
+        family=PIECEWISE_LINEAR,
+        formula=r"\max(x_i - \tau(x), 0),\ \textstyle\sum_i \max(x_i - \tau, 0) = 1",
+        derivative=r"\mathbb{1}[y_i > 0] \left(g_i - \operatorname{mean}_{y_j > 0} g_j\right)",
+        result_derivative=r"\mathbb{1}[y_i > 0] \left(g_i - \operatorname{mean}_{y_j > 0} "
+        "g_j\\right)",
+        kinks="the threshold tau is exact to a few ULP of the row's maximum, so a result near 0 "
+        "is accurate to that (absolute) size; the gradient counts y > 0 as the support; a row "
+        "with NaN or +inf, or of -inf only, gives NaN",
+        example=">>> fastact.sparsemax([1.0, 1.5, 0.0])\narray([0.25, 0.75, 0.  ])",
+        kink_points=(),
+        reference=Reference(_sparsemax_row, _sparsemax_row_d, _mp_sparsemax_row,
+                            _mp_sparsemax_row_d),
+    ),
 ]
 
 #: name -> Activation, read-only. Every public function and backend is generated from it.
@@ -1434,7 +1659,8 @@ ACTIVATIONS: Mapping[str, Activation] = MappingProxyType({a.name: a for a in _AC
 
 
 def of_kind(kind: str) -> Mapping[str, Activation]:
-    """The entries of one kind (:data:`ELEMENTWISE`, :data:`GATED`), in the registry's order."""
+    """The entries of one kind (:data:`ELEMENTWISE`, :data:`GATED`, :data:`AXISWISE`), in the
+    registry's order."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
     return MappingProxyType({n: a for n, a in ACTIVATIONS.items() if a.kind == kind})

@@ -29,7 +29,7 @@ import fastact
 from ._binding import bind
 from ._dtypes import dtypes
 from ._split import form
-from .registry import ACTIVATIONS, GATED
+from .registry import ACTIVATIONS, AXISWISE, GATED
 
 __all__ = ["Activation", "functions", *ACTIVATIONS]
 
@@ -133,9 +133,44 @@ def _make_gated_function(name: str):
     return Fn
 
 
+def _make_axis_function(name: str, reduces: bool):
+    """The Function of an axis-wise activation: ``apply(x, axis, keepdims)``. The backward
+    runs from the saved output (softmax's ``_softmax_backward_data``; logsumexp's needs x too),
+    so x is kept only where it is needed."""
+    forward_fn = getattr(fastact, name)
+    grad_fn = getattr(fastact, f"{name}_grad")
+
+    class Fn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, axis, keepdims):
+            xa = _array(x, "x", name)
+            y = torch.from_numpy(np.asarray(
+                forward_fn(xa, axis, keepdims) if reduces else forward_fn(xa, axis)))
+            ctx.save_for_backward(x, y) if reduces else ctx.save_for_backward(y)
+            ctx.axis, ctx.keepdims = axis, keepdims
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            g = _array(grad_output, "grad_output", name)
+            if reduces:
+                x, y = ctx.saved_tensors
+                gx = grad_fn(g, _array(x, "x", name), ctx.axis, ctx.keepdims,
+                             result=_array(y, "result", name))
+            else:
+                (y,) = ctx.saved_tensors
+                gx = grad_fn(g, axis=ctx.axis, result=_array(y, "result", name))
+            return torch.from_numpy(np.asarray(gx)), None, None
+
+    Fn.__name__ = Fn.__qualname__ = f"{name.title().replace('_', '')}Function"
+    return Fn
+
+
 def _function_of(name, spec):
     if spec.kind == GATED:
         return _make_gated_function(name)
+    if spec.kind == AXISWISE:
+        return _make_axis_function(name, spec.reduces)
     if spec.has_weight:
         return _make_weight_function(name, spec.weight_param.name)
     return _make_function(name)
@@ -160,11 +195,28 @@ def _gated_functional(name):
     return apply
 
 
+def _axis_functional(name):
+    fn = functions[name]
+    reduces = ACTIVATIONS[name].reduces
+
+    def apply(x, axis=-1, keepdims=False):
+        if keepdims and not reduces:
+            raise TypeError(f"{name}() got an unexpected argument keepdims")
+        return fn.apply(x, axis, keepdims)
+
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = (f"fastact's {name} with autograd along axis (torch's dim; see "
+                     f"fastact.{name}; CPU tensors).")
+    return apply
+
+
 def _functional(name):
     fn = functions[name]
     spec = ACTIVATIONS[name]
     if spec.kind == GATED:
         return _gated_functional(name)
+    if spec.kind == AXISWISE:
+        return _axis_functional(name)
 
     def apply(x, *args, **kwargs):
         params = bind(spec, name, args, dict(kwargs))
@@ -188,7 +240,8 @@ class Activation(torch.nn.Module):
     name). An activation with a "random" parameter (rrelu's ``training``) takes it from the
     module's mode, as ``torch.nn.RReLU``: sampled after ``train()``, deterministic after
     ``eval()``. A gated activation (``Activation("swiglu", axis=-1)``) takes x (its halves along
-    ``axis``) or ``(gate, up)``, as ``torch.nn.GLU(dim)`` does the former.
+    ``axis``) or ``(gate, up)``, as ``torch.nn.GLU(dim)`` does the former; an axis-wise one
+    (``Activation("softmax", axis=1)``) reduces along ``axis``, as ``torch.nn.Softmax(dim)``.
     """
 
     def __init__(self, name: str, num_parameters: int = 1, init: float = 0.25, axis: int = -1,
@@ -199,6 +252,7 @@ class Activation(torch.nn.Module):
         self.name = name
         spec = ACTIVATIONS[name]
         self._gated = spec.kind == GATED
+        self._axiswise = spec.kind == AXISWISE
         self.axis = axis
         self._weight = spec.weight_param.name if spec.has_weight else None
         self._sampled = spec.random_param.name if spec.random_param else None
@@ -210,6 +264,8 @@ class Activation(torch.nn.Module):
             self.params = bind(spec, name, (), dict(params))
 
     def forward(self, x, up=None):
+        if self._axiswise:
+            return functions[self.name].apply(x, self.axis, False)
         if self._gated:  # the split form of x along self.axis, or gate and up
             return functions[self.name].apply(x, up, self.axis, self.params)
         if self._weight is not None:
@@ -221,6 +277,6 @@ class Activation(torch.nn.Module):
         return functions[self.name].apply(x, *params.values())
 
     def extra_repr(self):
-        axis = [f"axis={self.axis}"] if self._gated else []
+        axis = [f"axis={self.axis}"] if self._gated or self._axiswise else []
         return ", ".join([repr(self.name)] + axis
                          + [f"{k}={v!r}" for k, v in self.params.items()])

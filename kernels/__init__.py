@@ -34,8 +34,9 @@ kernel pair belongs to which public activation. Each family module lists its pub
 names it.
 """
 
-from . import exponential, gated, gated_linear, hard, rectifier, sigmoidal
+from . import axiswise, exponential, gated, gated_linear, hard, rectifier, sigmoidal
 from ._jit import FASTMATH, register_cuda
+from .axiswise import *  # noqa: F403
 from .exponential import *  # noqa: F403
 from .gated import *  # noqa: F403
 from .gated_linear import *  # noqa: F403
@@ -45,7 +46,7 @@ from .sigmoidal import *  # noqa: F403
 
 #: the names of the scalar kernels
 KERNELS = tuple(sorted(
-    name for family in (exponential, gated, gated_linear, hard, rectifier, sigmoidal)
+    name for family in (axiswise, exponential, gated, gated_linear, hard, rectifier, sigmoidal)
     for name in family.__all__
 ))
 

@@ -213,3 +213,50 @@ def sign_select(typingctx, s, a, b):
         return builder.select(negative, av, bv)
 
     return s(s, s, s), codegen
+
+
+@intrinsic
+def add_reassoc(typingctx, a, b):
+    """``a + b`` with LLVM's ``reassoc`` flag on this one addition: a loop that accumulates with
+    it is vectorized as a reduction into several partial sums (the loops are compiled without
+    ``reassoc``, which would also reorder the error-free transformations around it)."""
+    if not (a == b and isinstance(a, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        inst = ir.instructions.Instruction(builder.block, args[0].type, "fadd", list(args),
+                                           flags=["reassoc", "contract"])
+        builder._insert(inst)
+        return inst
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def maximum(typingctx, a, b):
+    """The larger of ``a`` and ``b``, NaN if either is (``llvm.maximum``): a loop reducing with it
+    is vectorized, and a NaN anywhere in the row reaches the result."""
+    if not (a == b and isinstance(a, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        fty = args[0].type
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(fty, [fty, fty]),
+                                            f"llvm.maximum.{fty.intrinsic_name}")
+        return builder.call(fn, args)
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def select(typingctx, c, a, b):
+    """``a`` if ``c`` else ``b`` as one LLVM ``select`` (no branch: Numba's inliner leaves no
+    control flow behind, and a masked loop stays vectorizable)."""
+    if not (isinstance(c, types.Boolean) and a == b):
+        return None
+
+    def codegen(context, builder, sig, args):
+        cv, av, bv = args
+        return builder.select(context.cast(builder, cv, sig.args[0], types.boolean), av, bv)
+
+    return a(c, a, b), codegen

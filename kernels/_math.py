@@ -340,6 +340,15 @@ def erfcx(x):
 
 
 @kernel
+def two_sum(a, b):
+    """``(s, e)`` with ``s = fl(a + b)`` and ``a + b == s + e`` exactly (Knuth's TwoSum: no
+    condition on the magnitudes). ``e`` is NaN where the sum is not finite."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+@kernel
 def two_prod(a, b):
     """``(p, e)`` with ``p = fl(a*b)`` and ``a*b == p + e`` exactly (one FMA).
 

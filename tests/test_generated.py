@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import fastact
-from fastact.registry import GATED
+from fastact.registry import AXISWISE, GATED
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -76,9 +76,13 @@ def test_every_activation_has_a_page_with_its_formulas_and_plot():
         assert f"# {name}\n\n{spec.summary}" in text
         if spec.kind == GATED:  # two inputs: f(a, b) and its partial derivatives
             assert f"f(a, b) = {spec.formula}" in text and spec.derivative in text
+        elif spec.kind == AXISWISE:  # a row's result and the gradient of the row
+            assert f"= {spec.formula}" in text and f"\\bar x_i = {spec.derivative}" in text
+            assert spec.result_derivative in text
         else:
             assert f"f(x) = {spec.formula}" in text and f"f'(x) = {spec.derivative}" in text
-        assert f"](plots/{name}.png)" in text
+        if spec.kind != AXISWISE:  # axis-wise activations have no curve to plot
+            assert f"](plots/{name}.png)" in text
         assert spec.kinks in text
         if spec.result_grad is not None:
             assert spec.result_derivative in text

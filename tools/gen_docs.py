@@ -255,6 +255,12 @@ def _is_gated(spec) -> bool:
     return spec.kind == GATED
 
 
+def _is_axiswise(spec) -> bool:
+    from fastact.registry import AXISWISE
+
+    return spec.kind == AXISWISE
+
+
 def _sec_formula(spec):
     if _is_gated(spec):
         return ("## Definition\n\n"
@@ -268,6 +274,18 @@ def _sec_formula(spec):
                 f"`fastact.{spec.name}_grad(grad_output, gate, up)` returning "
                 "`(grad_gate, grad_up)`. Its gate applies "
                 f"[`{spec.gate}`]({spec.gate}.md) to input {'ab'[spec.gate_input]}.")
+    if _is_axiswise(spec):
+        out = ("f(x)" if spec.reduces else "f(x)_i")
+        return ("## Definition\n\n"
+                f"$$\n{out} = {spec.formula}\n$$\n\n"
+                f"$$\n\\bar x_i = {spec.derivative}\n$$\n\n"
+                "An axis-wise activation: a reduction along `axis` (default -1; a tuple of axes, "
+                "or None for the whole array) and a map, each row in one pass while it is in "
+                "cache; any axis of a contiguous array is read in place. $g$ is grad_output and "
+                "$\\bar x$ the gradient `"
+                f"{spec.name}_grad` returns"
+                + (". `where=` (a boolean mask broadcast to x) leaves elements out of the "
+                   "reduction, as JAX's." if spec.masks else "."))
     return ("## Definition\n\n"
             f"$$\nf(x) = {spec.formula}\n$$\n\n$$\nf'(x) = {spec.derivative}\n$$")
 
@@ -296,6 +314,13 @@ def _sec_kinks(spec):
 def _sec_result(spec):
     if _is_gated(spec):
         return ""
+    if _is_axiswise(spec):
+        call = ("x, result=y" if spec.reduces else "result=y")
+        return ("## Gradient from the output\n\n"
+                f"`fastact.{spec.name}_grad(grad_output, {call})` takes the forward output "
+                f"y = {spec.name}(x)" + (" beside x and skips the reduction" if spec.reduces
+                                         else " instead of x (ATen's `_softmax_backward_data`)")
+                + f":\n\n$$\n\\bar x_i = {spec.result_derivative}\n$$")
     if spec.result_grad is None:
         return ("## Gradient from the output\n\n"
                 f"Not supported for {spec.name}: `{spec.name}_grad` takes `x`.")
@@ -306,7 +331,7 @@ def _sec_result(spec):
 
 
 #: the peers an entry names, with how they are imported in the docs
-PEERS = (("torch", "torch"), ("jax", "jax"))
+PEERS = (("torch", "torch"), ("jax", "jax"), ("scipy", "scipy"))
 
 #: Peer.tolerance's default: a peer within it needs no note
 DEFAULT_TOLERANCE = 8.0
@@ -338,13 +363,16 @@ def _deviations(spec, attr):
 def _sec_peers(spec):
     lines = ["## torch and JAX", ""]
     for attr, package in PEERS:
-        peer = getattr(spec, attr)
+        peer = getattr(spec, attr, None)
         if peer is None:
-            lines.append(f"- {package}: no counterpart.")
+            if attr != "scipy" or _is_axiswise(spec):
+                lines.append(f"- {package}: no counterpart.")
             continue
         lines.append(f"- {package}: {_peer_name(peer, package)}; the parity tests compare "
                      "forward and backward at special values, kink points and random inputs.")
         lines.extend(f"    - differs: {_cell(why)}" for why in _deviations(spec, attr))
+    if _is_axiswise(spec):
+        return "\n".join(lines)
     kinks = spec.kink_points
     where = ("parameter-dependent" if callable(kinks) else
              ", ".join(repr(k) for k in kinks) if kinks else "none (smooth)")
@@ -357,7 +385,7 @@ def deviations_table() -> str:
     lines = ["| activation | peer | where fastact differs, and why |", "|---|---|---|"]
     for spec in _activations().values():
         for attr, package in PEERS:
-            if getattr(spec, attr) is None:
+            if getattr(spec, attr, None) is None:
                 continue
             for why in _deviations(spec, attr):
                 lines.append(f"| `{spec.name}` | {package} | {_cell(why)} |")
@@ -393,6 +421,8 @@ def _sec_example(spec):
 
 
 def _sec_plot(spec):
+    if _is_axiswise(spec):
+        return ""
     params = plot_params(spec)
     where = ", ".join(f"{k}={v}" for k, v in params.items())
     if _is_gated(spec):

@@ -239,3 +239,32 @@ def call(name, args, out, dtype):
     loop, views, scalars, result = p
     run_serial(loop, views, scalars)
     return finish(result, out)
+
+
+def axis_tile(outer, inner, threads=1):
+    """Columns per unit of an axis-wise loop whose reduced axis is not the last (``inner > 1``):
+    the whole run of ``inner`` elements where there are ``4 * threads`` outer rows, else a
+    split of it into enough units (each run at least 64 elements: long sequential reads)."""
+    if inner == 1:
+        return 1
+    tiles = max(1, -(-4 * threads // outer)) if threads > 1 else 1
+    return max(min(inner, 64), -(-inner // tiles))
+
+
+def _axis_loops():
+    from . import _axis_loops
+
+    return _axis_loops
+
+
+def axis_units(outer, inner, tile):
+    """How many units an axis-wise loop of this geometry has (rows, or tiles of columns)."""
+    return outer if inner == 1 else outer * -(-inner // tile)
+
+
+def run_axis(loop, arrays, scalars, outer, L, inner, itemsize=None):
+    """Run axis-wise loop ``loop`` (fastact.backends._axis_loops) serially on the flat
+    ``arrays`` of a ``(outer, L, inner)`` geometry, with its trailing ``scalars``."""
+    tile = axis_tile(outer, inner)
+    getattr(_axis_loops(), loop)(*arrays, 0, axis_units(outer, inner, tile), L, inner, tile,
+                                 *scalars)

@@ -451,3 +451,89 @@ def call(name, args, out, dtype):
     if target is not out:
         np.copyto(out, target)
     return out if (not allocated or out.ndim) else out[()]
+
+
+# -- axis-wise ------------------------------------------------------------------------------
+
+
+def _axis_kernels():
+    if "axis" not in _state:
+        from ..kernels._math import register_cuda
+
+        register_cuda()
+        from . import _cuda_axis
+
+        _state["axis"] = _cuda_axis
+    return _state["axis"]
+
+
+def run_axis_device(loop, arrays, scalars, outer, L, inner, stream):
+    """Axis-wise loop ``loop`` (the names of ``_axis_loops``) on flat device arrays of a
+    ``(outer, L, inner)`` geometry; the last array is the one written. A mask or other optional
+    operand of None is passed as a placeholder. A block per row where the reduced axis is the
+    last (softmax, log_softmax, softmin, logsumexp), else a thread per line."""
+    k = _axis_kernels()
+    cuda = _cuda()
+    dtype = np.dtype(arrays[0].dtype)
+    ninf = dtype.type(-np.inf)
+    lines = outer * inner
+    masked = False
+    if loop in ("softmax", "logsumexp", "softmax_grad", "softmax_grad_x", "logsumexp_grad"):
+        at = {"softmax": 1, "logsumexp": 1, "softmax_grad": 2, "softmax_grad_x": 2,
+              "logsumexp_grad": 3}[loop]
+        masked = arrays[at] is not None
+        if not masked:
+            arrays = list(arrays)
+            arrays[at] = cuda.to_device(np.zeros(1, np.bool_), stream=stream)
+    rowwise = inner == 1 and loop in ("softmax", "logsumexp")
+
+    def go(kern, n, *args):
+        if simulated():
+            with _sim_lock:
+                kern[max(1, min(n, 64)), k.ROW_THREADS if rowwise else 32, stream](*args)
+        elif rowwise:
+            kern[max(1, min(n, 65535)), k.ROW_THREADS, stream](*args)
+        else:
+            launch(kern, n, stream, *args)
+
+    if loop == "softmax":
+        sign, log = scalars
+        if rowwise:
+            go(k.softmax_rows, outer, *arrays, outer, L, sign, ninf, log, masked)
+        else:
+            go(k.softmax_lines, lines, *arrays, outer, L, inner, sign, ninf, log, masked)
+    elif loop == "logsumexp":
+        one = dtype.type(1)
+        if rowwise:
+            go(k.logsumexp_rows, outer, *arrays, outer, L, one, ninf, masked)
+        else:
+            go(k.logsumexp_lines, lines, *arrays, outer, L, inner, one, ninf, masked)
+    elif loop == "softmax_grad":
+        go(k.softmax_grad_lines, lines, *arrays, outer, L, inner, *scalars, masked)
+    elif loop == "softmax_grad_x":
+        sign, log = scalars
+        go(k.softmax_grad_x_lines, lines, *arrays, outer, L, inner, sign, ninf, log, masked)
+    elif loop == "logsumexp_grad":
+        go(k.logsumexp_grad_lines, lines, *arrays, outer, L, inner, masked)
+    elif loop == "sparsemax":
+        go(k.sparsemax_lines, lines, *arrays, outer, L, inner)
+    elif loop == "sparsemax_grad":
+        go(k.sparsemax_grad_lines, lines, *arrays, outer, L, inner)
+    else:
+        raise LookupError(f"unknown axis-wise loop {loop!r}")
+
+
+def run_axis(loop, arrays, scalars, outer, L, inner, itemsize=None):
+    """The axis-wise interface (as cpu.run_axis) on host arrays: the operands go to the device,
+    the kernel runs there and the written operand (the last) comes back. logsumexp's gradient
+    without a given logsumexp (all NaN) computes it on the device first."""
+    require(loop)
+    cuda = _cuda()
+    stream = cuda.default_stream()
+    devs = [None if a is None else cuda.to_device(np.ascontiguousarray(a), stream=stream)
+            for a in arrays]
+    if loop == "logsumexp_grad" and np.isnan(arrays[2]).all():
+        run_axis_device("logsumexp", [devs[1], devs[3], devs[2]], (), outer, L, inner, stream)
+    run_axis_device(loop, devs, scalars, outer, L, inner, stream)
+    devs[-1].copy_to_host(arrays[-1], stream=stream)
+    stream.synchronize()

@@ -146,12 +146,13 @@ def layer() -> str | None:
     return _state["layer"]
 
 
-def _launch(loop, n_operands, n, itemsize, run) -> bool:
-    """Run parallel loop ``loop`` over ``n`` elements of ``n_operands`` arrays as ``run(fn,
-    block)``; False (nothing written) where it must not launch now."""
+def _launch(loop, n_operands, n, itemsize, run, module=None) -> bool:
+    """Run parallel loop ``loop`` (of ``_par_loops``, or ``module``) over ``n`` elements of
+    ``n_operands`` arrays as ``run(fn, block)``; False (nothing written) where it must not
+    launch now."""
     if _state["forked_from_gnu_omp"]:
         return False
-    fn = getattr(_par_loops(), loop)
+    fn = getattr(module or _par_loops(), loop)
     guarded = _state["layer"] in (None, "workqueue")
     if guarded and not _launch_lock.acquire(blocking=False):
         return False  # another thread is in a launch on a layer that is not thread-safe
@@ -191,6 +192,23 @@ def run_rows(loop, views, rows, n, strides, scalars, itemsize, written=()):
 
     if not _launch(loop, len(views), rows * n, itemsize, run):
         cpu.run_rows(loop, views, rows, n, strides, scalars)
+
+
+def run_axis(loop, arrays, scalars, outer, L, inner, itemsize):
+    """Run axis-wise loop ``loop`` (see :func:`fastact.backends.cpu.run_axis`) with all
+    threads: its units (rows, or tiles of a non-last axis split so that every thread has some)
+    in about 4 ranges per thread, each on a thread of the pool (the loop releases the GIL)."""
+    n = threads()
+    tile = cpu.axis_tile(outer, inner, n)
+    units = cpu.axis_units(outer, inner, tile)
+    fn = getattr(cpu._axis_loops(), loop)
+    step = max(1, -(-units // (4 * n)))
+    ranges = [(lo, min(units, lo + step)) for lo in range(0, units, step)]
+    if len(ranges) < 2 or n < 2:
+        fn(*arrays, 0, units, L, inner, tile, *scalars)
+        return
+    for _ in _pool(n).map(lambda r: fn(*arrays, r[0], r[1], L, inner, tile, *scalars), ranges):
+        pass
 
 
 def _par_loops():
