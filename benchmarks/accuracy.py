@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fastact  # noqa: E402
 from fastact.registry import ACTIVATIONS  # noqa: E402
-from tests.reference import GATED, REFS, cases, ref_params  # noqa: E402
+from tests.reference import AXISWISE, GATED, REFS, adversarial_rows, cases, ref_params  # noqa: E402,E501
 
 
 def full_params(name, params, dtype):
@@ -148,6 +148,84 @@ def gated_records(x32, x64):
     return out
 
 
+def _row_ulp(got, ref, dtype, sparse, row):
+    """Max ULP error of one row's result: of the reference where it is a normal number of
+    ``dtype``; sparsemax's in ULP of the row's largest magnitude (its results are differences
+    with the threshold)."""
+    got, ref = np.atleast_1d(np.asarray(got, np.float64)), np.atleast_1d(np.asarray(ref, float))
+    if sparse:
+        return float(np.max(np.abs(got - ref)) / np.spacing(dtype(np.max(np.abs(row)))))
+    ok = np.abs(ref) >= np.finfo(dtype).tiny
+    if not ok.any():
+        return 0.0
+    ulp = np.spacing(np.abs(ref[ok]).astype(dtype)).astype(np.float64)
+    return float(np.max(np.abs(got[ok] - ref[ok]) / ulp))
+
+
+def _grad_terms(spec, row, g):
+    """The magnitude of the terms whose sum is each gradient element (the gradients of the
+    axis-wise kind are differences, ``y (g - sum(g y))``, ``g - p sum(g)``: where they cancel
+    the error is measured against the terms, as the element-wise gradients' near a root of f')."""
+    if spec.reduces:
+        return np.abs(spec.reference.df(row, g[0]))
+    if spec.reduction == "sparsemax":
+        y = spec.reference.f(row)
+        on = y > 0
+        return np.where(on, np.abs(g) + abs(math.fsum(g[on]) / on.sum()), 0.0)
+    p = spec.reference.f(row) if not spec.log else np.exp(spec.reference.f(row))
+    if spec.log:
+        return np.abs(g) + p * abs(math.fsum(g))
+    return p * (np.abs(g) + abs(math.fsum(g * p)))
+
+
+def _terms_ulp(got, ref, terms, dtype):
+    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    ok = terms >= np.finfo(dtype).tiny
+    if not ok.any():
+        return 0.0
+    ulp = np.spacing(terms[ok].astype(dtype)).astype(np.float64)
+    return float(np.max(np.abs(got[ok] - ref[ok]) / ulp))
+
+
+def axis_records():
+    """The rows of the axis-wise kind over tests/reference.py's adversarial rows: float32
+    against the float64 reference, float64 against mpmath; gradients with a random grad_output
+    from x, their error in ULP of the magnitude of the terms they sum (:func:`_grad_terms`)."""
+    out = []
+    for name, spec in AXISWISE.items():
+        f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+        sparse = spec.reduction == "sparsemax"
+        res = {}
+        for dtype in (np.float32, np.float64):
+            fwd = grad = 0.0
+            rng = np.random.default_rng(0)
+            for row in adversarial_rows(dtype):
+                x = row.astype(dtype)
+                g = rng.standard_normal(1 if spec.reduces else row.size)
+                g = g.astype(dtype).astype(np.float64)
+                gg = g[0] if spec.reduces else g
+                if dtype == np.float32:
+                    want, dwant = spec.reference.f(row), spec.reference.df(row, gg)
+                else:
+                    xm = [mp.mpf(v) for v in row]
+                    want = spec.reference.mf(xm)
+                    want = [float(v) for v in (want if isinstance(want, list) else [want])]
+                    dm = spec.reference.mdf(xm, mp.mpf(gg) if spec.reduces else
+                                            [mp.mpf(v) for v in g])
+                    dwant = [float(v) for v in dm]
+                fwd = max(fwd, _row_ulp(f(x), want, dtype, sparse, row))
+                got = fg(dtype(gg) if spec.reduces else g.astype(dtype), x)
+                grad = max(grad, _terms_ulp(got, dwant, _grad_terms(spec, row, g), dtype))
+            res[dtype] = (fwd, grad)
+        out.append({
+            "label": name, "activation": name, "variant": name, "params": {},
+            "float32": {"forward": res[np.float32][0], "forward_at": None,
+                        "grad": res[np.float32][1], "grad_at": None},
+            "float64": {"forward": res[np.float64][0], "grad": res[np.float64][1]},
+        })
+    return out
+
+
 def provenance(argv, script="benchmarks/accuracy.py") -> dict:
     """What produced a measurement: the command, the machine, the versions and the commit."""
     import llvmlite.binding as llvm
@@ -218,7 +296,7 @@ def main(argv=None):
         })
         print(f"{label:34s} f32 {f32[0]:6.2f} (x={f32[1]:.6g})  grad {g32[0]:6.2f}   "
               f"f64 {f64:6.2f}  grad {g64:6.2f}", flush=True)
-    for rec in gated_records(x32, x64):
+    for rec in gated_records(x32, x64) + axis_records():
         f32, g32 = rec["float32"], rec["float64"]
         rows.append((rec["label"], (f32["forward"], f32["forward_at"]),
                      (f32["grad"], f32["grad_at"]), g32["forward"], g32["grad"]))
@@ -249,7 +327,13 @@ def main(argv=None):
                 "against mpmath at 50 digits, gradients without the points within 0.5 of a "
                 "zero of f'. Gated (act(a) * b): a as x above, b of both signs with magnitudes "
                 "from 1e-3 to 1e36; the gradient column is the larger error of d/da and d/db; "
-                "float64 where act(a) is a normal float64."),
+                "float64 where act(a) is a normal float64. Axis-wise: over the adversarial rows of "
+                "tests/reference.py (random, one huge element, equal elements, a linear range "
+                "down to -100, subnormal probabilities, near ties, 1000 elements), float32 "
+                "against float64, float64 against mpmath; gradients from x with a random "
+                "grad_output, in ULP of the magnitude of the terms each gradient element sums "
+                "(y g and y sum(g y) for softmax; they cancel where the result is tiny); "
+                "sparsemax in ULP of the row's largest magnitude."),
             "float32_inputs": int(x32.size), "float64_inputs": int(x64.size),
             "rows": records,
         }

@@ -135,8 +135,17 @@ def _params(spec, compute):
 # -- forward ---------------------------------------------------------------------------------
 
 
+def _check_options(spec, name, keepdims, where):
+    if keepdims and not spec.reduces:
+        raise TypeError(f"{name}() got an unexpected argument keepdims (the result keeps x's "
+                        "shape)")
+    if where is not None and not spec.masks:
+        raise TypeError(f"{name}() got an unexpected keyword argument 'where'")
+
+
 def forward(spec, x, axis, keepdims, where, out, backend, stream=None):
     name = spec.name
+    _check_options(spec, name, keepdims, where)
     requested = backend
     backend = dispatch.resolve(backend)
     if on_device(x) or on_device(out) or on_device(where):
@@ -189,6 +198,7 @@ def forward(spec, x, axis, keepdims, where, out, backend, stream=None):
 def grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, backend,
          stream=None):
     name = f"{spec.name}_grad"
+    _check_options(spec, name, keepdims, where)
     requested = backend
     backend = dispatch.resolve(backend)
     if any(on_device(a) for a in (grad_output, x, result, out, where)):

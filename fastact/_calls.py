@@ -219,8 +219,11 @@ def derivative(name, x, **params):
             f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}"
         ) from None
     if spec.kind != ELEMENTWISE:
-        raise ValueError(f"derivative: {name} is {spec.kind} (two inputs): its partial derivatives "
-                         f"come from {name}_grad")
+        what = ("a reduction along an axis: its Jacobian is not element-wise; "
+                f"{name}_grad(grad_output, x) gives its vector-Jacobian product"
+                if spec.reduction else
+                f"of two inputs: its partial derivatives come from {name}_grad")
+        raise ValueError(f"derivative: {name} is {spec.kind}, {what}")
     p = bind(spec, f"{name}_grad", (), dict(params))
     arr = as_array(x)
     one = np.ones((), dtype=arr.dtype if arr.dtype.kind == "f" else F64)

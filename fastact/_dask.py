@@ -269,7 +269,7 @@ def axis_grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace,
             arrays.append(da.broadcast_to(da.asarray(a), full.shape).rechunk(full.chunks))
             roles.append(role)
     kw = {"call": _reduced_call(call) if spec.reduces else call, "activation": spec.name,
-          "axis": axes, "keepdims": True, "roles": roles + ["backend"], "grad": True}
+          "axis": axes, "keepdims": spec.reduces, "roles": roles + ["backend"], "grad": True}
     return da.map_blocks(_axis_block, *arrays, backend, dtype=dtype, meta=_meta(full.ndim, dtype),
                          **kw)
 

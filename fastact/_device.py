@@ -436,7 +436,10 @@ def axis_grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace,
     else:
         target = cuda.empty(full, shape, dtype, order, s)
     dres = cuda.as_device(target)[0]
-    fl = (lambda d: None if d is None else cuda.flat(d, order))
+
+    def fl(d):
+        return None if d is None else cuda.flat(d, order)
+
     if full.size:
         if spec.reduction == "sparsemax":
             if dy is None:  # the support from sparsemax(x), computed into the result first

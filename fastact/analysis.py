@@ -51,6 +51,9 @@ def _spec(name):
     except KeyError:
         raise ValueError(
             f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}") from None
+    if spec.reduction:
+        raise ValueError(f"{name} is {spec.kind}: a reduction along an axis, not a function of one "
+                         "element, so it has no curve to analyse")
     return ACTIVATIONS[spec.gate] if spec.gate else spec
 
 

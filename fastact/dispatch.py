@@ -205,8 +205,9 @@ def use_backend(name: str):
         _override.reset(token)
 
 
-def explain(x, name: str = "relu", backend: str | None = None) -> str:
-    """One line saying which backend would run ``name`` on ``x`` and why.
+def explain(x, name: str = "relu", backend: str | None = None, axis=-1) -> str:
+    """One line saying which backend would run ``name`` on ``x`` and why (for an axis-wise
+    activation, reduced along ``axis``: also how its rows lie in memory).
 
     >>> import numpy as np, fastact
     >>> fastact.explain(np.zeros(1000, np.float32), "gelu")  # doctest: +ELLIPSIS
@@ -229,7 +230,26 @@ def explain(x, name: str = "relu", backend: str | None = None) -> str:
             why += (f"; host data streamed through {gpu} in chunks on 2 streams" if ok
                     else f"; refused: the cuda backend is not usable: {gpu}")
     shape = ",".join(map(str, arr.shape))
-    return f"{name} on {arr.dtype}[{shape}] ({_size(arr.nbytes)}): backend {chosen}, {why}"
+    line = f"{name} on {arr.dtype}[{shape}] ({_size(arr.nbytes)}): backend {chosen}, {why}"
+    if ACTIVATIONS[name].reduction:
+        line += "; " + _rows_of(arr, name, axis)
+    return line
+
+
+def _rows_of(arr, name, axis) -> str:
+    """How an axis-wise call reads ``arr``: its rows and whether they are read in place."""
+    from ._axes import geometry, norm_axes
+
+    axes = norm_axes(name, axis, arr.ndim)
+    order = "C" if arr.flags.c_contiguous else ("F" if arr.flags.f_contiguous else None)
+    geo = geometry(arr.shape, axes, order) if order and arr.ndim else None
+    if geo is None:
+        return "through one contiguous copy (strided, or the reduced axes are not neighbours)"
+    outer, L, inner = geo
+    if inner == 1:
+        return f"{outer} rows of {L} contiguous elements, read in place"
+    return (f"{outer * inner} rows of {L} elements {inner} apart, read in place as tiles of "
+            "contiguous runs")
 
 
 def _explain_device(x, name, requested) -> str:

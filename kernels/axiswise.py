@@ -16,7 +16,7 @@ import numpy as np
 
 from ._bits import scale_pow2_neg
 from ._jit import kernel
-from ._math import _exp_floor, _exp_split, exp_lean, two_sum
+from ._math import _exp_floor, _exp_split, exp, exp_lean, two_sum
 
 
 @kernel
@@ -51,11 +51,15 @@ def softmax_grad_term(g, y, dot):
     return np.float64(y) * (np.float64(g) - dot)
 
 
-@kernel
-def log_softmax_grad_term(g, y, sum_g):
-    """``g - exp(y) sum(g)``: log_softmax's gradient from its output y (``exp(y)`` of a float32
-    y with float32-grade accuracy in float64: the difference may cancel)."""
+def _log_softmax_grad_term32(g, y, sum_g):
     return np.float64(g) - exp_lean(np.float64(y)) * sum_g
+
+
+@kernel.by_dtype(float32=_log_softmax_grad_term32, on="y")
+def log_softmax_grad_term(g, y, sum_g):
+    """``g - exp(y) sum(g)``: log_softmax's gradient from its output y, in float64 (the
+    difference may cancel; a float32 y's exponential is float32-grade ``exp_lean``)."""
+    return g - exp(y) * sum_g
 
 
 @kernel
@@ -68,13 +72,13 @@ def logsumexp_grad_term(g, x, lse):
 def sparsemax_term(x, tau):
     """``max(x - tau, 0)``: sparsemax of one element, ``tau`` the row's threshold."""
     d = np.float64(x) - tau
-    return d if d > 0.0 else 0.0
+    return d if not d <= 0.0 else 0.0  # NaN passes
 
 
 @kernel
 def sparsemax_grad_term(g, y, mean_g):
     """``g - mean(g over the support)`` where ``y > 0``, else 0: sparsemax's gradient."""
-    return np.float64(g) - mean_g if y > 0 else 0.0
+    return np.float64(g) - mean_g if not y <= 0 else 0.0  # NaN passes
 
 
 __all__ = [

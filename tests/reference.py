@@ -13,7 +13,9 @@ into test cases, so a new entry is tested without editing a test file.
 from __future__ import annotations
 
 import mpmath as mp
+import numpy as np
 
+from fastact.registry import AXISWISE as _AXISWISE
 from fastact.registry import ELEMENTWISE as _ELEMENTWISE
 from fastact.registry import GATED as _GATED
 from fastact.registry import of_kind
@@ -24,6 +26,8 @@ mp.mp.dps = 50
 ELEMENTWISE = of_kind(_ELEMENTWISE)
 #: the gated entries (two inputs)
 GATED = of_kind(_GATED)
+#: the axis-wise entries (a reduction along an axis)
+AXISWISE = of_kind(_AXISWISE)
 
 REFS = {k: r for spec in ELEMENTWISE.values() for k, r in spec.references().items()}
 
@@ -82,3 +86,23 @@ def sample_params(spec):
     """Parameters for a call that needs values for every required parameter (the first test
     set: prelu's weight)."""
     return dict(spec.reference.params[0])
+
+
+def adversarial_rows(dtype):
+    """Rows for the axis-wise kind, as float64 values exactly representable in ``dtype``: random
+    ones, one huge element (the rest far below one ULP of the sum), many equal elements, a wide
+    linear range, subnormal probabilities, near ties, a long row, one element."""
+    rng = np.random.default_rng(7)
+    tiny = -100.0 if dtype == np.float32 else -740.0  # exp(tiny): a subnormal probability
+    rows = [
+        rng.standard_normal(37) * 3,
+        np.r_[1e4, rng.standard_normal(12)],
+        np.full(64, 2.5),
+        np.linspace(-100.0, 10.0, 33),
+        np.array([0.0, tiny, tiny - 20.0, tiny / 2]),
+        np.array([1.0, 1.0 + 2.0 ** -20, 1.0 - 2.0 ** -21, -1e-30]),
+        rng.standard_normal(1000) * 20,
+        np.array([42.0]),
+    ]
+    return [np.asarray(r, dtype).astype(np.float64) for r in rows]
+

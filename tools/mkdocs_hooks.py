@@ -58,7 +58,9 @@ def plot_png(name: str) -> bytes:
 def on_files(files, config):
     from mkdocs.structure.files import File
 
-    for name in _registry():
+    for name, spec in _registry().items():
+        if spec.reduction:  # axis-wise: no curve of one element to plot
+            continue
         files.append(File.generated(config, f"activations/plots/{name}.png",
                                     content=plot_png(name)))
     return files

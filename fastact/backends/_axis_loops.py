@@ -182,7 +182,10 @@ def _row_stats(x, sign, mask, g, mode, e_out):
         if g is not None:
             t, d = two_sum(t, bt)
             tc += d
-    return m, ((k - 1.0) + s) + sc, t + tc
+    rest = ((k - 1.0) + s) + sc
+    if not (m - m) == 0:  # a maximum of +-inf: NaN, as exp(inf - inf) in torch's sum
+        rest = np.nan
+    return m, rest, t + tc
 
 
 @njit(**_OPTIONS)
@@ -228,8 +231,8 @@ def _cols_stats(x, mask, e_out, base, L, inner, w, sign, m, s, k):
             one = e == 1
             s[j] += 0.0 if one else np.float64(e)
             k[j] += 1.0 if one else 0.0
-    for j in range(w):
-        s[j] = (k[j] - 1.0) + s[j]
+    for j in range(w):  # a maximum of +-inf: NaN, as exp(inf - inf) in torch's sum
+        s[j] = (k[j] - 1.0) + s[j] if (m[j] - m[j]) == 0 else np.nan
 
 
 @njit(**_OPTIONS)
@@ -402,6 +405,10 @@ def _logsumexp_grad_row(gu, x, lse, mask, dx):
             dx[i] = _keep(mask, i, K.logsumexp_grad_term(gu, x[i], t), 0.0)
         return
     m, rest, _ = _row_stats(x, x.dtype.type(1), mask, None, 0, None)
+    if not (m - m) == 0:  # logsumexp is the infinite maximum: g exp(x - lse), as torch
+        for i in range(x.size):
+            dx[i] = _keep(mask, i, K.logsumexp_grad_term(gu, x[i], m), 0.0)
+        return
     inv = gu / (rest + 1.0)
     for i in range(x.size):
         dx[i] = _keep(mask, i, np.float64(K.exp_shifted(x[i], m)) * inv, 0.0)

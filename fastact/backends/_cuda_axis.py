@@ -61,7 +61,7 @@ def _line_stats(x, o, L, st, sign, ninf, mask, masked):
             k += 1.0
         else:
             s, c = _add(s, c, np.float64(K.exp_shifted(v, m)))
-    return m, ((k - 1.0) + s) + c
+    return m, ((k - 1.0) + s) + c if not math.isinf(m) else math.nan
 
 
 @cuda.jit(device=True, inline=True)
@@ -92,7 +92,7 @@ def logsumexp_lines(x, mask, out, outer, L, inner, one, ninf, masked):
     for t in range(cuda.grid(1), outer * inner, cuda.gridsize(1)):
         o, st = _line(t, L, inner)
         m, rest = _line_stats(x, o, L, st, one, ninf, mask, masked)
-        out[t] = m + math.log1p(rest) if m - m == 0 else m
+        out[t] = m if math.isinf(m) or math.isnan(m) else m + math.log1p(rest)
 
 
 @cuda.jit(cache=True)
@@ -237,6 +237,8 @@ def _block_stats(x, o, L, sign, ninf, mask, masked, sh_m, sh_s, sh_c):
         cuda.syncthreads()
         half //= 2
     rest = (sh_c[0] - 1.0) + sh_s[0]  # sh_c: the counts of maxima and the compensations
+    if math.isinf(m):
+        rest = math.nan
     cuda.syncthreads()
     return m, rest
 
@@ -268,4 +270,4 @@ def logsumexp_rows(x, mask, out, rows, L, one, ninf, masked):
         o = row * L
         m, rest = _block_stats(x, o, L, one, ninf, mask, masked, sh_m, sh_s, sh_c)
         if cuda.threadIdx.x == 0:
-            out[row] = m + math.log1p(rest) if m - m == 0 else m
+            out[row] = m if math.isinf(m) or math.isnan(m) else m + math.log1p(rest)
