@@ -18,12 +18,13 @@ the data's dtype.
 import math
 
 import numpy as np
-from numba import cuda
+from numba import config, cuda
 
 from fastact import kernels as K
 
-#: threads per block of the block-per-row kernels (a power of two: the tree reduction halves it)
-ROW_THREADS = 128
+#: threads per block of the block-per-row kernels (a power of two: the tree reduction halves
+#: it); 32 in the simulator, which runs a Python thread per CUDA thread
+ROW_THREADS = 32 if config.ENABLE_CUDASIM else 128
 
 
 @cuda.jit(device=True, inline=True)
