@@ -54,8 +54,8 @@ def index(data: dict):
         elif e.get("variant") == "copy":
             key = (e["n"], e["dtype"])
             copies[key] = max(copies.get(key, 0.0), e["bytes"] / med)
-        elif e.get("variant") in ("chunked", "integration", "gated"):
-            continue  # their own tables: chunked_rows, integration_rows, gated_rows
+        elif e.get("variant") in ("chunked", "integration", "gated", "axiswise"):
+            continue  # their own tables: chunked_rows, integration_rows, gated_rows, axis_rows
         elif "impl" in e:
             key = (e["variant"], e["direction"], e["n"], e["dtype"], e["style"])
             rows[key][e["impl"]] = med
@@ -140,6 +140,53 @@ def gated_section(data: dict) -> list[str]:
     lines += ["", "Rows meeting the targets: "
               + "; ".join(f"vs {k} ≤ {g}×: {met[k][0]}/{met[k][1]}"
                           for k, g in GATED_GOALS.items())]
+    return lines
+
+
+def axis_rows(data: dict) -> dict:
+    """{(shape label, dtype, activation, direction): {impl: median seconds}} for
+    benchmarks/test_axiswise.py."""
+    rows = defaultdict(dict)
+    for b in data["benchmarks"]:
+        e = b.get("extra_info", {})
+        if e.get("variant") == "axiswise":
+            key = (e["label"], e["dtype"], e["activation"], e["direction"])
+            rows[key][e["impl"]] = b["stats"]["median"]
+    return rows
+
+
+#: the axis-wise kind's target (DESIGN.md, issue 23): ratio to the fastest of torch, JAX, scipy
+AXIS_GOAL = 0.8
+
+
+def axis_section(data: dict) -> list[str]:
+    rows = axis_rows(data)
+    if not rows:
+        return []
+    lines = ["", "## Axis-wise activations (all cores)", "",
+             "torch: `torch.softmax(x, dim)` etc., backward ATen's `_softmax_backward_data` / "
+             "`_log_softmax_backward_data` from the saved output (logsumexp: autograd); JAX: "
+             "`jax.jit` of `jax.nn.softmax(x, axis)` etc. and of its vjp (which recomputes the "
+             "forward); scipy: `scipy.special.softmax(x, axis)` etc. (forward only). fastact's "
+             "backward: `<name>_grad(g, result=y)`. Every implementation allocates its result.",
+             "", "| shape | dtype | activation | dir | fastact | torch | JAX | scipy | "
+             "vs best peer |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    met = [0, 0]
+    for (label, dtype, name, direction), impls in sorted(rows.items()):
+        f = impls.get("fastact:auto")
+        if f is None:
+            continue
+        peers = {k: impls[k] for k in ("torch", "jax", "scipy") if k in impls}
+        best = min(peers, key=peers.get) if peers else None
+        ratio = f / peers[best] if best else None
+        if ratio is not None:
+            met[1] += 1
+            met[0] += ratio <= AXIS_GOAL
+        lines.append(
+            f"| {label} | {dtype} | {name} | {SHORT[direction]} | {fmt_time(f)} | "
+            + " | ".join(fmt_time(impls.get(k)) for k in ("torch", "jax", "scipy"))
+            + f" | {fmt_ratio(ratio)} {best or ''} |")
+    lines += ["", f"Rows within {AXIS_GOAL}× of the fastest peer: {met[0]}/{met[1]}"]
     return lines
 
 
@@ -286,6 +333,7 @@ def markdown(data: dict, source: str) -> str:
                 lines.append(f"| {label} | {base} {fmt_time(tb)} | {impl} {fmt_time(t)} | "
                              f"{fmt_ratio(t / tb)} |")
     lines += gated_section(data)
+    lines += axis_section(data)
     lines += ["", "## All rows", "",
               "| activation | dir | N | dtype | style | backend | median | GB/s | % ceiling | "
               "vs numpy | vs torch | vs best peer |",

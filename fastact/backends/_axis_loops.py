@@ -151,11 +151,16 @@ def _log1p(x):
 
 
 @njit(**_OPTIONS)
-def _row_stats(x, sign, mask, g, mode, e_out):
+def _row_stats(x, sign, mask, g, mode, e, store):
     """``(m, rest, extra)`` of the row x: its maximum (x's dtype), ``sum(exp(x - m)) - 1`` (the
     elements below the maximum summed, plus the count of the others less one) and, with ``g``,
-    ``sum(g exp(x - m))`` (mode 1) or ``sum(g)`` (mode 2) over the unmasked elements. With
-    ``e_out``, ``exp(x - m)`` is stored there."""
+    ``sum(g exp(x - m))`` (mode 1) or ``sum(g)`` (mode 2) over the unmasked elements.
+
+    The exponentials go to ``e``: the row's own place in it where ``store`` (softmax keeps them),
+    else a scratch of BLOCK elements. Each block is two loops: the exponentials in x's dtype
+    (LLVM sizes a loop's vectors by its widest type: with the float64 sums beside them, float32
+    exponentials would run at half width), then their float64 sums. An exponential that is
+    exactly 1 is counted with the maxima: it adds the same 1 either way."""
     n = x.size
     m = type(sign)(-np.inf)
     for i in range(n):
@@ -163,19 +168,19 @@ def _row_stats(x, sign, mask, g, mode, e_out):
     s, sc, k, t, tc = 0.0, 0.0, 0.0, 0.0, 0.0
     for b in range(0, n, BLOCK):
         c = min(BLOCK, n - b)
-        xb, mb, gb, eb = x[b:b + c], view(mask, b, c), view(g, b, c), view(e_out, b, c)
+        xb, mb, gb = x[b:b + c], view(mask, b, c), view(g, b, c)
+        eb = e[b:b + c] if store else e[:c]
+        for i in range(c):
+            eb[i] = K.exp_shifted(_value(xb, i, sign, mb), m)
         bs, bk, bt = 0.0, 0.0, 0.0
         for i in range(c):
-            v = _value(xb, i, sign, mb)
-            e = K.exp_shifted(v, m)
-            if e_out is not None:
-                eb[i] = e
-            top = v == m
-            bs = add_reassoc(bs, 0.0 if top else np.float64(e))
-            bk = add_reassoc(bk, 1.0 if top else 0.0)
+            ei = np.float64(eb[i])
+            one = ei == 1.0
+            bs = add_reassoc(bs, 0.0 if one else ei)
+            bk = add_reassoc(bk, 1.0 if one else 0.0)
             if g is not None:
                 gv = _keep(mb, i, np.float64(gb[i]), 0.0)
-                bt = add_reassoc(bt, gv * np.float64(e) if mode == 1 else gv)
+                bt = add_reassoc(bt, gv * ei if mode == 1 else gv)
         s, d = two_sum(s, bs)
         sc += d
         k += bk
@@ -209,10 +214,11 @@ def _row_dot(g, y, mask, mode):
 
 
 @njit(**_OPTIONS)
-def _cols_stats(x, mask, e_out, base, L, inner, w, sign, m, s, k):
+def _cols_stats(x, mask, e, store, base, L, inner, w, sign, m, s, k):
     """Per column j < w of the tile at ``base``: the maximum m[j] and, in s[j], ``rest`` as in
-    ``_row_stats``; with ``e_out`` (not x itself), ``exp(x - m)`` is stored there. An
-    exponential that is exactly 1 is counted with the maxima: it adds the same 1 either way."""
+    ``_row_stats``. The exponentials of each row of the tile go to ``e`` (not x itself): their
+    own places where ``store``, else a scratch of w elements; then the float64 sums (two loops,
+    as in ``_row_stats``)."""
     m[:w] = -np.inf
     for r in range(L):
         o = base + r * inner
@@ -223,13 +229,14 @@ def _cols_stats(x, mask, e_out, base, L, inner, w, sign, m, s, k):
     k[:w] = 0.0
     for r in range(L):
         o = base + r * inner
-        xr, mr, er = x[o:o + w], view(mask, o, w), view(e_out, o, w)
+        xr, mr = x[o:o + w], view(mask, o, w)
+        er = e[o:o + w] if store else e[:w]
         for j in range(w):
-            e = K.exp_shifted(_value(xr, j, sign, mr), m[j])
-            if e_out is not None:
-                er[j] = e
-            one = e == 1
-            s[j] += 0.0 if one else np.float64(e)
+            er[j] = K.exp_shifted(_value(xr, j, sign, mr), m[j])
+        for j in range(w):
+            ej = np.float64(er[j])
+            one = ej == 1.0
+            s[j] += 0.0 if one else ej
             k[j] += 1.0 if one else 0.0
     for j in range(w):  # a maximum of +-inf: NaN, as exp(inf - inf) in torch's sum
         s[j] = (k[j] - 1.0) + s[j] if (m[j] - m[j]) == 0 else np.nan
@@ -251,15 +258,16 @@ def _cols_dot(g, y, mask, base, L, inner, w, mode, t):
 
 
 @njit(**_OPTIONS)
-def _softmax_row(x, mask, y, sign, log):
+def _softmax_row(x, mask, y, sign, log, e):
+    """One row (``e``: a scratch of BLOCK elements)."""
     T = type(sign)
     if log:
-        m, rest, _ = _row_stats(x, sign, mask, None, 0, None)
+        m, rest, _ = _row_stats(x, sign, mask, None, 0, e, False)
         q = T(_log1p(rest))
         for i in range(x.size):
             y[i] = _keep(mask, i, K.log_softmax_term(x[i] * sign, m, q), T(-np.inf))
     else:
-        m, rest, _ = _row_stats(x, sign, mask, None, 0, y)
+        m, rest, _ = _row_stats(x, sign, mask, None, 0, y, True)
         q = T(1.0 / (rest + 1.0))
         for i in range(x.size):
             y[i] = _keep(mask, i, y[i] * q, T(0))
@@ -270,15 +278,16 @@ def softmax(x, mask, y, lo, hi, L, inner, tile, sign, log):
     """softmax (sign 1), softmin (sign -1) or, with ``log``, log_softmax of x into y, units
     [lo, hi)."""
     if inner == 1:
+        e = np.empty(BLOCK, x.dtype)
         for u in range(lo, hi):
             o = u * L
-            _softmax_row(x[o:o + L], view(mask, o, L), y[o:o + L], sign, log)
+            _softmax_row(x[o:o + L], view(mask, o, L), y[o:o + L], sign, log, e)
         return
     T = type(sign)
     m, q, s, k = np.empty(tile, x.dtype), np.empty(tile, x.dtype), np.empty(tile), np.empty(tile)
     for u in range(lo, hi):
         base, w, _ = _tile(u, L, inner, tile)
-        _cols_stats(x, mask, y, base, L, inner, w, sign, m, s, k)
+        _cols_stats(x, mask, y, True, base, L, inner, w, sign, m, s, k)
         for j in range(w):
             q[j] = T(_log1p(s[j])) if log else T(1.0 / (s[j] + 1.0))
         for r in range(L):
@@ -326,10 +335,10 @@ def softmax_grad(g, y, mask, dx, lo, hi, L, inner, tile, sign, log):
 
 
 @njit(**_OPTIONS)
-def _softmax_grad_x_row(g, x, mask, dx, sign, log):
+def _softmax_grad_x_row(g, x, mask, dx, sign, log, e):
     """From the input x: its maximum and sums (with ``sum(g exp(x - m))`` or ``sum(g)``) in
     one pass, then dx."""
-    m, rest, t = _row_stats(x, sign, mask, g, 2 if log else 1, None)
+    m, rest, t = _row_stats(x, sign, mask, g, 2 if log else 1, e, False)
     inv = 1.0 / (rest + 1.0)
     t = t if log else t * inv
     for i in range(g.size):
@@ -342,11 +351,12 @@ def _softmax_grad_x_row(g, x, mask, dx, sign, log):
 def softmax_grad_x(g, x, mask, dx, lo, hi, L, inner, tile, sign, log):
     """The gradient of ``softmax(x, mask, ..., sign, log)`` from grad_output g and the input x,
     in one pass over each row, units [lo, hi)."""
+    e = np.empty(BLOCK, x.dtype)
     if inner == 1:
         for u in range(lo, hi):
             o = u * L
             _softmax_grad_x_row(g[o:o + L], x[o:o + L], view(mask, o, L), dx[o:o + L], sign,
-                                log)
+                                log, e)
         return
     n = GATHER * L
     bg, bx, bm, bd = np.empty(n, g.dtype), np.empty(n, x.dtype), buffer(mask, n), \
@@ -361,7 +371,7 @@ def softmax_grad_x(g, x, mask, dx, lo, hi, L, inner, tile, sign, log):
             for j in range(w):
                 o = j * L
                 _softmax_grad_x_row(bg[o:o + L], bx[o:o + L], view(bm, o, L), bd[o:o + L],
-                                    sign, log)
+                                    sign, log, e)
             _scatter(bd, dx, base, L, inner, w)
 
 
@@ -382,29 +392,30 @@ def _lse(m, rest):
 def logsumexp(x, mask, out, lo, hi, L, inner, tile):
     """``log(sum(exp(x)))`` of units [lo, hi) into the reduced array ``out`` (outer x inner)."""
     sign = x.dtype.type(1)
+    e = np.empty(max(BLOCK, tile), x.dtype)  # the exponentials of a block (or a tile's row)
     if inner == 1:
         for u in range(lo, hi):
             o = u * L
-            m, rest, _ = _row_stats(x[o:o + L], sign, view(mask, o, L), None, 0, None)
+            m, rest, _ = _row_stats(x[o:o + L], sign, view(mask, o, L), None, 0, e, False)
             out[u] = _lse(np.float64(m), rest)
         return
     m, s, k = np.empty(tile, x.dtype), np.empty(tile), np.empty(tile)
     for u in range(lo, hi):
         base, w, ob = _tile(u, L, inner, tile)
-        _cols_stats(x, mask, None, base, L, inner, w, sign, m, s, k)
+        _cols_stats(x, mask, e, False, base, L, inner, w, sign, m, s, k)
         for j in range(w):
             out[ob + j] = _lse(np.float64(m[j]), s[j])
 
 
 @njit(**_OPTIONS)
-def _logsumexp_grad_row(gu, x, lse, mask, dx):
+def _logsumexp_grad_row(gu, x, lse, mask, dx, e):
     """``dx = g exp(x - lse)`` over a row (g, lse: the row's scalars; lse NaN: computed here)."""
     if lse == lse:
         t = x.dtype.type(lse)
         for i in range(x.size):
             dx[i] = _keep(mask, i, K.logsumexp_grad_term(gu, x[i], t), 0.0)
         return
-    m, rest, _ = _row_stats(x, x.dtype.type(1), mask, None, 0, None)
+    m, rest, _ = _row_stats(x, x.dtype.type(1), mask, None, 0, e, False)
     if not (m - m) == 0:  # logsumexp is the infinite maximum: g exp(x - lse), as torch
         for i in range(x.size):
             dx[i] = _keep(mask, i, K.logsumexp_grad_term(gu, x[i], m), 0.0)
@@ -418,11 +429,12 @@ def _logsumexp_grad_row(gu, x, lse, mask, dx):
 def logsumexp_grad(g, x, lse, mask, dx, lo, hi, L, inner, tile):
     """``dx = g exp(x - lse)`` for units [lo, hi), g and lse reduced (outer x inner); an lse of
     NaN is computed."""
+    e = np.empty(BLOCK, x.dtype)
     if inner == 1:
         for u in range(lo, hi):
             o = u * L
             _logsumexp_grad_row(np.float64(g[u]), x[o:o + L], np.float64(lse[u]),
-                                view(mask, o, L), dx[o:o + L])
+                                view(mask, o, L), dx[o:o + L], e)
         return
     n = GATHER * L
     bx, bm, bd = np.empty(n, x.dtype), buffer(mask, n), np.empty(n, dx.dtype)
@@ -435,7 +447,7 @@ def logsumexp_grad(g, x, lse, mask, dx, lo, hi, L, inner, tile):
             for j in range(w):
                 o = j * L
                 _logsumexp_grad_row(np.float64(g[ob + j]), bx[o:o + L], np.float64(lse[ob + j]),
-                                    view(bm, o, L), bd[o:o + L])
+                                    view(bm, o, L), bd[o:o + L], e)
             _scatter(bd, dx, base, L, inner, w)
 
 
