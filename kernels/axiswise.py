@@ -9,14 +9,14 @@ kernels then map each element. The arguments share x's dtype (the row's constant
   exponential's reduced argument: a row's small probabilities keep their digits (a plain
   ``exp(x - m)`` loses ``|x - m|`` half-ULPs, 40 ULP at ``x - m = -80``);
 - softmax is ``exp_shifted(x, m) * (1/s)``: three roundings after the exponential's own error;
-- the gradients' differences, which may cancel, are evaluated in float64.
+- the gradients' differences may cancel: they are within an ULP or two of their terms.
 """
 
 import numpy as np
 
-from ._bits import scale_pow2_neg
+from ._bits import fma, scale_pow2_neg
 from ._jit import kernel
-from ._math import _exp_floor, _exp_split, exp, exp_lean, two_sum
+from ._math import _exp_floor, _exp_split, exp, two_sum
 
 
 @kernel
@@ -47,19 +47,16 @@ def log_softmax_term(x, m, log_s):
 @kernel
 def softmax_grad_term(g, y, dot):
     """``y (g - dot)``, ``dot = sum(g * y)`` over the row: softmax's gradient from its output y
-    (ATen's ``_softmax_backward_data``)."""
-    return np.float64(y) * (np.float64(g) - dot)
+    (ATen's ``_softmax_backward_data``), in y's dtype: within an ULP of the terms ``y g`` and
+    ``y dot`` (where they cancel the result is smaller than they are)."""
+    return y * (g - dot)
 
 
-def _log_softmax_grad_term32(g, y, sum_g):
-    return np.float64(g) - exp_lean(np.float64(y)) * sum_g
-
-
-@kernel.by_dtype(float32=_log_softmax_grad_term32, on="y")
+@kernel
 def log_softmax_grad_term(g, y, sum_g):
-    """``g - exp(y) sum(g)``: log_softmax's gradient from its output y, in float64 (the
-    difference may cancel; a float32 y's exponential is float32-grade ``exp_lean``)."""
-    return g - exp(y) * sum_g
+    """``g - exp(y) sum(g)``: log_softmax's gradient from its output y, one FMA after the
+    exponential, in y's dtype (within an ULP or two of the terms ``g`` and ``exp(y) sum(g)``)."""
+    return fma(-exp(y), sum_g, g)
 
 
 @kernel

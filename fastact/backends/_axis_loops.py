@@ -42,8 +42,10 @@ mask type (None or array), and per type of the other optional operands.
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
-from numba.extending import overload
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
 from fastact import kernels as K
 from fastact.kernels._bits import add_reassoc, maximum, select
@@ -73,6 +75,31 @@ def _view(a, o, n):
     return lambda a, o, n: a[o:o + n]
 
 
+@intrinsic
+def prefetch(typingctx, arr, i):
+    """Ask the CPU to bring ``arr[i]``'s cache line into the caches (``llvm.prefetch``, read,
+    high locality): a row's passes that compute from cache let the next row's load overlap."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]],
+                                       wraparound=False)
+        i32, p8 = ir.IntType(32), ir.IntType(8).as_pointer()
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [p8, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, p8), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, i), codegen
+
+
+#: elements a cache line holds (float32; float64 lines are prefetched twice, harmlessly)
+LINE = 16
+
+
 def buffer(a, n):
     """A scratch array of n elements of a's dtype, or None for None."""
 
@@ -82,6 +109,13 @@ def _buffer(a, n):
     if isinstance(a, types.NoneType):
         return lambda a, n: None
     return lambda a, n: np.empty(n, a.dtype)
+
+
+@njit(**_INLINE)
+def _next(a, o, L, end):
+    """The row after the one at ``o`` (itself for the last row before ``end``)."""
+    n = o + L if o + 2 * L <= end else o
+    return a[n:n + L]
 
 
 @njit(**_INLINE)
@@ -151,7 +185,7 @@ def _log1p(x):
 
 
 @njit(**_OPTIONS)
-def _row_stats(x, sign, mask, g, mode, e, store):
+def _row_stats(x, sign, mask, g, mode, e, store, nxt):
     """``(m, rest, extra)`` of the row x: its maximum (x's dtype), ``sum(exp(x - m)) - 1`` (the
     elements below the maximum summed, plus the count of the others less one) and, with ``g``,
     ``sum(g exp(x - m))`` (mode 1) or ``sum(g)`` (mode 2) over the unmasked elements.
@@ -160,7 +194,9 @@ def _row_stats(x, sign, mask, g, mode, e, store):
     else a scratch of BLOCK elements. Each block is two loops: the exponentials in x's dtype
     (LLVM sizes a loop's vectors by its widest type: with the float64 sums beside them, float32
     exponentials would run at half width), then their float64 sums. An exponential that is
-    exactly 1 is counted with the maxima: it adds the same 1 either way."""
+    exactly 1 is counted with the maxima: it adds the same 1 either way. While a block computes
+    from cache, the same span of ``nxt`` (the next row) is prefetched: its maximum pass then
+    reads from cache instead of waiting on memory."""
     n = x.size
     m = type(sign)(-np.inf)
     for i in range(n):
@@ -170,6 +206,8 @@ def _row_stats(x, sign, mask, g, mode, e, store):
         c = min(BLOCK, n - b)
         xb, mb, gb = x[b:b + c], view(mask, b, c), view(g, b, c)
         eb = e[b:b + c] if store else e[:c]
+        for p in range(b, min(b + c, nxt.size), LINE):
+            prefetch(nxt, p)
         for i in range(c):
             eb[i] = K.exp_shifted(_value(xb, i, sign, mb), m)
         bs, bk, bt = 0.0, 0.0, 0.0
@@ -258,16 +296,16 @@ def _cols_dot(g, y, mask, base, L, inner, w, mode, t):
 
 
 @njit(**_OPTIONS)
-def _softmax_row(x, mask, y, sign, log, e):
-    """One row (``e``: a scratch of BLOCK elements)."""
+def _softmax_row(x, mask, y, sign, log, e, nxt):
+    """One row (``e``: a scratch of BLOCK elements; ``nxt``: the next row, prefetched)."""
     T = type(sign)
     if log:
-        m, rest, _ = _row_stats(x, sign, mask, None, 0, e, False)
+        m, rest, _ = _row_stats(x, sign, mask, None, 0, e, False, nxt)
         q = T(_log1p(rest))
         for i in range(x.size):
             y[i] = _keep(mask, i, K.log_softmax_term(x[i] * sign, m, q), T(-np.inf))
     else:
-        m, rest, _ = _row_stats(x, sign, mask, None, 0, y, True)
+        m, rest, _ = _row_stats(x, sign, mask, None, 0, y, True, nxt)
         q = T(1.0 / (rest + 1.0))
         for i in range(x.size):
             y[i] = _keep(mask, i, y[i] * q, T(0))
@@ -281,7 +319,8 @@ def softmax(x, mask, y, lo, hi, L, inner, tile, sign, log):
         e = np.empty(BLOCK, x.dtype)
         for u in range(lo, hi):
             o = u * L
-            _softmax_row(x[o:o + L], view(mask, o, L), y[o:o + L], sign, log, e)
+            _softmax_row(x[o:o + L], view(mask, o, L), y[o:o + L], sign, log, e,
+                         _next(x, o, L, hi * L))
         return
     T = type(sign)
     m, q, s, k = np.empty(tile, x.dtype), np.empty(tile, x.dtype), np.empty(tile), np.empty(tile)
@@ -303,13 +342,20 @@ def softmax(x, mask, y, lo, hi, L, inner, tile, sign, log):
 
 
 @njit(**_OPTIONS)
-def _softmax_grad_row(g, y, mask, dx, sign, log):
-    """From the output y: ``dx = sign y (g - sum(g y))``, log: ``g - exp(y) sum(g)``."""
-    t = _row_dot(g, y, mask, 2 if log else 1)
-    for i in range(g.size):
-        v = K.log_softmax_grad_term(g[i], y[i], t) if log else \
-            K.softmax_grad_term(g[i], y[i], t) * sign
-        dx[i] = _keep(mask, i, v, 0.0)
+def _softmax_grad_row(g, y, mask, dx, sign, log, gn, yn):
+    """From the output y: ``dx = sign y (g - sum(g y))``, log: ``g - exp(y) sum(g)``; the
+    next row's g and y (``gn``, ``yn``) are prefetched while this one's map computes."""
+    T = type(sign)
+    t = T(_row_dot(g, y, mask, 2 if log else 1))
+    n = g.size
+    for b in range(0, n, BLOCK):
+        for p in range(b, min(b + BLOCK, gn.size), LINE):
+            prefetch(gn, p)
+            prefetch(yn, p)
+        for i in range(b, min(b + BLOCK, n)):
+            v = K.log_softmax_grad_term(g[i], y[i], t) if log else \
+                K.softmax_grad_term(g[i], y[i], t) * sign
+            dx[i] = _keep(mask, i, v, T(0))
 
 
 @njit(**_OPTIONS)
@@ -319,26 +365,30 @@ def softmax_grad(g, y, mask, dx, lo, hi, L, inner, tile, sign, log):
     if inner == 1:
         for u in range(lo, hi):
             o = u * L
-            _softmax_grad_row(g[o:o + L], y[o:o + L], view(mask, o, L), dx[o:o + L], sign, log)
+            _softmax_grad_row(g[o:o + L], y[o:o + L], view(mask, o, L), dx[o:o + L], sign, log,
+                              _next(g, o, L, hi * L), _next(y, o, L, hi * L))
         return
-    t = np.empty(tile)
+    T = type(sign)
+    t, tt = np.empty(tile), np.empty(tile, g.dtype)
     for u in range(lo, hi):  # in place on the tile
         base, w, _ = _tile(u, L, inner, tile)
         _cols_dot(g, y, mask, base, L, inner, w, 2 if log else 1, t)
+        for j in range(w):
+            tt[j] = T(t[j])
         for r in range(L):
             o = base + r * inner
             gr, yr, mr, dr = g[o:o + w], y[o:o + w], view(mask, o, w), dx[o:o + w]
             for j in range(w):
-                v = K.log_softmax_grad_term(gr[j], yr[j], t[j]) if log else \
-                    K.softmax_grad_term(gr[j], yr[j], t[j]) * sign
-                dr[j] = _keep(mr, j, v, 0.0)
+                v = K.log_softmax_grad_term(gr[j], yr[j], tt[j]) if log else \
+                    K.softmax_grad_term(gr[j], yr[j], tt[j]) * sign
+                dr[j] = _keep(mr, j, v, T(0))
 
 
 @njit(**_OPTIONS)
-def _softmax_grad_x_row(g, x, mask, dx, sign, log, e):
+def _softmax_grad_x_row(g, x, mask, dx, sign, log, e, nxt):
     """From the input x: its maximum and sums (with ``sum(g exp(x - m))`` or ``sum(g)``) in
     one pass, then dx."""
-    m, rest, t = _row_stats(x, sign, mask, g, 2 if log else 1, e, False)
+    m, rest, t = _row_stats(x, sign, mask, g, 2 if log else 1, e, False, nxt)
     inv = 1.0 / (rest + 1.0)
     t = t if log else t * inv
     for i in range(g.size):
@@ -356,7 +406,7 @@ def softmax_grad_x(g, x, mask, dx, lo, hi, L, inner, tile, sign, log):
         for u in range(lo, hi):
             o = u * L
             _softmax_grad_x_row(g[o:o + L], x[o:o + L], view(mask, o, L), dx[o:o + L], sign,
-                                log, e)
+                                log, e, _next(x, o, L, hi * L))
         return
     n = GATHER * L
     bg, bx, bm, bd = np.empty(n, g.dtype), np.empty(n, x.dtype), buffer(mask, n), \
@@ -371,7 +421,7 @@ def softmax_grad_x(g, x, mask, dx, lo, hi, L, inner, tile, sign, log):
             for j in range(w):
                 o = j * L
                 _softmax_grad_x_row(bg[o:o + L], bx[o:o + L], view(bm, o, L), bd[o:o + L],
-                                    sign, log, e)
+                                    sign, log, e, bx[o:o + L])
             _scatter(bd, dx, base, L, inner, w)
 
 
@@ -396,7 +446,8 @@ def logsumexp(x, mask, out, lo, hi, L, inner, tile):
     if inner == 1:
         for u in range(lo, hi):
             o = u * L
-            m, rest, _ = _row_stats(x[o:o + L], sign, view(mask, o, L), None, 0, e, False)
+            m, rest, _ = _row_stats(x[o:o + L], sign, view(mask, o, L), None, 0, e, False,
+                                    _next(x, o, L, hi * L))
             out[u] = _lse(np.float64(m), rest)
         return
     m, s, k = np.empty(tile, x.dtype), np.empty(tile), np.empty(tile)
@@ -408,14 +459,14 @@ def logsumexp(x, mask, out, lo, hi, L, inner, tile):
 
 
 @njit(**_OPTIONS)
-def _logsumexp_grad_row(gu, x, lse, mask, dx, e):
+def _logsumexp_grad_row(gu, x, lse, mask, dx, e, nxt):
     """``dx = g exp(x - lse)`` over a row (g, lse: the row's scalars; lse NaN: computed here)."""
     if lse == lse:
         t = x.dtype.type(lse)
         for i in range(x.size):
             dx[i] = _keep(mask, i, K.logsumexp_grad_term(gu, x[i], t), 0.0)
         return
-    m, rest, _ = _row_stats(x, x.dtype.type(1), mask, None, 0, e, False)
+    m, rest, _ = _row_stats(x, x.dtype.type(1), mask, None, 0, e, False, nxt)
     if not (m - m) == 0:  # logsumexp is the infinite maximum: g exp(x - lse), as torch
         for i in range(x.size):
             dx[i] = _keep(mask, i, K.logsumexp_grad_term(gu, x[i], m), 0.0)
@@ -434,7 +485,7 @@ def logsumexp_grad(g, x, lse, mask, dx, lo, hi, L, inner, tile):
         for u in range(lo, hi):
             o = u * L
             _logsumexp_grad_row(np.float64(g[u]), x[o:o + L], np.float64(lse[u]),
-                                view(mask, o, L), dx[o:o + L], e)
+                                view(mask, o, L), dx[o:o + L], e, _next(x, o, L, hi * L))
         return
     n = GATHER * L
     bx, bm, bd = np.empty(n, x.dtype), buffer(mask, n), np.empty(n, dx.dtype)
@@ -447,7 +498,7 @@ def logsumexp_grad(g, x, lse, mask, dx, lo, hi, L, inner, tile):
             for j in range(w):
                 o = j * L
                 _logsumexp_grad_row(np.float64(g[ob + j]), bx[o:o + L], np.float64(lse[ob + j]),
-                                    view(bm, o, L), bd[o:o + L], e)
+                                    view(bm, o, L), bd[o:o + L], e, bx[o:o + L])
             _scatter(bd, dx, base, L, inner, w)
 
 

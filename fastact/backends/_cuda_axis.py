@@ -110,10 +110,10 @@ def softmax_grad_lines(g, y, mask, dx, outer, L, inner, sign, log, masked):
             i = o + r * st
             if masked and not mask[i]:
                 dx[i] = 0.0
-            elif log:
-                dx[i] = K.log_softmax_grad_term(g[i], y[i], dot)
+            elif log:  # the kernels' terms, in float64
+                dx[i] = np.float64(g[i]) - math.exp(np.float64(y[i])) * dot
             else:
-                dx[i] = K.softmax_grad_term(g[i], y[i], dot) * sign
+                dx[i] = np.float64(y[i]) * (np.float64(g[i]) - dot) * sign
 
 
 @cuda.jit(cache=True)
