@@ -77,8 +77,9 @@ def _view(a, o, n):
 
 @intrinsic
 def prefetch(typingctx, arr, i):
-    """Ask the CPU to bring ``arr[i]``'s cache line into the caches (``llvm.prefetch``, read,
-    high locality): a row's passes that compute from cache let the next row's load overlap."""
+    """Ask the CPU to bring ``arr[i]``'s cache line into L2 (``llvm.prefetch``, read, locality
+    2): a row's passes that compute from cache let the next row's load overlap, without pushing
+    the current row out of L1."""
     if not isinstance(arr, types.Array):
         return None
 
@@ -90,14 +91,14 @@ def prefetch(typingctx, arr, i):
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [p8, i32, i32, i32]),
             "llvm.prefetch.p0")
-        builder.call(fn, [builder.bitcast(ptr, p8), i32(0), i32(3), i32(1)])
+        builder.call(fn, [builder.bitcast(ptr, p8), i32(0), i32(2), i32(1)])
         return context.get_dummy_value()
 
     return types.void(arr, i), codegen
 
 
-#: elements a cache line holds (float32; float64 lines are prefetched twice, harmlessly)
-LINE = 16
+#: bytes of a cache line
+LINE = 64
 
 
 def buffer(a, n):
@@ -206,7 +207,7 @@ def _row_stats(x, sign, mask, g, mode, e, store, nxt):
         c = min(BLOCK, n - b)
         xb, mb, gb = x[b:b + c], view(mask, b, c), view(g, b, c)
         eb = e[b:b + c] if store else e[:c]
-        for p in range(b, min(b + c, nxt.size), LINE):
+        for p in range(b, min(b + c, nxt.size), LINE // nxt.itemsize):
             prefetch(nxt, p)
         for i in range(c):
             eb[i] = K.exp_shifted(_value(xb, i, sign, mb), m)
@@ -349,7 +350,7 @@ def _softmax_grad_row(g, y, mask, dx, sign, log, gn, yn):
     t = T(_row_dot(g, y, mask, 2 if log else 1))
     n = g.size
     for b in range(0, n, BLOCK):
-        for p in range(b, min(b + BLOCK, gn.size), LINE):
+        for p in range(b, min(b + BLOCK, gn.size), LINE // gn.itemsize):
             prefetch(gn, p)
             prefetch(yn, p)
         for i in range(b, min(b + BLOCK, n)):
@@ -461,10 +462,11 @@ def logsumexp(x, mask, out, lo, hi, L, inner, tile):
 @njit(**_OPTIONS)
 def _logsumexp_grad_row(gu, x, lse, mask, dx, e, nxt):
     """``dx = g exp(x - lse)`` over a row (g, lse: the row's scalars; lse NaN: computed here)."""
+    T = x.dtype.type
     if lse == lse:
-        t = x.dtype.type(lse)
+        gt, t = T(gu), T(lse)
         for i in range(x.size):
-            dx[i] = _keep(mask, i, K.logsumexp_grad_term(gu, x[i], t), 0.0)
+            dx[i] = _keep(mask, i, K.logsumexp_grad_term(gt, x[i], t), T(0))
         return
     m, rest, _ = _row_stats(x, x.dtype.type(1), mask, None, 0, e, False, nxt)
     if not (m - m) == 0:  # logsumexp is the infinite maximum: g exp(x - lse), as torch
@@ -489,8 +491,21 @@ def logsumexp_grad(g, x, lse, mask, dx, lo, hi, L, inner, tile):
         return
     n = GATHER * L
     bx, bm, bd = np.empty(n, x.dtype), buffer(mask, n), np.empty(n, dx.dtype)
+    gt, lt = np.empty(tile, x.dtype), np.empty(tile, x.dtype)
+    T = x.dtype.type
     for u in range(lo, hi):
         base0, w0, ob0 = _tile(u, L, inner, tile)
+        given = True
+        for j in range(w0):
+            gt[j], lt[j] = T(g[ob0 + j]), T(lse[ob0 + j])
+            given = given and lse[ob0 + j] == lse[ob0 + j]
+        if given:  # each column's logsumexp is known: an element-wise map over the tile
+            for r in range(L):
+                o = base0 + r * inner
+                xr, mr, dr = x[o:o + w0], view(mask, o, w0), dx[o:o + w0]
+                for j in range(w0):
+                    dr[j] = _keep(mr, j, K.logsumexp_grad_term(gt[j], xr[j], lt[j]), T(0))
+            continue
         for j0 in range(0, w0, GATHER):  # GATHER columns at a time
             base, w, ob = base0 + j0, min(GATHER, w0 - j0), ob0 + j0
             _gather(x, bx, base, L, inner, w)
