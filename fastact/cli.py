@@ -122,6 +122,9 @@ def _plot(args) -> int:
     except ImportError as e:
         sys.stderr.write(f"fastact plot: {e}\n")
         return 1
+    except ValueError as e:  # an axis-wise activation has no curve of one element
+        sys.stderr.write(f"fastact plot: {e}\n")
+        return 2
     print(f"wrote {args.output}")
     return 0
 

@@ -423,3 +423,10 @@ def test_threads_share_nothing():
 def test_explain_names_the_backend():
     x = np.zeros((1000, 1000), np.float32)
     assert "parallel" in fastact.explain(x, "softmax") or "cpu" in fastact.explain(x, "softmax")
+
+
+def test_element_wise_tools_refuse_axis_wise_activations():
+    with pytest.raises(ValueError, match="vector-Jacobian"):
+        fastact.derivative("softmax", [1.0, 2.0])
+    with pytest.raises(ValueError, match="no curve"):
+        fastact.analyze("log_softmax")
