@@ -148,20 +148,6 @@ def gated_records(x32, x64):
     return out
 
 
-def _row_ulp(got, ref, dtype, sparse, row):
-    """Max ULP error of one row's result: of the reference where it is a normal number of
-    ``dtype``; sparsemax's in ULP of the row's largest magnitude (its results are differences
-    with the threshold)."""
-    got, ref = np.atleast_1d(np.asarray(got, np.float64)), np.atleast_1d(np.asarray(ref, float))
-    if sparse:
-        return float(np.max(np.abs(got - ref)) / np.spacing(dtype(np.max(np.abs(row)))))
-    ok = np.abs(ref) >= np.finfo(dtype).tiny
-    if not ok.any():
-        return 0.0
-    ulp = np.spacing(np.abs(ref[ok]).astype(dtype)).astype(np.float64)
-    return float(np.max(np.abs(got[ok] - ref[ok]) / ulp))
-
-
 def _grad_terms(spec, row, g):
     """The magnitude of the terms whose sum is each gradient element (the gradients of the
     axis-wise kind are differences, ``y (g - sum(g y))``, ``g - p sum(g)``: where they cancel
@@ -179,6 +165,8 @@ def _grad_terms(spec, row, g):
 
 
 def _terms_ulp(got, ref, terms, dtype):
+    """Max error in ULP of ``terms`` (the magnitudes the result is measured against: its own,
+    the terms of a sum, a row's scale), where they are normal numbers of ``dtype``."""
     got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
     ok = terms >= np.finfo(dtype).tiny
     if not ok.any():
@@ -213,7 +201,10 @@ def axis_records():
                     dm = spec.reference.mdf(xm, mp.mpf(gg) if spec.reduces else
                                             [mp.mpf(v) for v in g])
                     dwant = [float(v) for v in dm]
-                fwd = max(fwd, _row_ulp(f(x), want, dtype, sparse, row))
+                want = np.atleast_1d(np.asarray(want, np.float64))
+                scale = (np.full(want.shape, np.max(np.abs(row))) if sparse  # differences
+                         else np.abs(want))
+                fwd = max(fwd, _terms_ulp(np.atleast_1d(f(x)), want, scale, dtype))
                 got = fg(dtype(gg) if spec.reduces else g.astype(dtype), x)
                 grad = max(grad, _terms_ulp(got, dwant, _grad_terms(spec, row, g), dtype))
             res[dtype] = (fwd, grad)

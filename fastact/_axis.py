@@ -24,12 +24,17 @@ import numpy as np
 
 from . import _dask, _device, dispatch, hardware
 from ._axes import geometry, norm_axes, reduced_shape
-from ._binding import as_array, check_out, check_writeable, on_device, refuse_out_with_inplace
+from ._binding import (
+    as_array,
+    check_out,
+    check_writeable,
+    common_order,
+    deliver,
+    on_device,
+    refuse_out_with_inplace,
+    shares,
+)
 from ._dtypes import common_dtypes
-
-
-def _order(a):
-    return "C" if a.flags.c_contiguous else ("F" if a.flags.f_contiguous else None)
 
 
 class _Call:
@@ -40,8 +45,7 @@ class _Call:
         self.shape = x.shape
         self.axes = axes
         arrays = [x, *extra]
-        order = _order(x) if all(a is None or (a.dtype == compute and _order(a) == _order(x))
-                                 for a in arrays) else None
+        order = common_order(arrays) if all(a.dtype == compute for a in arrays) else None
         geo = geometry(x.shape, axes, order) if order is not None else None
         self.moved = None
         if geo is None:  # through a contiguous copy, the reduced axes moved to the end
@@ -57,6 +61,14 @@ class _Call:
         self.order = order
         self.outer, self.L, self.inner = geo
         self.arrays = arrays
+
+    def mask(self, mask):
+        """``where=`` (broadcast to x's shape) as a bool array in the loops' layout, or None."""
+        if mask is None:
+            return None
+        if self.moved is not None:
+            mask = np.transpose(mask, self.moved)
+        return np.array(mask, dtype=bool, order=self.order, copy=True)
 
     def flat(self, a):
         return None if a is None else a.reshape(-1, order=self.order)
@@ -99,28 +111,6 @@ def _where(name, where, shape):
                          f"{shape}") from None
 
 
-def _mask_like(mask, call_x):
-    """The mask as a bool array in the layout of the (possibly copied) x."""
-    if mask is None:
-        return None
-    order = "F" if call_x.flags.f_contiguous and not call_x.flags.c_contiguous else "C"
-    return np.array(mask, dtype=bool, order=order, copy=True)
-
-
-def _deliver(res, out, result):
-    if out is not None:
-        if res is not out:
-            np.copyto(out, res, casting="unsafe")
-        return out
-    res = res.astype(result, copy=False)
-    return res if res.ndim else res[()]
-
-
-def _shares(a, *others):
-    return any(o is not None and isinstance(o, np.ndarray) and np.may_share_memory(a, o)
-               for o in others)
-
-
 def _run(spec, loop, arrays, call, compute, backend, shape, scalars=()):
     impl = dispatch.backend_for(backend, spec, shape, compute)
     impl.run_axis(loop, arrays, scalars, call.outer, call.L, call.inner, compute.itemsize)
@@ -159,7 +149,7 @@ def forward(spec, x, axis, keepdims, where, out, backend, stream=None):
         res = forward(spec, arr.reshape(1), 0, keepdims, None if where is None else
                       np.asarray(where).reshape(1), None, requested)
         res = np.asarray(res).reshape(()) if not spec.reduces or not keepdims else res
-        return _deliver(np.asarray(res, dtype=result), out, result)
+        return deliver(np.asarray(res, dtype=result), out, result)
     shape = reduced_shape(arr.shape, axes, keepdims) if spec.reduces else arr.shape
     mask = _where(name, where, arr.shape)
     if out is not None:
@@ -167,21 +157,20 @@ def forward(spec, x, axis, keepdims, where, out, backend, stream=None):
     else:
         hardware.check_fits(name, math.prod(shape) * result.itemsize)
     if spec.reduces and math.prod(shape) and not arr.size:  # sums over empty rows
-        return _deliver(np.full(shape, -np.inf, result), out, result)
+        return deliver(np.full(shape, -np.inf, result), out, result)
     if not arr.size:
-        return _deliver(np.empty(shape, result), out, result)
+        return deliver(np.empty(shape, result), out, result)
     src = arr if arr.dtype == compute else arr.astype(compute)
     call = _Call(name, src, axes, compute)
     cx = call.arrays[0]
-    m = None if mask is None else _mask_like(
-        np.transpose(mask, call.moved) if call.moved is not None else mask, cx)
+    m = call.mask(mask)
     if spec.reduces:
         res = call.empty(compute, reduced=True)
         args = (call.flat(cx), call.flat(m), res)
         _run(spec, "logsumexp", args, call, compute, backend, arr.shape)
-        return _deliver(call.to_shape(res, reduced=True, keepdims=keepdims), out, result)
+        return deliver(call.to_shape(res, reduced=True, keepdims=keepdims), out, result)
     direct = (out is not None and call.moved is None and out.dtype == compute
-              and _order(out) == call.order and not _shares(out, arr))
+              and common_order([out]) == call.order and not shares(out, arr))
     res = out if direct else call.empty(compute)
     if spec.reduction == "sparsemax":
         args = (call.flat(cx), call.flat(res))
@@ -189,7 +178,7 @@ def forward(spec, x, axis, keepdims, where, out, backend, stream=None):
     else:
         args = (call.flat(cx), call.flat(m), call.flat(res))
         _run(spec, "softmax", args, call, compute, backend, arr.shape, _params(spec, compute))
-    return _deliver(call.to_shape(res), out, result)
+    return deliver(call.to_shape(res), out, result)
 
 
 # -- gradients -------------------------------------------------------------------------------
@@ -225,7 +214,7 @@ def grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, back
                    xa.reshape(1), 0, False, None if where is None else
                    np.asarray(where).reshape(1), None if ya is None else
                    (ya.reshape(()) if spec.reduces else ya.reshape(1)), None, False, requested)
-        return _deliver(np.asarray(res, dtype=compute).reshape(()), out, res_dtype)
+        return deliver(np.asarray(res, dtype=compute).reshape(()), out, res_dtype)
     if xa is not None and ya is not None:
         want = reduced_shape(xa.shape, axes, keepdims) if spec.reduces else xa.shape
         if ya.shape != want:
@@ -257,7 +246,7 @@ def grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, back
     else:
         hardware.check_fits(name, full.size * res_dtype.itemsize)
     if not full.size:
-        return _deliver(np.empty(full.shape, compute), out, res_dtype)
+        return deliver(np.empty(full.shape, compute), out, res_dtype)
     if spec.reduces:
         g_red = np.ascontiguousarray(np.broadcast_to(g, gshape), dtype=compute)
         g_red = g_red.reshape(reduced_shape(full.shape, axes, False))
@@ -265,30 +254,28 @@ def grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, back
             g_red.shape)
         src = xa if xa.dtype == compute else xa.astype(compute)
         call = _Call(name, src, axes, compute)
-        m = None if mask is None else _mask_like(
-            np.transpose(mask, call.moved) if call.moved is not None else mask, call.arrays[0])
+        m = call.mask(mask)
         if lse is None:  # NaN: the loop computes each row's logsumexp
             lse = np.full(g_red.shape, np.nan, compute)
         g_flat, lse_flat = call.reduced_flat(g_red), call.reduced_flat(lse)
         res = call.empty(compute)
         args = (g_flat, call.flat(call.arrays[0]), lse_flat, call.flat(m), call.flat(res))
         _run(spec, "logsumexp_grad", args, call, compute, backend, full.shape)
-        return _deliver(call.to_shape(res), out, res_dtype)
+        return deliver(call.to_shape(res), out, res_dtype)
     gb = g if g.shape == full.shape else np.broadcast_to(g, full.shape)
     gb = gb if gb.dtype == compute else gb.astype(compute)
     other = full if full.dtype == compute else full.astype(compute)
     call = _Call(name, gb, axes, compute, extra=(other,))
     cg, co = call.arrays
-    m = None if mask is None else _mask_like(
-        np.transpose(mask, call.moved) if call.moved is not None else mask, cg)
+    m = call.mask(mask)
     if spec.reduction == "sparsemax" and xa is not None:  # the support from sparsemax(x)
         co = call.empty(compute)
         _run(spec, "sparsemax", (call.flat(call.arrays[1]), call.flat(co)), call, compute,
              backend, full.shape)
         xa = None
     direct = (out is not None and call.moved is None and out.dtype == compute
-              and _order(out) == call.order and not _shares(out, co)
-              and (out is grad_output or not _shares(out, cg)))
+              and common_order([out]) == call.order and not shares(out, co)
+              and (out is grad_output or not shares(out, cg)))
     res = out if direct else call.empty(compute)
     if spec.reduction == "sparsemax":
         args = (call.flat(cg), call.flat(co), call.flat(res))
@@ -297,4 +284,4 @@ def grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, back
         loop = "softmax_grad_x" if xa is not None else "softmax_grad"
         args = (call.flat(cg), call.flat(co), call.flat(m), call.flat(res))
         _run(spec, loop, args, call, compute, backend, full.shape, _params(spec, compute))
-    return _deliver(call.to_shape(res), out, res_dtype)
+    return deliver(call.to_shape(res), out, res_dtype)

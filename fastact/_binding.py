@@ -23,6 +23,33 @@ def on_device(obj):
         hasattr(obj, "__cuda_array_interface__") or bool(getattr(obj, "__cuda_ndarray__", False)))
 
 
+def common_order(arrays):
+    """"C" or "F" if every array is contiguous in that order, else None (1-D and 0-d arrays are
+    both)."""
+    common = {"C", "F"}
+    for a in arrays:
+        own = {o for o, ok in (("C", a.flags.c_contiguous), ("F", a.flags.f_contiguous)) if ok}
+        common &= own
+    return "C" if "C" in common else ("F" if common else None)
+
+
+def shares(a, *others):
+    """Whether NumPy array ``a`` may share memory with any of ``others`` (None and non-arrays
+    share nothing)."""
+    return any(isinstance(o, np.ndarray) and np.may_share_memory(a, o) for o in others)
+
+
+def deliver(res, out, result):
+    """``res`` (computed in the computing dtype) as the call's result: copied into ``out`` where
+    it was computed elsewhere, cast to the result dtype (float16); a NumPy scalar for 0-d."""
+    if out is not None:
+        if res is not out:
+            np.copyto(out, res, casting="unsafe")
+        return out
+    res = res.astype(result, copy=False)
+    return res if res.ndim else res[()]
+
+
 def check_writeable(name, arr, what):
     if not arr.flags.writeable:
         raise ValueError(f"{name}: {what} is read-only")

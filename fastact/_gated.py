@@ -25,6 +25,9 @@ import numpy as np
 
 from . import _dask, _device, dispatch, hardware
 from ._binding import as_array, check_out, check_writeable, on_device, refuse_out_with_inplace
+from ._binding import common_order as _order
+from ._binding import deliver as _deliver
+from ._binding import shares as _shares
 from ._dtypes import F32 as _F32
 from ._dtypes import common_dtypes
 from ._split import form as _form
@@ -36,16 +39,6 @@ from ._split import split_geometry as _split_geometry
 
 def _dtypes(name, *arrays):
     return common_dtypes(name, [a.dtype for a in arrays])
-
-
-def _order(arrays):
-    """"C" or "F" if every array is contiguous in that order, else None (1-D and 0-d arrays are
-    both)."""
-    common = {"C", "F"}
-    for a in arrays:
-        own = {o for o, ok in (("C", a.flags.c_contiguous), ("F", a.flags.f_contiguous)) if ok}
-        common &= own
-    return "C" if "C" in common else ("F" if common else None)
 
 
 def _flat(a, order):
@@ -86,10 +79,6 @@ def _contiguous(a, dtype, shape=None):
     if shape is not None and a.shape != shape:
         a = np.broadcast_to(a, shape)
     return np.array(a, dtype=dtype, order="C", copy=True)
-
-
-def _shares(a, b):
-    return b is not None and isinstance(b, np.ndarray) and np.may_share_memory(a, b)
 
 
 # -- forward ---------------------------------------------------------------------------------
@@ -149,17 +138,6 @@ def _split_forward(spec, kernel, params, x, axis, out, inplace, backend):
         _run(spec, kernel, _Operands([a, b, res.reshape(-1)], [2 * n, 2 * n, n], rows, n),
              compute, backend, shape, params)
     return _deliver(res, direct, result)
-
-
-def _deliver(res, out, result):
-    """``res`` (computed in the computing dtype) as the call's result: copied into ``out`` where
-    it was computed elsewhere, cast to the result dtype (float16)."""
-    if out is not None:
-        if res is not out:
-            np.copyto(out, res, casting="unsafe")
-        return out
-    res = res.astype(result, copy=False)
-    return res if res.ndim else res[()]
 
 
 def _check_inplace(name, a, what, result, shape=None):

@@ -120,11 +120,6 @@ def _next(a, o, L, end):
 
 
 @njit(**_INLINE)
-def n_units(outer, inner, tile):
-    return outer if inner == 1 else outer * ((inner + tile - 1) // tile)
-
-
-@njit(**_INLINE)
 def _tile(u, L, inner, tile):
     """(base, width, out base) of tile ``u``: element (row r, column j) at ``base + r * inner +
     j``, the reduced output of column j at ``out base + j``."""

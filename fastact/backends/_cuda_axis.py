@@ -21,6 +21,7 @@ import numpy as np
 from numba import config, cuda
 
 from fastact import kernels as K
+from fastact.kernels._math import two_sum
 
 #: threads per block of the block-per-row kernels (a power of two: the tree reduction halves
 #: it); 32 in the simulator, which runs a Python thread per CUDA thread
@@ -43,10 +44,26 @@ def _bigger(m, v):
 
 @cuda.jit(device=True, inline=True)
 def _add(s, c, v):
-    """(s, c) + v with TwoSum: the compensated sum."""
-    t = s + v
-    bb = t - s
-    return t, c + ((s - (t - bb)) + (v - bb))
+    """(s, c) + v: the compensated sum (TwoSum's error into c)."""
+    t, e = two_sum(s, v)
+    return t, c + e
+
+
+@cuda.jit(device=True, inline=True)
+def _softmax_at(x, i, sign, ninf, mask, masked, log, m, q):
+    """Element i of softmax (log: log_softmax) of a row with maximum m and ``q`` = 1/s or
+    log(s); 0 (log: -inf) where masked out."""
+    if masked and not mask[i]:
+        return ninf if log else sign - sign
+    if log:
+        return K.log_softmax_term(x[i] * sign, m, q)
+    return np.float64(K.exp_shifted(x[i] * sign, m)) * q
+
+
+@cuda.jit(device=True, inline=True)
+def _lse(m, rest):
+    """m + log(1 + rest); the maximum itself where it is +-inf or NaN (torch's limits)."""
+    return m if math.isinf(m) or math.isnan(m) else m + math.log1p(rest)
 
 
 @cuda.jit(device=True)
@@ -79,13 +96,7 @@ def softmax_lines(x, mask, y, outer, L, inner, sign, ninf, log, masked):
         m, rest = _line_stats(x, o, L, st, sign, ninf, mask, masked)
         q = math.log1p(rest) if log else 1.0 / (rest + 1.0)
         for r in range(L):
-            i = o + r * st
-            if masked and not mask[i]:
-                y[i] = ninf if log else 0.0
-            elif log:
-                y[i] = K.log_softmax_term(x[i] * sign, m, q)
-            else:
-                y[i] = np.float64(K.exp_shifted(x[i] * sign, m)) * q
+            y[o + r * st] = _softmax_at(x, o + r * st, sign, ninf, mask, masked, log, m, q)
 
 
 @cuda.jit(cache=True)
@@ -93,7 +104,7 @@ def logsumexp_lines(x, mask, out, outer, L, inner, one, ninf, masked):
     for t in range(cuda.grid(1), outer * inner, cuda.gridsize(1)):
         o, st = _line(t, L, inner)
         m, rest = _line_stats(x, o, L, st, one, ninf, mask, masked)
-        out[t] = m if math.isinf(m) or math.isnan(m) else m + math.log1p(rest)
+        out[t] = _lse(m, rest)
 
 
 @cuda.jit(cache=True)
@@ -232,7 +243,7 @@ def _block_stats(x, o, L, sign, ninf, mask, masked, sh_m, sh_s, sh_c):
     half = ROW_THREADS // 2
     while half > 0:
         if tid < half:
-            t, d = _add(sh_s[tid], 0.0, sh_s[tid + half])
+            t, d = two_sum(sh_s[tid], sh_s[tid + half])
             sh_s[tid] = t
             sh_c[tid] += sh_c[tid + half] + d
         cuda.syncthreads()
@@ -254,12 +265,7 @@ def softmax_rows(x, mask, y, rows, L, sign, ninf, log, masked):
         m, rest = _block_stats(x, o, L, sign, ninf, mask, masked, sh_m, sh_s, sh_c)
         q = math.log1p(rest) if log else 1.0 / (rest + 1.0)
         for i in range(o + cuda.threadIdx.x, o + L, ROW_THREADS):
-            if masked and not mask[i]:
-                y[i] = ninf if log else 0.0
-            elif log:
-                y[i] = K.log_softmax_term(x[i] * sign, m, q)
-            else:
-                y[i] = np.float64(K.exp_shifted(x[i] * sign, m)) * q
+            y[i] = _softmax_at(x, i, sign, ninf, mask, masked, log, m, q)
 
 
 @cuda.jit(cache=True)
@@ -271,4 +277,4 @@ def logsumexp_rows(x, mask, out, rows, L, one, ninf, masked):
         o = row * L
         m, rest = _block_stats(x, o, L, one, ninf, mask, masked, sh_m, sh_s, sh_c)
         if cuda.threadIdx.x == 0:
-            out[row] = m if math.isinf(m) or math.isnan(m) else m + math.log1p(rest)
+            out[row] = _lse(m, rest)
