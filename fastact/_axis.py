@@ -34,7 +34,7 @@ from ._binding import (
     refuse_out_with_inplace,
     shares,
 )
-from ._dtypes import common_dtypes
+from ._dtypes import common_dtypes, storage
 
 
 class _Call:
@@ -160,18 +160,19 @@ def forward(spec, x, axis, keepdims, where, out, backend, stream=None):
         return deliver(np.full(shape, -np.inf, result), out, result)
     if not arr.size:
         return deliver(np.empty(shape, result), out, result)
-    src = arr if arr.dtype == compute else arr.astype(compute)
-    call = _Call(name, src, axes, compute)
+    held = storage(compute, result)
+    src = arr if arr.dtype == held else arr.astype(held)
+    call = _Call(name, src, axes, held)
     cx = call.arrays[0]
     m = call.mask(mask)
     if spec.reduces:
-        res = call.empty(compute, reduced=True)
+        res = call.empty(held, reduced=True)
         args = (call.flat(cx), call.flat(m), res)
         _run(spec, "logsumexp", args, call, compute, backend, arr.shape)
         return deliver(call.to_shape(res, reduced=True, keepdims=keepdims), out, result)
-    direct = (out is not None and call.moved is None and out.dtype == compute
+    direct = (out is not None and call.moved is None and out.dtype == held
               and common_order([out]) == call.order and not shares(out, arr))
-    res = out if direct else call.empty(compute)
+    res = out if direct else call.empty(held)
     if spec.reduction == "sparsemax":
         args = (call.flat(cx), call.flat(res))
         _run(spec, "sparsemax", args, call, compute, backend, arr.shape)
@@ -247,25 +248,26 @@ def grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, back
         hardware.check_fits(name, full.size * res_dtype.itemsize)
     if not full.size:
         return deliver(np.empty(full.shape, compute), out, res_dtype)
+    held = storage(compute, res_dtype)
     if spec.reduces:
         g_red = np.ascontiguousarray(np.broadcast_to(g, gshape), dtype=compute)
         g_red = g_red.reshape(reduced_shape(full.shape, axes, False))
         lse = None if ya is None else np.ascontiguousarray(ya, dtype=compute).reshape(
             g_red.shape)
-        src = xa if xa.dtype == compute else xa.astype(compute)
-        call = _Call(name, src, axes, compute)
+        src = xa if xa.dtype == held else xa.astype(held)
+        call = _Call(name, src, axes, held)
         m = call.mask(mask)
         if lse is None:  # NaN: the loop computes each row's logsumexp
             lse = np.full(g_red.shape, np.nan, compute)
         g_flat, lse_flat = call.reduced_flat(g_red), call.reduced_flat(lse)
-        res = call.empty(compute)
+        res = call.empty(held)
         args = (g_flat, call.flat(call.arrays[0]), lse_flat, call.flat(m), call.flat(res))
         _run(spec, "logsumexp_grad", args, call, compute, backend, full.shape)
         return deliver(call.to_shape(res), out, res_dtype)
     gb = g if g.shape == full.shape else np.broadcast_to(g, full.shape)
-    gb = gb if gb.dtype == compute else gb.astype(compute)
-    other = full if full.dtype == compute else full.astype(compute)
-    call = _Call(name, gb, axes, compute, extra=(other,))
+    gb = gb if gb.dtype == held else gb.astype(held)
+    other = full if full.dtype == held else full.astype(held)
+    call = _Call(name, gb, axes, held, extra=(other,))
     cg, co = call.arrays
     m = call.mask(mask)
     if spec.reduction == "sparsemax" and xa is not None:  # the support from sparsemax(x)
@@ -273,10 +275,10 @@ def grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, back
         _run(spec, "sparsemax", (call.flat(call.arrays[1]), call.flat(co)), call, compute,
              backend, full.shape)
         xa = None
-    direct = (out is not None and call.moved is None and out.dtype == compute
+    direct = (out is not None and call.moved is None and out.dtype == held
               and common_order([out]) == call.order and not shares(out, co)
               and (out is grad_output or not shares(out, cg)))
-    res = out if direct else call.empty(compute)
+    res = out if direct else call.empty(held)
     if spec.reduction == "sparsemax":
         args = (call.flat(cg), call.flat(co), call.flat(res))
         _run(spec, "sparsemax_grad", args, call, compute, backend, full.shape)

@@ -1,4 +1,10 @@
-"""The dtype rules of the public functions: which dtype a call computes in and returns."""
+"""The dtype rules of the public functions: which dtype a call computes in and returns.
+
+bfloat16 is ml_dtypes' (what JAX uses): a dtype NumPy stores but does not compute in. fastact
+knows it by name and never imports ml_dtypes itself; an array of it means its user did. It is
+computed in float32 and rounded once to bfloat16. The compiled loops read and write it as its
+16-bit words (:func:`words`), widening and rounding each element as they go.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,27 @@ F16, F32, F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
 _SUPPORTED_FLOATS = (F16, F32, F64)
 
+#: how the compiled loops see a bfloat16 array: its 16-bit words
+WORD = np.dtype(np.uint16)
+
+
+def is_bf16(dtype) -> bool:
+    """Whether ``dtype`` is ml_dtypes.bfloat16."""
+    return dtype.kind == "V" and dtype.name == "bfloat16"
+
+
+def storage(compute: np.dtype, result: np.dtype) -> np.dtype:
+    """The dtype the compiled loops read and write for a call computing in ``compute`` and
+    returning ``result``: bfloat16 itself (the loops widen and round each element), else the
+    computing dtype (float16 goes through float32 copies)."""
+    return result if is_bf16(result) else compute
+
+
+def words(a):
+    """``a`` as the compiled loops take it: a bfloat16 array's 16-bit words (a view), any other
+    array itself."""
+    return a.view(WORD) if is_bf16(a.dtype) else a
+
 
 #: the dtypes the compiled contiguous loops (the fast paths) take
 LOOP_DTYPES = (F32, F64)
@@ -16,8 +43,8 @@ LOOP_DTYPES = (F32, F64)
 
 def refuse_dtype(name, dtype):
     raise TypeError(
-        f"{name}: unsupported dtype {dtype}; fastact computes float16, float32 and float64 "
-        "(integers and bools are promoted to float64)"
+        f"{name}: unsupported dtype {dtype}; fastact computes float16, float32, float64 and "
+        "bfloat16 (ml_dtypes) (integers and bools are promoted to float64)"
     )
 
 
@@ -29,6 +56,8 @@ def dtypes(name: str, dtype: np.dtype, keeps_integers: bool) -> tuple[np.dtype, 
     kind = dtype.kind
     if kind in "biuf" and not dtype.isnative:
         dtype = dtype.newbyteorder("=")
+    if is_bf16(dtype):
+        return F32, dtype
     if kind == "f":
         if dtype not in _SUPPORTED_FLOATS:
             refuse_dtype(name, dtype)
@@ -46,10 +75,10 @@ def dtype_of(a) -> np.dtype:
 
 def common_dtypes(name: str, dts) -> tuple[np.dtype, np.dtype]:
     """(compute dtype, result dtype) of a call on operands of the dtypes ``dts``: NumPy's
-    promotion of the dtypes (not of values), integers and bools to float64; any operand of
-    another kind refused, naming its dtype."""
+    promotion of the dtypes (not of values; with bfloat16, ml_dtypes' promotion), integers and
+    bools to float64; any operand of another kind refused, naming its dtype."""
     dts = [np.dtype(d) for d in dts]
     for dt in dts:
-        if dt.kind not in "biuf":
+        if dt.kind not in "biuf" and not is_bf16(dt):
             refuse_dtype(name, dt)
     return dtypes(name, np.result_type(*dts), False)

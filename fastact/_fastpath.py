@@ -2,10 +2,10 @@
 
 At N = 1e3 the kernels take well under a microsecond and at 1e6 a relu takes ~70 us; the general
 path (binding, validation, dispatch) costs ~10-20 us. A call with only an array (forward) or two
-arrays (gradient) of one float dtype, C-contiguous, 1-D or more, default parameters (and
-``out=`` only of the same dtype, shape and layout, not overlapping), where "auto" is in force
-(backend="auto", or no backend= and no override active) goes straight to the loop "auto" would
-pick: the serial loop below the parallel threshold, the parallel one from it on; with
+arrays (gradient) of one float dtype (float32, float64 or bfloat16), C-contiguous, 1-D or more,
+default parameters (and ``out=`` only of the same dtype, shape and layout, not overlapping), where
+"auto" is in force (backend="auto", or no backend= and no override active) goes straight to the loop
+"auto" would pick: the serial loop below the parallel threshold, the parallel one from it on; with
 backend="cpu", to the serial loop. Everything else takes the general path, which gives the same
 result.
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _calls, dispatch, hardware
 from ._binding import bind
-from ._dtypes import LOOP_DTYPES
+from ._dtypes import F32, LOOP_DTYPES, is_bf16, words
 from ._weight import weight_sum
 
 
@@ -31,6 +31,17 @@ def _parallel_runner(loop, n_scalars, itemsize):
     return run
 
 
+def _on_words(loop):
+    """``loop`` (None stays None) taking bfloat16 arrays: it runs on their 16-bit words."""
+    if loop is None:
+        return None
+
+    def run(*args):
+        return loop(*[words(a) for a in args])
+
+    return run
+
+
 def _fast_path(spec, kernel_name):
     """(loop_for(dtype, parallel) -> (loop, scalar defaults, in-place loop), route) for one
     generated function; ``route(size, dtype, backend)`` (:func:`fastact.dispatch.router`) is
@@ -41,6 +52,10 @@ def _fast_path(spec, kernel_name):
 
     def loop_for(dtype, par):
         entry = table.get((dtype, par))
+        if entry is None and is_bf16(dtype):  # the float32 loops on the arrays' 16-bit words
+            entry = table[(dtype, par)] = (_on_words(loop_for(F32, par)[0]),
+                                           loop_for(F32, par)[1],
+                                           _on_words(loop_for(F32, par)[2]))
         if entry is None and dtype in LOOP_DTYPES:
             from .backends import cpu
 

@@ -12,8 +12,9 @@
 
 A contiguous x (C or Fortran order) is read in place along any axis: its halves are ``rows`` runs
 of ``n`` contiguous elements (``n`` = half the axis times the elements after it), the loops index
-them with a row stride, and nothing is transposed or copied. Other layouts, broadcasting, float16
-and integers go through contiguous copies in the computing dtype. Every check happens before the
+them with a row stride, and nothing is transposed or copied (bfloat16 too: the loops read its
+16-bit words). Other layouts, broadcasting, float16 and integers go through contiguous copies in
+the computing dtype. Every check happens before the
 first write.
 """
 
@@ -29,7 +30,7 @@ from ._binding import common_order as _order
 from ._binding import deliver as _deliver
 from ._binding import shares as _shares
 from ._dtypes import F32 as _F32
-from ._dtypes import common_dtypes
+from ._dtypes import common_dtypes, storage
 from ._split import form as _form
 from ._split import half as _half
 from ._split import norm_axis as _norm_axis
@@ -114,7 +115,8 @@ def _split_forward(spec, kernel, params, x, axis, out, inplace, backend):
         check_out(name, out, shape, result)
     else:
         hardware.check_fits(name, math.prod(shape) * result.itemsize)
-    order = _order([arr]) if arr.dtype == compute else None
+    held = storage(compute, result)
+    order = _order([arr]) if arr.dtype == held else None
     direct = target if target is not None else out
     if order is not None and arr.size:
         rows, n, a, b = _split_operands(arr, axis, order)
@@ -122,11 +124,11 @@ def _split_forward(spec, kernel, params, x, axis, out, inplace, backend):
             ops = _Operands([a, b], [2 * n, 2 * n], rows, n)
             _run(spec, f"{kernel}_inplace", ops, compute, backend, shape, params)
             return target
-        if direct is not None and direct.dtype == compute and _order([direct]) == order \
+        if direct is not None and direct.dtype == held and _order([direct]) == order \
                 and not _shares(direct, arr):
             res = direct
         else:
-            res = np.empty(shape, compute, order=order)
+            res = np.empty(shape, held, order=order)
         ops = _Operands([a, b, _flat(res, order)], [2 * n, 2 * n, n], rows, n)
         _run(spec, kernel, ops, compute, backend, shape, params)
         return _deliver(res, direct, result)
@@ -186,7 +188,8 @@ def _pair_forward(spec, kernel, params, gate, up, out, inplace, backend):
     else:
         hardware.check_fits(name, math.prod(shape) * result.itemsize)
     size = math.prod(shape)
-    order = _order([a, b]) if (a.dtype == compute and b.dtype == compute
+    held = storage(compute, result)
+    order = _order([a, b]) if (a.dtype == held and b.dtype == held
                                and a.shape == b.shape == shape) else None
     if order is not None and size:
         fa, fb = _flat(a, order), _flat(b, order)
@@ -194,7 +197,7 @@ def _pair_forward(spec, kernel, params, gate, up, out, inplace, backend):
             _run(spec, f"{kernel}_inplace", _Operands([fa, fb], [size, size], 1, size), compute,
                  backend, shape, params)
             return target
-        if out is not None and out.dtype == compute and _order([out]) == order and (
+        if out is not None and out.dtype == held and _order([out]) == order and (
                 not (_shares(out, a) or _shares(out, b)) or _same(out, a)):
             if _same(out, a):  # out is the gate itself: the in-place loop
                 _run(spec, f"{kernel}_inplace", _Operands([fa, fb], [size, size], 1, size),
@@ -202,7 +205,7 @@ def _pair_forward(spec, kernel, params, gate, up, out, inplace, backend):
                 return out
             res = out
         else:
-            res = np.empty(shape, compute, order=order)
+            res = np.empty(shape, held, order=order)
         _run(spec, kernel, _Operands([fa, fb, _flat(res, order)], [size] * 3, 1, size),
              compute, backend, shape, params)
         return _deliver(res, out, result)
@@ -259,8 +262,9 @@ def _split_grad(spec, kernel, params, grad_output, x, axis, out, inplace, backen
         check_out(name, out, arr.shape, result)
     else:
         hardware.check_fits(name, arr.size * result.itemsize)
-    order = _order([arr]) if arr.dtype == compute else None
-    plain = (order is not None and g.dtype == compute and g.shape == shape
+    held = storage(compute, result)
+    order = _order([arr]) if arr.dtype == held else None
+    plain = (order is not None and g.dtype == held and g.shape == shape
              and _order([g]) == order)
     if plain and arr.size:
         rows, n, a, b = _split_operands(arr, axis, order)
@@ -269,11 +273,11 @@ def _split_grad(spec, kernel, params, grad_output, x, axis, out, inplace, backen
             ops = _Operands([fg, a, b], [n, 2 * n, 2 * n], rows, n)
             _run(spec, f"{kernel}_inplace", ops, compute, backend, shape, params)
             return x
-        if out is not None and out.dtype == compute and _order([out]) == order and not (
+        if out is not None and out.dtype == held and _order([out]) == order and not (
                 _shares(out, arr) or _shares(out, g)):
             res = out
         else:
-            res = np.empty(arr.shape, compute, order=order)
+            res = np.empty(arr.shape, held, order=order)
         fr = _flat(res, order)
         ops = _Operands([fg, a, b, fr, fr[n:]], [n, 2 * n, 2 * n, 2 * n, 2 * n], rows, n)
         _run(spec, kernel, ops, compute, backend, shape, params)
@@ -321,7 +325,8 @@ def _pair_grad(spec, kernel, params, grad_output, gate, up, out, inplace, backen
     if not size:
         return tuple(_deliver(np.empty(s, compute), o, result)
                      for s, o in zip((a.shape, b.shape), outs or (None, None), strict=True))
-    order = _order([a, b, g]) if all(t.dtype == compute and t.shape == shape
+    held = storage(compute, result)
+    order = _order([a, b, g]) if all(t.dtype == held and t.shape == shape
                                      for t in (a, b, g)) else None
     if order is not None and inplace:
         fa, fb, fg = _flat(a, order), _flat(b, order), _flat(g, order)
@@ -331,10 +336,10 @@ def _pair_grad(spec, kernel, params, grad_output, gate, up, out, inplace, backen
     if order is not None:
         ins = [_flat(g, order), _flat(a, order), _flat(b, order)]
         free = outs is not None and all(
-            o.dtype == compute and _order([o]) == order and not any(
+            o.dtype == held and _order([o]) == order and not any(
                 _shares(o, t) for t in (a, b, g)) for o in outs)
-        res = outs if free else (np.empty(shape, compute, order=order),
-                                 np.empty(shape, compute, order=order))
+        res = outs if free else (np.empty(shape, held, order=order),
+                                 np.empty(shape, held, order=order))
     else:
         ins = [_contiguous(t, compute, shape).reshape(-1) for t in (g, a, b)]
         res = (np.empty(shape, compute), np.empty(shape, compute))

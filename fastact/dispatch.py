@@ -105,11 +105,11 @@ def router(family: str):
     of activation family ``family``: None where the general path must decide (an override is
     active, a backend other than "auto" or "cpu" is named, the thresholds are not loaded yet, a
     tuned profile may send this size to the GPU), else whether "auto" (or "cpu": never) runs it
-    on the parallel backend. ``dtype`` is float32 or float64."""
+    on the parallel backend. ``dtype`` is float32, float64 or bfloat16."""
     state = _state
     get_override = _override.get
     env_seen, environ_size = _env_seen, _environ_size
-    f32 = np.dtype(np.float32)
+    f64 = np.dtype(np.float64)
     parallel = backends.parallel
 
     def route(size, dtype, backend):
@@ -127,7 +127,7 @@ def router(family: str):
                     return None
         elif backend != "auto":
             return None
-        kind = "float32" if dtype == f32 else "float64"
+        kind = "float64" if dtype == f64 else "float32"  # bfloat16 computes in float32
         gpu = limits.get("cuda")
         if gpu is not None and gpu[family][kind] is not None and size >= gpu[family][kind]:
             return None  # a tuned profile may send this size to the GPU: the general path
@@ -165,7 +165,7 @@ def choose(requested: str, spec, shape, dtype) -> tuple[str, str]:
         return requested, "requested"
     n = math.prod(shape)
     table, source = thresholds()
-    kind = "float32" if dtype.itemsize <= 4 and dtype.kind == "f" else "float64"
+    kind = "float64" if dtype.itemsize > 4 or dtype.kind in "biu" else "float32"
     limit = table[spec.family][kind]
     where = f"{spec.family} {kind} threshold {limit} from {source}"
     gpu = table.get("cuda", {}).get(spec.family, {}).get(kind)

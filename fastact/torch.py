@@ -9,8 +9,8 @@ Needs PyTorch (optional; this module is only imported when used). Every activati
 - ``fastact.torch.Activation(name, **params)``: the same as an ``nn.Module``.
 
 Tensors are shared with NumPy (``Tensor.numpy()`` / ``torch.from_numpy``): no copy in or out.
-CPU tensors of float16/float32/float64 only; a CUDA tensor raises (this version has no GPU
-backend), as does bfloat16 (NumPy has no such dtype).
+CPU tensors of float16/float32/float64, and bfloat16 (seen by NumPy as ml_dtypes.bfloat16, the
+same bits: needs ``fastact[bf16]``); a CUDA tensor raises (this version has no GPU backend).
 
 >>> import torch, fastact.torch as ft                      # doctest: +SKIP
 >>> x = torch.randn(1000, dtype=torch.float64, requires_grad=True)
@@ -27,7 +27,7 @@ import torch
 import fastact
 
 from ._binding import bind
-from ._dtypes import dtypes
+from ._dtypes import dtypes, is_bf16
 from ._split import form
 from .registry import ACTIVATIONS, AXISWISE, GATED
 
@@ -38,10 +38,29 @@ def _array(t: torch.Tensor, what: str, name: str) -> np.ndarray:
     if t.device.type != "cpu":
         raise ValueError(f"fastact.torch.{name}: {what} is on {t.device}; this version of "
                          "fastact computes CPU tensors only")
+    if t.dtype == torch.bfloat16:  # NumPy holds it as ml_dtypes.bfloat16: the same bits
+        return t.detach().view(torch.int16).numpy().view(_bfloat16(name))
     if t.dtype not in (torch.float16, torch.float32, torch.float64):
         raise TypeError(f"fastact.torch.{name}: {what} has dtype {t.dtype}; fastact computes "
-                        "float16, float32 and float64")
+                        "float16, float32, float64 and bfloat16")
     return t.detach().numpy()
+
+
+def _bfloat16(name):
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise TypeError(f"fastact.torch.{name}: bfloat16 tensors need ml_dtypes (pip install "
+                        "'fastact[bf16]')") from None
+    return ml_dtypes.bfloat16
+
+
+def _tensor(a) -> torch.Tensor:
+    """A result as a tensor sharing its memory (a NumPy scalar as a 0-d tensor)."""
+    a = np.asarray(a)
+    if is_bf16(a.dtype):
+        return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(a)
 
 
 def _make_function(name: str):
@@ -63,14 +82,14 @@ def _make_function(name: str):
             ctx.save_for_backward(x)
             ctx.params = params
             ctx.noise = kw
-            return torch.from_numpy(np.asarray(forward_fn(xa, *params, **kw)))
+            return _tensor(forward_fn(xa, *params, **kw))
 
         @staticmethod
         def backward(ctx, grad_output):
             (x,) = ctx.saved_tensors
             g = grad_fn(_array(grad_output, "grad_output", name), _array(x, "x", name),
                         *ctx.params, **ctx.noise)
-            return (torch.from_numpy(np.asarray(g)), *([None] * len(ctx.params)))
+            return (_tensor(g), *([None] * len(ctx.params)))
 
     Fn.__name__ = Fn.__qualname__ = f"{name.title().replace('_', '')}Function"
     return Fn
@@ -87,7 +106,7 @@ def _make_weight_function(name: str, weight: str):
         def forward(ctx, x, w):
             ctx.save_for_backward(x, w)
             y = forward_fn(_array(x, "x", name), **{weight: _array(w, weight, name)})
-            return torch.from_numpy(np.asarray(y))
+            return _tensor(y)
 
         @staticmethod
         def backward(ctx, grad_output):
@@ -95,7 +114,7 @@ def _make_weight_function(name: str, weight: str):
             gi, gw = grad_fn(_array(grad_output, "grad_output", name), _array(x, "x", name),
                              **{weight: _array(w, weight, name)})
             gw = torch.as_tensor(np.asarray(gw)).reshape(w.shape)
-            return torch.from_numpy(np.asarray(gi)), gw
+            return _tensor(gi), gw
 
     Fn.__name__ = Fn.__qualname__ = f"{name.title().replace('_', '')}Function"
     return Fn
@@ -115,7 +134,7 @@ def _make_gated_function(name: str):
             ua = None if up is None else _array(up, "up", name)
             ctx.save_for_backward(x, up) if up is not None else ctx.save_for_backward(x)
             ctx.axis, ctx.params, ctx.pair = axis, params, up is not None
-            return torch.from_numpy(np.asarray(forward_fn(xa, ua, axis=axis, **params)))
+            return _tensor(forward_fn(xa, ua, axis=axis, **params))
 
         @staticmethod
         def backward(ctx, grad_output):
@@ -123,11 +142,11 @@ def _make_gated_function(name: str):
             if ctx.pair:
                 x, up = ctx.saved_tensors
                 ga, gb = grad_fn(g, _array(x, "x", name), _array(up, "up", name), **ctx.params)
-                return (torch.from_numpy(np.asarray(ga)), torch.from_numpy(np.asarray(gb)),
+                return (_tensor(ga), _tensor(gb),
                         None, None)
             (x,) = ctx.saved_tensors
             gx = grad_fn(g, _array(x, "x", name), axis=ctx.axis, **ctx.params)
-            return torch.from_numpy(np.asarray(gx)), None, None, None
+            return _tensor(gx), None, None, None
 
     Fn.__name__ = Fn.__qualname__ = f"{name.title().replace('_', '')}Function"
     return Fn
@@ -144,8 +163,8 @@ def _make_axis_function(name: str, reduces: bool):
         @staticmethod
         def forward(ctx, x, axis, keepdims):
             xa = _array(x, "x", name)
-            y = torch.from_numpy(np.asarray(
-                forward_fn(xa, axis, keepdims) if reduces else forward_fn(xa, axis)))
+            y = _tensor(
+                forward_fn(xa, axis, keepdims) if reduces else forward_fn(xa, axis))
             ctx.save_for_backward(x, y) if reduces else ctx.save_for_backward(y)
             ctx.axis, ctx.keepdims = axis, keepdims
             return y
@@ -160,7 +179,7 @@ def _make_axis_function(name: str, reduces: bool):
             else:
                 (y,) = ctx.saved_tensors
                 gx = grad_fn(g, axis=ctx.axis, result=_array(y, "result", name))
-            return torch.from_numpy(np.asarray(gx)), None, None
+            return _tensor(gx), None, None
 
     Fn.__name__ = Fn.__qualname__ = f"{name.title().replace('_', '')}Function"
     return Fn

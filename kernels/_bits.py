@@ -6,10 +6,11 @@ add/shift on the float's bits, with integers carried as "shifted" floats (``k + 
 whose low bits are ``k``), so every operation has a SIMD form for float32 and float64 alike.
 """
 
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 #: per float width: (integer type, mantissa bits, exponent bias, 1.5 * 2**mantissa bits)
 _LAYOUT = {32: (ir.IntType(32), 23, 127, 12582912.0), 64: (ir.IntType(64), 52, 1023,
@@ -260,3 +261,83 @@ def select(typingctx, c, a, b):
         return builder.select(context.cast(builder, cv, sig.args[0], types.boolean), av, bv)
 
     return a(c, a, b), codegen
+
+
+# -- bfloat16: the upper 16 bits of a float32, held in NumPy as ml_dtypes.bfloat16 -------------
+#
+# Numba cannot type an ml_dtypes array, so the loops receive a bfloat16 array as its 16-bit words
+# (a uint16 view): ``widen`` turns a loaded element into the float32 the kernels compute in, and
+# ``narrow`` turns the kernel's float32 result into the element stored. For float arrays both are
+# the identity, so one loop source serves float32, float64 and bfloat16.
+
+#: the bits of a float32 below a bfloat16's: a float32 is rounded to bfloat16 by adding
+#: ``BF16_HALF`` plus the kept part's lowest bit (ties to even) and dropping these 16 bits
+BF16_SHIFT, BF16_HALF = 16, 0x7FFF
+#: the quiet NaN a NaN becomes (its sign kept), as ml_dtypes and torch round NaN
+BF16_QNAN = 0x7FC0
+
+
+@intrinsic
+def bf16_to_f32(typingctx, u):
+    """The float32 value of the bfloat16 whose 16-bit word is ``u`` (exact: a shift)."""
+    if not (isinstance(u, types.Integer) and u.bitwidth == 16):
+        return None
+
+    def codegen(context, builder, sig, args):
+        i32 = ir.IntType(32)
+        wide = builder.shl(builder.zext(args[0], i32), i32(BF16_SHIFT))
+        return builder.bitcast(wide, ir.FloatType())
+
+    return types.float32(u), codegen
+
+
+@intrinsic
+def f32_to_bf16(typingctx, v):
+    """The 16-bit word of float32 ``v`` rounded to bfloat16: to nearest, ties to even; an
+    overflow gives inf, a subnormal rounds as any value, NaN gives the quiet NaN (sign kept)."""
+    if v != types.float32:
+        return None
+
+    def codegen(context, builder, sig, args):
+        i32, i16 = ir.IntType(32), ir.IntType(16)
+        bits = builder.bitcast(args[0], i32)
+        high = builder.lshr(bits, i32(BF16_SHIFT))
+        lsb = builder.and_(high, i32(1))
+        rounded = builder.lshr(builder.add(bits, builder.add(lsb, i32(BF16_HALF))),
+                               i32(BF16_SHIFT))
+        nan = builder.or_(builder.and_(high, i32(0x8000)), i32(BF16_QNAN))
+        isnan = builder.fcmp_unordered("uno", args[0], args[0])
+        return builder.trunc(builder.select(isnan, nan, rounded), i16)
+
+    return types.uint16(v), codegen
+
+
+def widen(v):
+    """A loaded element as the kernels take it: a float itself, a bfloat16 word as float32."""
+
+
+@overload(widen, inline="always")
+def _widen(v):
+    if isinstance(v, types.Float):
+        return lambda v: v
+    if v == types.uint16:
+        return lambda v: bf16_to_f32(v)
+    return None
+
+
+def narrow(a, v):
+    """The kernel's result ``v`` as an element of array ``a``: ``v`` itself for a float array, its
+    bfloat16 word for a bfloat16 array (a uint16 view). A kernel that computes a float32 input in
+    float64 gives the float64 value: it is rounded to float32 first, as a float32 array stores
+    it, so a bfloat16 result is always the float32 result rounded once more."""
+
+
+@overload(narrow, inline="always")
+def _narrow(a, v):
+    if not isinstance(a, types.Array):
+        return None
+    if a.dtype == types.uint16:
+        if v == types.float64:
+            return lambda a, v: f32_to_bf16(np.float32(v))
+        return lambda a, v: f32_to_bf16(v)
+    return lambda a, v: v

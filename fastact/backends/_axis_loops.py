@@ -48,7 +48,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from fastact import kernels as K
-from fastact.kernels._bits import add_reassoc, maximum, select
+from fastact.kernels._bits import add_reassoc, maximum, narrow, select, widen
 from fastact.kernels._jit import FASTMATH
 from fastact.kernels._math import log1p, two_sum
 
@@ -602,3 +602,15 @@ def sparsemax_grad(g, y, dx, lo, hi, L, inner, tile):
                 o = j * L
                 _sparsemax_grad_row(bg[o:o + L], by[o:o + L], bd[o:o + L])
             _scatter(bd, dx, base, L, inner, w)
+
+
+# -- bfloat16 ---------------------------------------------------------------------------------
+
+
+@njit(**_OPTIONS)
+def convert(src, dst):
+    """``dst[i] = src[i]`` between a bfloat16 array's 16-bit words and float32: widened
+    exactly, or rounded to nearest even (the backends run the float32 loops above on float32
+    copies of bfloat16 rows)."""
+    for i in range(dst.size):
+        dst[i] = narrow(dst, widen(src[i]))

@@ -25,6 +25,7 @@ import threading
 
 import numpy as np
 
+from .._dtypes import is_bf16
 from .cpu import n_arrays
 
 #: whether the gated kernels' float32 fast-form loops (``<loop>_f32``) exist here
@@ -404,16 +405,17 @@ def run_rows(loop, views, rows, n, strides, scalars, itemsize, written):
     if not rows * n:
         return
     extents = [(rows - 1) * st + n for st in strides]
-    devs = [cuda.to_device(np.ascontiguousarray(v[:e])) for v, e in zip(views, extents,
-                                                                        strict=True)]
+    devs = [cuda.to_device(np.ascontiguousarray(v[:e], dtype=_F32 if is_bf16(v.dtype) else None))
+            for v, e in zip(views, extents, strict=True)]
     stream = cuda.default_stream()
     launch(kernel(loop), rows * n, stream, *devs, rows, n, *strides, *scalars)
     for i in written:
         host = devs[i].copy_to_host(stream=stream)
         stream.synchronize()
-        st = strides[i] * itemsize
-        dst = np.lib.stride_tricks.as_strided(views[i], (rows, n), (st, itemsize))
-        dst[...] = np.lib.stride_tricks.as_strided(host, (rows, n), (st, itemsize))
+        dst, src = (np.lib.stride_tricks.as_strided(a, (rows, n), (strides[i] * a.itemsize,
+                                                                   a.itemsize))
+                    for a in (views[i], host))
+        dst[...] = src
 
 
 def call(name, args, out, dtype):
@@ -427,8 +429,10 @@ def call(name, args, out, dtype):
     allocated = out is None
     if allocated:
         out = np.empty(shape, dtype)
-    work = out.dtype  # float16 results move as float16 and are computed in float32 on the GPU
-    target = out if out.flags.c_contiguous else np.empty(shape, work)
+    # float16 results move as float16 and are computed in float32 on the GPU; bfloat16 (which
+    # Numba's device arrays cannot hold) moves as float32 and is rounded on the host
+    work = _F32 if is_bf16(out.dtype) else out.dtype
+    target = out if out.flags.c_contiguous and work == out.dtype else np.empty(shape, work)
     ins = []
     for a in arrays:
         a = np.asarray(a)
@@ -530,10 +534,15 @@ def run_axis(loop, arrays, scalars, outer, L, inner, itemsize=None):
     require(loop)
     cuda = _cuda()
     stream = cuda.default_stream()
-    devs = [None if a is None else cuda.to_device(np.ascontiguousarray(a), stream=stream)
-            for a in arrays]
+    # bfloat16 (which Numba's device arrays cannot hold) moves as float32, rounded on the host
+    devs = [None if a is None else cuda.to_device(
+        np.ascontiguousarray(a, dtype=_F32 if is_bf16(a.dtype) else None), stream=stream)
+        for a in arrays]
     if loop == "logsumexp_grad" and np.isnan(arrays[2]).all():
         run_axis_device("logsumexp", [devs[1], devs[3], devs[2]], (), outer, L, inner, stream)
     run_axis_device(loop, devs, scalars, outer, L, inner, stream)
-    devs[-1].copy_to_host(arrays[-1], stream=stream)
+    if is_bf16(arrays[-1].dtype):
+        arrays[-1][...] = devs[-1].copy_to_host(stream=stream)
+    else:
+        devs[-1].copy_to_host(arrays[-1], stream=stream)
     stream.synchronize()

@@ -35,6 +35,7 @@ import numba
 import numpy as np
 
 from .. import hardware
+from .._dtypes import words
 from . import cpu
 
 #: whether the gated kernels' float32 fast-form loops (``<loop>_f32``) exist here
@@ -187,7 +188,7 @@ def run_rows(loop, views, rows, n, strides, scalars, itemsize, written=()):
     """Run generated row loop ``loop`` (see :func:`fastact.backends.cpu.run_rows`) with all
     threads: ``prange`` over (row, block) pairs (serially where it must not launch now)."""
     def run(fn, block):
-        for v, r, m in cpu.row_pieces(views, rows, n, strides, PIECE):
+        for v, r, m in cpu.row_pieces([words(v) for v in views], rows, n, strides, PIECE):
             fn(*v, r, m, *strides, block, *scalars)
 
     if not _launch(loop, len(views), rows * n, itemsize, run):
@@ -199,16 +200,18 @@ def run_axis(loop, arrays, scalars, outer, L, inner, itemsize):
     threads: its units (rows, or tiles of a non-last axis split so that every thread has some)
     in about 4 ranges per thread, each on a thread of the pool (the loop releases the GIL)."""
     n = threads()
+    arrays, finish = cpu.with_bf16(arrays, inner)
     tile = cpu.axis_tile(outer, inner, n)
     units = cpu.axis_units(outer, inner, tile)
-    fn = getattr(cpu._axis_loops(), loop)
+    run = cpu.axis_runner(loop, arrays, scalars, outer, L, inner, tile)
     step = max(1, -(-units // (4 * n)))
     ranges = [(lo, min(units, lo + step)) for lo in range(0, units, step)]
     if len(ranges) < 2 or n < 2:
-        fn(*arrays, 0, units, L, inner, tile, *scalars)
-        return
-    for _ in _pool(n).map(lambda r: fn(*arrays, r[0], r[1], L, inner, tile, *scalars), ranges):
-        pass
+        run(0, units)
+    else:
+        for _ in _pool(n).map(lambda r: run(*r), ranges):
+            pass
+    finish()
 
 
 def _par_loops():
