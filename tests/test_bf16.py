@@ -1,0 +1,275 @@
+"""bfloat16 (ml_dtypes): every activation of every kind on bfloat16 arrays.
+
+The contract: a bfloat16 result is fastact's float32 result on the widened inputs, rounded once
+to nearest even (NaN stays NaN, overflow gives inf). Checked bit for bit over all 65536 bfloat16
+inputs for every element-wise kernel (forward, gradient, gradient from the output), every gated
+kernel (the gate takes every value) and every axis-wise activation (rows of all 65536 values,
+along either axis), on the serial and parallel backends; then out=, inplace=, layouts, NumPy's
+promotion with ml_dtypes, refused calls, dask, fastact.torch and a process without ml_dtypes.
+The CUDA backend's host paths are tested in tests/cuda/test_bf16_cuda.py.
+"""
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import fastact
+
+from .reference import AXISWISE, GATED, cases, first_cases, grad_input
+
+ml_dtypes = pytest.importorskip("ml_dtypes")
+BF16 = np.dtype(ml_dtypes.bfloat16)
+
+#: every bfloat16 value, by its 16-bit word
+EVERY = np.arange(1 << 16, dtype=np.uint16).view(BF16)
+RNG = np.random.default_rng(0)
+#: a grad_output for the gradients: random normal values and the special ones
+G = RNG.standard_normal(EVERY.size).astype(BF16)
+G[:6] = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0], np.float32).astype(BF16)
+
+KERNELS = first_cases()
+
+
+def rounded(a):
+    """float32 ``a`` rounded once to bfloat16 (ml_dtypes' cast: to nearest even)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # ml_dtypes' cast of NaN warns
+        return np.asarray(a, np.float32).astype(BF16)
+
+
+def f32(a):
+    return np.asarray(a).astype(np.float32)
+
+
+def assert_bits(got, want):
+    """The same bfloat16 bits, any NaN for a NaN."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == BF16 and want.dtype == BF16 and got.shape == want.shape
+    gw, ww = got.view(np.uint16), want.view(np.uint16)
+    gn, wn = np.isnan(got.astype(np.float32)), np.isnan(want.astype(np.float32))
+    np.testing.assert_array_equal(gn, wn)
+    bad = np.flatnonzero((gw != ww) & ~wn)
+    assert not bad.size, (f"{bad.size} elements differ, first at input word "
+                          f"{bad[0]:#06x}: {got.reshape(-1)[bad[0]]} != {want.reshape(-1)[bad[0]]}")
+
+
+def test_rounding_is_ml_dtypes_cast_on_every_float32_pattern_class():
+    # relu on float32 values is the identity: the bfloat16 of relu(x) for x in bfloat16 is x;
+    # the rounding itself is checked through an exact float32 result, f(x) = x for x >= 0
+    bits = RNG.integers(0, 1 << 31, 200_000, dtype=np.uint32)
+    x32 = np.concatenate([bits.view(np.float32), np.array(
+        [0.0, np.inf, np.nan, 3.4028235e38, 1e-45, 1.1754942e-38, 1.0000001], np.float32)])
+    x32 = np.where(np.isnan(x32), np.float32(np.nan), x32)
+    # hardtanh(x, min, max) with a huge range is the identity on these values: its float32
+    # result rounded to bfloat16 must be ml_dtypes' cast of x itself
+    got = fastact.hardtanh(x32.astype(BF16), -np.inf, np.inf)
+    assert_bits(got, rounded(x32).astype(np.float32).astype(BF16))
+    assert_bits(fastact.leaky_relu(x32.astype(BF16), 1.0), x32.astype(BF16))
+
+
+ELEMENTWISE_IDS = list(KERNELS)
+
+
+@pytest.mark.parametrize("kernel", ELEMENTWISE_IDS)
+def test_every_input_elementwise(kernel):
+    name, params = KERNELS[kernel]
+    spec = fastact.ACTIVATIONS[name]
+    f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+    if spec.random_param is not None:
+        params = {**params, spec.random_param.name: False}
+    x, xf = EVERY, f32(EVERY)
+    assert_bits(f(x, **params), rounded(f(xf, **params)))
+    assert_bits(grad_input(spec, fg(G, x, **params)),
+                rounded(grad_input(spec, fg(f32(G), xf, **params))))
+    if spec.result_grad is not None and not spec.has_weight:
+        y = f(x, **params)
+        assert_bits(fg(G, result=y, **params), rounded(fg(f32(G), result=f32(y), **params)))
+
+
+@pytest.mark.parametrize("kernel", ["relu", "gelu", "silu", "elu", "gelu_tanh"])
+@pytest.mark.parametrize("backend", ["cpu", "parallel"])
+def test_backends_in_place_out_and_layouts(kernel, backend):
+    name, params = KERNELS[kernel]
+    f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+    x = EVERY.reshape(256, 256)
+    want = rounded(f(f32(x), **params))
+    assert_bits(f(x, backend=backend, **params), want)
+    out = np.empty_like(x)
+    assert f(x, out=out, backend=backend, **params) is out
+    assert_bits(out, want)
+    y = x.copy()
+    assert f(y, inplace=True, backend=backend, **params) is y
+    assert_bits(y, want)
+    assert_bits(f(np.asfortranarray(x), backend=backend, **params), want)
+    assert_bits(f(x[::-2, 1::3], backend=backend, **params), want[::-2, 1::3])
+    g = G.reshape(256, 256)
+    wg = rounded(fg(f32(g), f32(x), **params))
+    assert_bits(fg(g, x, backend=backend, **params), wg)
+    h = g.copy()
+    assert fg(h, x, inplace=True, backend=backend, **params) is h
+    assert_bits(h, wg)
+    assert_bits(fg(g[:1], x, backend=backend, **params),
+                rounded(fg(f32(g[:1]), f32(x), **params)))
+
+
+GATED_CASES = [(n, ({} if k == n else {s.choice.name: k[len(n) + 1:]}))
+               for n, s in GATED.items() for k in s.references()]
+
+
+@pytest.mark.parametrize("name,params", GATED_CASES,
+                         ids=[f"{n}-{p.get('approximate', 'default')}" for n, p in GATED_CASES])
+@pytest.mark.parametrize("backend", ["cpu", "parallel"])
+def test_every_input_gated(name, params, backend):
+    f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+    gate, up = EVERY, EVERY[RNG.permutation(EVERY.size)]
+    assert_bits(f(gate, up, backend=backend, **params), rounded(f(f32(gate), f32(up), **params)))
+    da, db = fg(G, gate, up, backend=backend, **params)
+    ra, rb = fg(f32(G), f32(gate), f32(up), **params)
+    assert_bits(da, rounded(ra))
+    assert_bits(db, rounded(rb))
+    # the split form along either axis, its gradient and in place
+    x = np.concatenate([gate.reshape(256, 256), up.reshape(256, 256)], axis=1)
+    for axis in (0, 1):
+        xf = f32(x)
+        assert_bits(f(x, axis=axis, backend=backend, **params),
+                    rounded(f(xf, axis=axis, **params)))
+        g = f(x, axis=axis, **params)[::-1]
+        assert_bits(fg(g, x, axis=axis, backend=backend, **params),
+                    rounded(fg(f32(g), xf, axis=axis, **params)))
+    y = x.copy()
+    f(y, inplace=True, backend=backend, **params)
+    assert_bits(y[:, :256], rounded(f(f32(x), **params)))
+    # a broadcast up: its gradient is summed in float32, then rounded once
+    da, db = fg(G.reshape(256, 256), gate.reshape(256, 256), up[:256], backend=backend, **params)
+    ra, rb = fg(f32(G.reshape(256, 256)), f32(gate.reshape(256, 256)), f32(up[:256]), **params)
+    assert_bits(da, rounded(ra))
+    assert_bits(db, rounded(rb))
+
+
+@pytest.mark.parametrize("name", list(AXISWISE))
+@pytest.mark.parametrize("backend", ["cpu", "parallel"])
+def test_every_input_axiswise(name, backend):
+    spec = AXISWISE[name]
+    f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+    x = EVERY[RNG.permutation(EVERY.size)].reshape(256, 256)
+    # the finite values: a row holding NaN or inf is NaN (tests/test_axiswise.py), whatever the
+    # dtype; scaled into softmax's range
+    finite = np.isfinite(f32(x))
+    x = np.where(finite, x, np.zeros((), BF16))
+    x = rounded(np.clip(f32(x), -80, 80))
+    for axis in (0, 1, None):
+        xf = f32(x)
+        y = f(x, axis=axis, backend=backend)
+        assert_bits(y, rounded(f(xf, axis=axis)))
+        g = rounded(RNG.standard_normal(np.shape(y)))
+        if spec.reduces:
+            assert_bits(fg(g, x, axis=axis, backend=backend), rounded(fg(f32(g), xf, axis=axis)))
+            assert_bits(fg(g, x, axis=axis, result=y, backend=backend),
+                        rounded(fg(f32(g), xf, axis=axis, result=f32(y))))
+        else:
+            assert_bits(fg(g, x, axis=axis, backend=backend), rounded(fg(f32(g), xf, axis=axis)))
+            assert_bits(fg(g, axis=axis, result=y, backend=backend),
+                        rounded(fg(f32(g), axis=axis, result=f32(y))))
+    if spec.masks:
+        where = RNG.random(x.shape) < 0.7
+        assert_bits(f(x, where=where, backend=backend), rounded(f(f32(x), where=where)))
+    # long rows (several of the loops' bfloat16 chunks) and a non-contiguous input
+    long = rounded(RNG.standard_normal((3, 100_003)) * 4)
+    assert_bits(f(long, backend=backend), rounded(f(f32(long))))
+    assert_bits(f(x.T[::2], backend=backend), rounded(f(f32(x.T[::2]))))
+    if not spec.reduces:
+        out = np.empty_like(x)
+        assert f(x, out=out, backend=backend) is out
+        assert_bits(out, rounded(f(f32(x))))
+
+
+def test_promotion_follows_ml_dtypes():
+    x = EVERY[:64].reshape(8, 8)
+    assert fastact.gelu(x).dtype == BF16
+    assert fastact.gelu_grad(x, x.astype(np.float32)).dtype == np.float32
+    assert fastact.gelu_grad(x, x.astype(np.float16)).dtype == np.result_type(BF16, np.float16)
+    assert fastact.gelu_grad(x, np.ones((8, 8), np.int32)).dtype == np.float64
+    assert fastact.swiglu(x, x.astype(np.float32)).dtype == np.float32
+    assert fastact.softmax_grad(x.astype(np.float32), result=x).dtype == np.float32
+    assert fastact.relu(x[0, 0]).dtype == BF16  # a 0-d input gives a scalar
+    assert fastact.derivative("gelu", x).dtype == BF16
+    assert fastact.logsumexp(x).dtype == BF16
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: fastact.gelu(x, out=np.empty(x.shape, np.float32)),
+    lambda x: fastact.gelu(x.astype(np.float32), out=np.empty_like(x)),
+    lambda x: fastact.gelu(x.astype(np.float32).copy(), inplace=True, out=x),
+    lambda x: fastact.swiglu(x, out=np.empty((4, 4), BF16)),
+    lambda x: fastact.softmax(x, out=np.empty(x.shape, np.float32)),
+    lambda x: fastact.gelu_grad(x, x.astype(np.float32), inplace=True),
+])
+def test_refused_calls_change_nothing(call):
+    x = EVERY[1000:1064].reshape(8, 8).copy()
+    before = x.copy()
+    with pytest.raises((TypeError, ValueError)):
+        call(x)
+    np.testing.assert_array_equal(x.view(np.uint16), before.view(np.uint16))
+
+
+def test_dask_blocks_keep_bfloat16():
+    da = pytest.importorskip("dask.array")
+    x = EVERY[RNG.permutation(EVERY.size)][:4096].reshape(64, 64)
+    x = rounded(np.nan_to_num(f32(x), nan=0, posinf=1, neginf=-1).clip(-50, 50))
+    d = da.from_array(x, chunks=(16, 32))
+    for fn in (fastact.gelu, fastact.softmax, fastact.swiglu):
+        lazy = fn(d)
+        assert lazy.dtype == BF16
+        assert_bits(lazy.compute(), fn(x))
+
+
+def test_torch_bfloat16_tensors():
+    torch = pytest.importorskip("torch")
+    import fastact.torch as ft
+
+    x = torch.randn(16, 32, dtype=torch.bfloat16, requires_grad=True)
+    for name in ("gelu", "swiglu", "softmax"):
+        y = getattr(ft, name)(x)
+        assert y.dtype == torch.bfloat16
+        (y.float() * torch.linspace(-1, 1, y.shape[-1])).sum().backward()
+        assert x.grad.dtype == torch.bfloat16
+        xa = x.detach().view(torch.int16).numpy().view(BF16)
+        assert_bits(y.detach().view(torch.int16).numpy().view(BF16), getattr(fastact, name)(xa))
+        x.grad = None
+    # torch's own bfloat16 gelu: its float32 result rounded once, as fastact's (to the ULP)
+    want = torch.nn.functional.gelu(x.detach()).float().numpy()
+    got = ft.gelu(x.detach()).float().numpy()
+    np.testing.assert_allclose(got, want, rtol=2 ** -8, atol=1e-38)
+
+
+def test_without_ml_dtypes_nothing_changes():
+    code = ("import sys; sys.modules['ml_dtypes'] = None\n"
+            "import numpy as np, fastact\n"
+            "assert 'ml_dtypes' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+            "x = np.linspace(-3, 3, 1001)\n"
+            "assert fastact.gelu(x.astype(np.float16)).dtype == np.float16\n"
+            "assert fastact.softmax(x.astype(np.float32)).dtype == np.float32\n"
+            "assert fastact.swiglu(x[:1000].reshape(10, 100)).dtype == np.float64\n"
+            "print('ok')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"
+
+
+def test_fastact_never_imports_ml_dtypes_itself():
+    code = ("import sys, numpy as np, fastact\n"
+            "fastact.gelu(np.ones(3, np.float32)); fastact.softmax(np.ones((2, 3)))\n"
+            "print('ml_dtypes' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"
+
+
+def test_every_kernel_is_covered():
+    # every element-wise kernel is in KERNELS (tests/reference.py's first case of each)
+    assert {k for _, k, _ in cases()} == set(KERNELS)
