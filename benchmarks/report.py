@@ -54,8 +54,9 @@ def index(data: dict):
         elif e.get("variant") == "copy":
             key = (e["n"], e["dtype"])
             copies[key] = max(copies.get(key, 0.0), e["bytes"] / med)
-        elif e.get("variant") in ("chunked", "integration", "gated", "axiswise"):
-            continue  # their own tables: chunked_rows, integration_rows, gated_rows, axis_rows
+        elif e.get("variant") in ("chunked", "integration", "gated", "axiswise", "bf16"):
+            continue  # their own tables: chunked_rows, integration_rows, gated_rows, axis_rows,
+            # bf16_rows
         elif "impl" in e:
             key = (e["variant"], e["direction"], e["n"], e["dtype"], e["style"])
             rows[key][e["impl"]] = med
@@ -187,6 +188,62 @@ def axis_section(data: dict) -> list[str]:
             + " | ".join(fmt_time(impls.get(k)) for k in ("torch", "jax", "scipy"))
             + f" | {fmt_ratio(ratio)} {best or ''} |")
     lines += ["", f"Rows within {AXIS_GOAL}× of the fastest peer: {met[0]}/{met[1]}"]
+    return lines
+
+
+def bf16_rows(data: dict) -> dict:
+    """{(kind, activation, label, direction): {impl: median seconds}} for
+    benchmarks/test_bf16.py."""
+    rows = defaultdict(dict)
+    for b in data["benchmarks"]:
+        e = b.get("extra_info", {})
+        if e.get("variant") == "bf16":
+            rows[e["kind"], e["activation"], e["label"], e["direction"]][e["impl"]] = \
+                b["stats"]["median"]
+    return rows
+
+
+#: bfloat16's targets (DESIGN.md, issue 24): ratio to torch's bfloat16 on every row, and to
+#: fastact's own float32 on the memory-bound rows (the piecewise-linear family) at 1e8
+BF16_GOALS = {"torch": 0.8, "own float32": 0.6}
+
+
+def bf16_section(data: dict) -> list[str]:
+    from fastact.registry import ACTIVATIONS, PIECEWISE_LINEAR
+
+    rows = bf16_rows(data)
+    if not rows:
+        return []
+    lines = ["", "## bfloat16 (all cores)", "",
+             "fastact on ml_dtypes.bfloat16 arrays, on the float32 arrays of the same values, "
+             "and torch on bfloat16 tensors (element-wise: the aten ops, backward from what the "
+             "forward saved; gated: the composite and its autograd backward; softmax: "
+             "`torch.softmax` and `_softmax_backward_data`). Every implementation allocates "
+             "its result.", "",
+             "| kind | activation | size | dir | fastact bf16 | fastact f32 | torch bf16 | "
+             "bf16 / f32 | vs torch bf16 |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    met = {k: [0, 0] for k in BF16_GOALS}
+    for (kind, name, label, direction), impls in sorted(rows.items()):
+        b, f, t = (impls.get(k) for k in ("fastact:bf16", "fastact:f32", "torch:bf16"))
+        if b is None:
+            continue
+        own = b / f if f else None
+        vs = b / t if t else None
+        if vs is not None:
+            met["torch"][1] += 1
+            met["torch"][0] += vs <= BF16_GOALS["torch"]
+        bound = (kind == "elementwise" and label == "1e8"
+                 and ACTIVATIONS[name].family == PIECEWISE_LINEAR)
+        if bound and own is not None:
+            met["own float32"][1] += 1
+            met["own float32"][0] += own <= BF16_GOALS["own float32"]
+        mark = " (memory)" if bound else ""
+        lines.append(f"| {kind} | {name} | {label} | {SHORT[direction]} | {fmt_time(b)} | "
+                     f"{fmt_time(f)} | {fmt_time(t)} | {fmt_ratio(own)}{mark} | "
+                     f"{fmt_ratio(vs)} |")
+    lines += ["", "Rows meeting the targets: "
+              + "; ".join(f"vs {k} ≤ {g}×: {met[k][0]}/{met[k][1]}"
+                          for k, g in BF16_GOALS.items())]
     return lines
 
 
@@ -334,6 +391,7 @@ def markdown(data: dict, source: str) -> str:
                              f"{fmt_ratio(t / tb)} |")
     lines += gated_section(data)
     lines += axis_section(data)
+    lines += bf16_section(data)
     lines += ["", "## All rows", "",
               "| activation | dir | N | dtype | style | backend | median | GB/s | % ceiling | "
               "vs numpy | vs torch | vs best peer |",
