@@ -230,6 +230,7 @@ def test_torch_bfloat16_tensors():
     torch = pytest.importorskip("torch")
     import fastact.torch as ft
 
+    torch.manual_seed(0)
     x = torch.randn(16, 32, dtype=torch.bfloat16, requires_grad=True)
     for name in ("gelu", "swiglu", "softmax"):
         y = getattr(ft, name)(x)
@@ -239,10 +240,10 @@ def test_torch_bfloat16_tensors():
         xa = x.detach().view(torch.int16).numpy().view(BF16)
         assert_bits(y.detach().view(torch.int16).numpy().view(BF16), getattr(fastact, name)(xa))
         x.grad = None
-    # torch's own bfloat16 gelu: its float32 result rounded once, as fastact's (to the ULP)
+    # torch's own bfloat16 gelu rounds its float32 result once too: within one bfloat16 ULP
     want = torch.nn.functional.gelu(x.detach()).float().numpy()
     got = ft.gelu(x.detach()).float().numpy()
-    np.testing.assert_allclose(got, want, rtol=2 ** -8, atol=1e-38)
+    np.testing.assert_allclose(got, want, rtol=2 ** -7, atol=1e-38)
 
 
 def test_without_ml_dtypes_nothing_changes():

@@ -101,6 +101,17 @@ def prefetch(typingctx, arr, i):
 LINE = 64
 
 
+def one(x):
+    """1 in the dtype x's elements are computed in (float32 for a bfloat16 x)."""
+
+
+@overload(one, inline="always")
+def _one(x):
+    if x.dtype == types.uint16:
+        return lambda x: np.float32(1)
+    return lambda x: x.dtype.type(1)
+
+
 def buffer(a, n):
     """A scratch array of n elements of a's dtype, or None for None."""
 
@@ -148,15 +159,15 @@ def _scatter(src, dst, base, L, inner, w):
 
 
 def _value(x, i, sign, mask):
-    """The element a reduction sees: ``sign * x[i]`` (x's dtype), -inf where masked out."""
+    """The element a reduction sees: ``sign * x[i]`` (sign's dtype), -inf where masked out."""
 
 
 @overload(_value, inline="always")
 def _value_impl(x, i, sign, mask):
     if isinstance(mask, types.NoneType):
-        return lambda x, i, sign, mask: x[i] * sign
+        return lambda x, i, sign, mask: widen(x[i]) * sign
 
-    return lambda x, i, sign, mask: select(mask[i], x[i] * sign, type(sign)(-np.inf))
+    return lambda x, i, sign, mask: select(mask[i], widen(x[i]) * sign, type(sign)(-np.inf))
 
 
 def _keep(mask, i, v, other):
@@ -237,8 +248,8 @@ def _row_dot(g, y, mask, mode):
         gb, yb, mb = g[b:b + c], y[b:b + c], view(mask, b, c)
         bt = 0.0
         for i in range(c):
-            gv = _keep(mb, i, np.float64(gb[i]), 0.0)
-            bt = add_reassoc(bt, gv * np.float64(yb[i]) if mode == 1 else gv)
+            gv = _keep(mb, i, np.float64(widen(gb[i])), 0.0)
+            bt = add_reassoc(bt, gv * np.float64(widen(yb[i])) if mode == 1 else gv)
         t, d = two_sum(t, bt)
         tc += d
     return t + tc
@@ -266,9 +277,9 @@ def _cols_stats(x, mask, e, store, base, L, inner, w, sign, m, s, k):
         xr, mr = x[o:o + w], view(mask, o, w)
         er = e[o:o + w] if store else e[:w]
         for j in range(w):
-            er[j] = K.exp_shifted(_value(xr, j, sign, mr), m[j])
+            er[j] = narrow(er, K.exp_shifted(_value(xr, j, sign, mr), m[j]))
         for j in range(w):
-            ej = np.float64(er[j])
+            ej = np.float64(widen(er[j]))
             one = ej == 1.0
             s[j] += 0.0 if one else ej
             k[j] += 1.0 if one else 0.0
@@ -284,27 +295,52 @@ def _cols_dot(g, y, mask, base, L, inner, w, mode, t):
         o = base + r * inner
         gr, yr, mr = g[o:o + w], y[o:o + w], view(mask, o, w)
         for j in range(w):
-            gv = _keep(mr, j, np.float64(gr[j]), 0.0)
-            t[j] += gv * np.float64(yr[j]) if mode == 1 else gv
+            gv = _keep(mr, j, np.float64(widen(gr[j])), 0.0)
+            t[j] += gv * np.float64(widen(yr[j])) if mode == 1 else gv
 
 
 # -- softmax, softmin, log_softmax ------------------------------------------------------------
 
 
 @njit(**_OPTIONS)
-def _softmax_row(x, mask, y, sign, log, e, nxt):
-    """One row (``e``: a scratch of BLOCK elements; ``nxt``: the next row, prefetched)."""
+def _softmax_row(x, mask, y, sign, log, e, nxt, ey):
+    """One row (``e``: a scratch of BLOCK elements; ``nxt``: the next row, prefetched; ``ey``:
+    where the exponentials wait for the final scaling, y itself or a row of scratch)."""
     T = type(sign)
     if log:
         m, rest, _ = _row_stats(x, sign, mask, None, 0, e, False, nxt)
         q = T(_log1p(rest))
         for i in range(x.size):
-            y[i] = _keep(mask, i, K.log_softmax_term(x[i] * sign, m, q), T(-np.inf))
+            y[i] = narrow(y, _keep(mask, i, K.log_softmax_term(widen(x[i]) * sign, m, q),
+                                   T(-np.inf)))
     else:
-        m, rest, _ = _row_stats(x, sign, mask, None, 0, y, True, nxt)
+        m, rest, _ = _row_stats(x, sign, mask, None, 0, ey, True, nxt)
         q = T(1.0 / (rest + 1.0))
         for i in range(x.size):
-            y[i] = _keep(mask, i, y[i] * q, T(0))
+            y[i] = narrow(y, _keep(mask, i, ey[i] * q, T(0)))
+
+
+def row_scratch(y, n, sign):
+    """Where a row's exponentials wait: None for a float y (they go to y itself), n elements of
+    sign's dtype for a bfloat16 y (its words would round them)."""
+
+
+@overload(row_scratch, inline="always")
+def _row_scratch(y, n, sign):
+    if y.dtype == types.uint16:
+        return lambda y, n, sign: np.empty(n, type(sign))
+    return lambda y, n, sign: None
+
+
+def exps_in(scratch, yrow):
+    """``yrow`` where ``scratch`` is None, else the scratch."""
+
+
+@overload(exps_in, inline="always")
+def _exps_in(scratch, yrow):
+    if isinstance(scratch, types.NoneType):
+        return lambda scratch, yrow: yrow
+    return lambda scratch, yrow: scratch[:yrow.size]
 
 
 @njit(**_OPTIONS)
@@ -312,14 +348,14 @@ def softmax(x, mask, y, lo, hi, L, inner, tile, sign, log):
     """softmax (sign 1), softmin (sign -1) or, with ``log``, log_softmax of x into y, units
     [lo, hi)."""
     if inner == 1:
-        e = np.empty(BLOCK, x.dtype)
+        e, ey = np.empty(BLOCK, type(sign)), row_scratch(y, L, sign)
         for u in range(lo, hi):
             o = u * L
             _softmax_row(x[o:o + L], view(mask, o, L), y[o:o + L], sign, log, e,
-                         _next(x, o, L, hi * L))
+                         _next(x, o, L, hi * L), exps_in(ey, y[o:o + L]))
         return
     T = type(sign)
-    m, q, s, k = np.empty(tile, x.dtype), np.empty(tile, x.dtype), np.empty(tile), np.empty(tile)
+    m, q, s, k = np.empty(tile, T), np.empty(tile, T), np.empty(tile), np.empty(tile)
     for u in range(lo, hi):
         base, w, _ = _tile(u, L, inner, tile)
         _cols_stats(x, mask, y, True, base, L, inner, w, sign, m, s, k)
@@ -330,11 +366,11 @@ def softmax(x, mask, y, lo, hi, L, inner, tile, sign, log):
             xr, mr, yr = x[o:o + w], view(mask, o, w), y[o:o + w]
             if log:
                 for j in range(w):
-                    yr[j] = _keep(mr, j, K.log_softmax_term(xr[j] * sign, m[j], q[j]),
-                                  T(-np.inf))
+                    yr[j] = narrow(yr, _keep(mr, j, K.log_softmax_term(widen(xr[j]) * sign, m[j],
+                                                                       q[j]), T(-np.inf)))
             else:
                 for j in range(w):
-                    yr[j] = _keep(mr, j, yr[j] * q[j], T(0))
+                    yr[j] = narrow(yr, _keep(mr, j, widen(yr[j]) * q[j], T(0)))
 
 
 @njit(**_OPTIONS)
@@ -345,13 +381,16 @@ def _softmax_grad_row(g, y, mask, dx, sign, log, gn, yn):
     t = T(_row_dot(g, y, mask, 2 if log else 1))
     n = g.size
     for b in range(0, n, BLOCK):
-        for p in range(b, min(b + BLOCK, gn.size), LINE // gn.itemsize):
+        c = min(BLOCK, n - b)
+        gb, yb, mb, db = g[b:b + c], y[b:b + c], view(mask, b, c), dx[b:b + c]
+        for p in range(b, min(b + c, gn.size), LINE // gn.itemsize):
             prefetch(gn, p)
             prefetch(yn, p)
-        for i in range(b, min(b + BLOCK, n)):
-            v = K.log_softmax_grad_term(g[i], y[i], t) if log else \
-                K.softmax_grad_term(g[i], y[i], t) * sign
-            dx[i] = _keep(mask, i, v, T(0))
+        for i in range(c):
+            gi, yi = widen(gb[i]), widen(yb[i])
+            v = K.log_softmax_grad_term(gi, yi, t) if log else \
+                K.softmax_grad_term(gi, yi, t) * sign
+            db[i] = narrow(db, _keep(mb, i, v, T(0)))
 
 
 @njit(**_OPTIONS)
@@ -365,7 +404,7 @@ def softmax_grad(g, y, mask, dx, lo, hi, L, inner, tile, sign, log):
                               _next(g, o, L, hi * L), _next(y, o, L, hi * L))
         return
     T = type(sign)
-    t, tt = np.empty(tile), np.empty(tile, g.dtype)
+    t, tt = np.empty(tile), np.empty(tile, T)
     for u in range(lo, hi):  # in place on the tile
         base, w, _ = _tile(u, L, inner, tile)
         _cols_dot(g, y, mask, base, L, inner, w, 2 if log else 1, t)
@@ -375,9 +414,10 @@ def softmax_grad(g, y, mask, dx, lo, hi, L, inner, tile, sign, log):
             o = base + r * inner
             gr, yr, mr, dr = g[o:o + w], y[o:o + w], view(mask, o, w), dx[o:o + w]
             for j in range(w):
-                v = K.log_softmax_grad_term(gr[j], yr[j], tt[j]) if log else \
-                    K.softmax_grad_term(gr[j], yr[j], tt[j]) * sign
-                dr[j] = _keep(mr, j, v, T(0))
+                gj, yj = widen(gr[j]), widen(yr[j])
+                v = K.log_softmax_grad_term(gj, yj, tt[j]) if log else \
+                    K.softmax_grad_term(gj, yj, tt[j]) * sign
+                dr[j] = narrow(dr, _keep(mr, j, v, T(0)))
 
 
 @njit(**_OPTIONS)
@@ -437,21 +477,21 @@ def _lse(m, rest):
 @njit(**_OPTIONS)
 def logsumexp(x, mask, out, lo, hi, L, inner, tile):
     """``log(sum(exp(x)))`` of units [lo, hi) into the reduced array ``out`` (outer x inner)."""
-    sign = x.dtype.type(1)
-    e = np.empty(max(BLOCK, tile), x.dtype)  # the exponentials of a block (or a tile's row)
+    sign = one(x)
+    e = np.empty(max(BLOCK, tile), type(sign))  # the exponentials of a block (or a tile's row)
     if inner == 1:
         for u in range(lo, hi):
             o = u * L
             m, rest, _ = _row_stats(x[o:o + L], sign, view(mask, o, L), None, 0, e, False,
                                     _next(x, o, L, hi * L))
-            out[u] = _lse(np.float64(m), rest)
+            out[u] = narrow(out, _lse(np.float64(m), rest))
         return
-    m, s, k = np.empty(tile, x.dtype), np.empty(tile), np.empty(tile)
+    m, s, k = np.empty(tile, type(sign)), np.empty(tile), np.empty(tile)
     for u in range(lo, hi):
         base, w, ob = _tile(u, L, inner, tile)
         _cols_stats(x, mask, e, False, base, L, inner, w, sign, m, s, k)
         for j in range(w):
-            out[ob + j] = _lse(np.float64(m[j]), s[j])
+            out[ob + j] = narrow(out, _lse(np.float64(m[j]), s[j]))
 
 
 @njit(**_OPTIONS)

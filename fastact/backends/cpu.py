@@ -272,6 +272,11 @@ def axis_units(outer, inner, tile):
 BF16_CHUNK = 1 << 16
 
 
+#: the axis-wise loops that read and write bfloat16 rows as their 16-bit words themselves (the
+#: others run on float32 copies of chunks of rows)
+BF16_ROWS = ("softmax", "softmax_grad", "logsumexp")
+
+
 def _held(a):
     return a is not None and is_bf16(a.dtype)
 
@@ -279,11 +284,15 @@ def _held(a):
 def axis_runner(loop, arrays, scalars, outer, L, inner, tile):
     """``run(lo, hi)``: axis-wise loop ``loop`` (fastact.backends._axis_loops) on units
     [lo, hi) of the flat ``arrays`` of a ``(outer, L, inner)`` geometry (the written operand
-    last), with its trailing ``scalars``. bfloat16 operands of rows (``inner == 1``) are computed
-    a chunk of rows at a time in float32 (:func:`with_bf16` prepares the others)."""
+    last), with its trailing ``scalars``. bfloat16 rows (``inner == 1``) are read as their words
+    by the loops of BF16_ROWS, else computed a chunk of rows at a time in float32 (:func:`with_bf16`
+    prepares the other axes)."""
     fn = getattr(_axis_loops(), loop)
     if not any(_held(a) for a in arrays):
         return lambda lo, hi: fn(*arrays, lo, hi, L, inner, tile, *scalars)
+    if inner == 1 and loop in BF16_ROWS:
+        words_ = [None if a is None else words(a) for a in arrays]
+        return lambda lo, hi: fn(*words_, lo, hi, L, inner, tile, *scalars)
     convert = _axis_loops().convert
     per = [L if a is not None and a.size == outer * L else 1 for a in arrays]
     written = len(arrays) - 1
