@@ -215,6 +215,10 @@ def torch_tables():
     return fwd, fwd_out, inplace, bwd, bwd_out
 
 
+#: backward rows where torch's op takes the forward output: fastact is given it too (result=)
+FROM_OUTPUT = {"sigmoid", "tanh"}
+
+
 def torch_saved(variant, x):
     """What torch's forward saves for the backward op (computed outside the timing)."""
     import torch

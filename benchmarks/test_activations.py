@@ -32,8 +32,7 @@ VARIANTS = list(REFS)  # every registry activation and every variant of a choice
 #: e.g. prelu's weight 0.25, with the choice value that selects the variant)
 CALLS = first_cases()
 CHEAP = {v for v in VARIANTS if ACTIVATIONS[CALLS[v][0]].family == PIECEWISE_LINEAR}
-#: backward rows where torch's op takes the forward output: fastact is given it too (result=)
-FROM_OUTPUT = {"sigmoid", "tanh"}
+FROM_OUTPUT = peers.FROM_OUTPUT
 
 #: size -> (forward styles, backward styles). The large sizes keep what the DESIGN.md targets
 #: compare (allocating against allocating, and every relu-family style), within the time budget.

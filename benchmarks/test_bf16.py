@@ -9,7 +9,8 @@ form on x of (8192, 2 x 4096); softmax and log_softmax on (8192, 4096) over the 
 - ``fastact:f32``: fastact on the float32 arrays of the same values (the target's "own float32");
 - ``torch:bf16``: torch on bfloat16 tensors (the same memory): the aten ops of
   benchmarks/peers.py for the element-wise kind (backward: the op autograd runs, given what the
-  forward saved); for the gated kind the composite ``F.silu(a) * b`` and its autograd backward;
+  forward saved: the output for sigmoid and tanh, which fastact's rows are given too, as
+  ``result=``); for the gated kind the composite ``F.silu(a) * b`` and its autograd backward;
   for softmax ``torch.softmax`` and ``_softmax_backward_data`` from the saved output.
 
 Every implementation allocates its result. Memory-bound rows (the piecewise-linear family) aim at
@@ -97,6 +98,9 @@ def _fastact_call(kind, name, label, direction, x, g):
         return lambda: fg(g, axis=axis, result=y)
     if direction == "forward":
         return lambda: f(x)
+    if name in peers.FROM_OUTPUT:
+        y = f(x)
+        return lambda: fg(g, result=y)
     return lambda: fg(g, x)
 
 

@@ -332,15 +332,27 @@ def _row_scratch(y, n, sign):
     return lambda y, n, sign: None
 
 
-def exps_in(scratch, yrow):
-    """``yrow`` where ``scratch`` is None, else the scratch."""
+def exps_in(scratch, y):
+    """``y`` where ``scratch`` is None, else the scratch (at most y's size)."""
 
 
 @overload(exps_in, inline="always")
-def _exps_in(scratch, yrow):
+def _exps_in(scratch, y):
     if isinstance(scratch, types.NoneType):
-        return lambda scratch, yrow: yrow
-    return lambda scratch, yrow: scratch[:yrow.size]
+        return lambda scratch, y: y
+    return lambda scratch, y: scratch[:y.size]
+
+
+def stored_exp(scratch, yr, xr, j, sign, mr, mj):
+    """The exponential of a tile's element j: stored in ``yr[j]`` (no scratch), else computed
+    again from ``xr[j]`` (a bfloat16 y, which holds no exponentials)."""
+
+
+@overload(stored_exp, inline="always")
+def _stored_exp(scratch, yr, xr, j, sign, mr, mj):
+    if isinstance(scratch, types.NoneType):
+        return lambda scratch, yr, xr, j, sign, mr, mj: yr[j]
+    return lambda scratch, yr, xr, j, sign, mr, mj: K.exp_shifted(_value(xr, j, sign, mr), mj)
 
 
 @njit(**_OPTIONS)
@@ -356,9 +368,10 @@ def softmax(x, mask, y, lo, hi, L, inner, tile, sign, log):
         return
     T = type(sign)
     m, q, s, k = np.empty(tile, T), np.empty(tile, T), np.empty(tile), np.empty(tile)
+    et = row_scratch(y, tile, sign)  # a bfloat16 y: the exponentials computed again at the end
     for u in range(lo, hi):
         base, w, _ = _tile(u, L, inner, tile)
-        _cols_stats(x, mask, y, True, base, L, inner, w, sign, m, s, k)
+        _cols_stats(x, mask, exps_in(et, y), et is None, base, L, inner, w, sign, m, s, k)
         for j in range(w):
             q[j] = T(_log1p(s[j])) if log else T(1.0 / (s[j] + 1.0))
         for r in range(L):
@@ -370,7 +383,8 @@ def softmax(x, mask, y, lo, hi, L, inner, tile, sign, log):
                                                                        q[j]), T(-np.inf)))
             else:
                 for j in range(w):
-                    yr[j] = narrow(yr, _keep(mr, j, widen(yr[j]) * q[j], T(0)))
+                    yr[j] = narrow(yr, _keep(mr, j, stored_exp(et, yr, xr, j, sign, mr, m[j])
+                                             * q[j], T(0)))
 
 
 @njit(**_OPTIONS)

@@ -272,9 +272,9 @@ def axis_units(outer, inner, tile):
 BF16_CHUNK = 1 << 16
 
 
-#: the axis-wise loops that read and write bfloat16 rows as their 16-bit words themselves (the
-#: others run on float32 copies of chunks of rows)
-BF16_ROWS = ("softmax", "softmax_grad", "logsumexp")
+#: the axis-wise loops that read and write bfloat16 as its 16-bit words themselves (the others
+#: run on float32 copies: of chunks of rows, or of the operands of a non-last axis)
+BF16_WORDS = ("softmax", "softmax_grad", "logsumexp")
 
 
 def _held(a):
@@ -284,13 +284,13 @@ def _held(a):
 def axis_runner(loop, arrays, scalars, outer, L, inner, tile):
     """``run(lo, hi)``: axis-wise loop ``loop`` (fastact.backends._axis_loops) on units
     [lo, hi) of the flat ``arrays`` of a ``(outer, L, inner)`` geometry (the written operand
-    last), with its trailing ``scalars``. bfloat16 rows (``inner == 1``) are read as their words
-    by the loops of BF16_ROWS, else computed a chunk of rows at a time in float32 (:func:`with_bf16`
-    prepares the other axes)."""
+    last), with its trailing ``scalars``. bfloat16 operands are read as their words by the loops
+    of BF16_WORDS; for the others, rows (``inner == 1``) are computed a chunk of rows at a time
+    in float32 and :func:`with_bf16` has made float32 copies of a non-last axis' operands."""
     fn = getattr(_axis_loops(), loop)
     if not any(_held(a) for a in arrays):
         return lambda lo, hi: fn(*arrays, lo, hi, L, inner, tile, *scalars)
-    if inner == 1 and loop in BF16_ROWS:
+    if loop in BF16_WORDS:
         words_ = [None if a is None else words(a) for a in arrays]
         return lambda lo, hi: fn(*words_, lo, hi, L, inner, tile, *scalars)
     convert = _axis_loops().convert
@@ -319,12 +319,13 @@ def axis_runner(loop, arrays, scalars, outer, L, inner, tile):
     return run
 
 
-def with_bf16(arrays, inner):
-    """(operands, finish): the operands of an axis-wise loop over a non-last axis
+def with_bf16(loop, arrays, inner):
+    """(operands, finish): the operands of axis-wise loop ``loop`` over a non-last axis
     (``inner > 1``) with each bfloat16 one as a float32 copy, and ``finish()``, which rounds
-    the written (last) operand's copy back into it. Rows (``inner == 1``) and calls without
-    bfloat16 keep their operands (:func:`axis_runner` converts rows chunk by chunk)."""
-    if inner == 1 or not any(_held(a) for a in arrays):
+    the written (last) operand's copy back into it. Rows (``inner == 1``), the loops of
+    BF16_WORDS and calls without bfloat16 keep their operands (:func:`axis_runner` converts
+    rows chunk by chunk)."""
+    if inner == 1 or loop in BF16_WORDS or not any(_held(a) for a in arrays):
         return arrays, lambda: None
     convert = _axis_loops().convert
     copies = [np.empty(a.size, F32) if _held(a) else a for a in arrays]
@@ -342,7 +343,7 @@ def with_bf16(arrays, inner):
 def run_axis(loop, arrays, scalars, outer, L, inner, itemsize=None):
     """Run axis-wise loop ``loop`` (fastact.backends._axis_loops) serially on the flat
     ``arrays`` of a ``(outer, L, inner)`` geometry, with its trailing ``scalars``."""
-    arrays, finish = with_bf16(arrays, inner)
+    arrays, finish = with_bf16(loop, arrays, inner)
     tile = axis_tile(outer, inner)
     axis_runner(loop, arrays, scalars, outer, L, inner, tile)(0, axis_units(outer, inner, tile))
     finish()

@@ -200,7 +200,7 @@ def run_axis(loop, arrays, scalars, outer, L, inner, itemsize):
     threads: its units (rows, or tiles of a non-last axis split so that every thread has some)
     in about 4 ranges per thread, each on a thread of the pool (the loop releases the GIL)."""
     n = threads()
-    arrays, finish = cpu.with_bf16(arrays, inner)
+    arrays, finish = cpu.with_bf16(loop, arrays, inner)
     tile = cpu.axis_tile(outer, inner, n)
     units = cpu.axis_units(outer, inner, tile)
     run = cpu.axis_runner(loop, arrays, scalars, outer, L, inner, tile)
