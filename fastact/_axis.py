@@ -117,8 +117,8 @@ def _run(spec, loop, arrays, call, compute, backend, shape, scalars=()):
 
 
 def _params(spec, compute):
-    """The loops' trailing scalars of a softmax-family activation: its sign (x's dtype) and
-    whether it returns the log."""
+    """The loops' trailing scalars of a softmax-family activation: its sign (in the computing
+    dtype) and whether it returns the log."""
     return (compute.type(spec.sign), spec.log) if spec.reduction == "softmax" else ()
 
 

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from ._dtypes import is_real
 from .registry import REQUIRED, Activation
 
 
@@ -72,8 +73,9 @@ def check_out(name, out, shape, dtype, what="out", of="the result"):
 
 
 def _check_real(spec, p, value):
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
-        value = value[()]
+    if isinstance(value, np.ndarray | np.generic) and value.ndim == 0 and value.dtype.kind != "b" \
+            and is_real(value.dtype):
+        value = float(value)
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{spec.name}: {p.name} must be a real number, got {type(value).__name__}")
     return float(value)

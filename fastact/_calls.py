@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _dask, _device, _weight, dispatch, hardware
 from ._binding import as_array, bind, check_out, check_writeable, on_device, refuse_out_with_inplace
-from ._dtypes import F64, common_dtypes, dtype_of, dtypes, is_bf16
+from ._dtypes import F64, common_dtypes, dtype_of, dtypes, is_real
 from .registry import ACTIVATIONS, ELEMENTWISE
 
 
@@ -226,6 +226,6 @@ def derivative(name, x, **params):
         raise ValueError(f"derivative: {name} is {spec.kind}, {what}")
     p = bind(spec, f"{name}_grad", (), dict(params))
     arr = as_array(x)
-    one = np.ones((), dtype=arr.dtype if arr.dtype.kind == "f" or is_bf16(arr.dtype) else F64)
+    one = np.ones((), dtype=arr.dtype if arr.dtype.kind in "fV" and is_real(arr.dtype) else F64)
     res = grad(spec, one, arr, p)
     return res[0] if isinstance(res, tuple) else res

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._binding import refuse_out_with_inplace
+from ._dtypes import is_real
 
 _F16, _F32 = np.dtype(np.float16), np.dtype(np.float32)
 
@@ -74,7 +75,7 @@ def _weight(cuda, spec, params, shape, compute, stream):
         arr = dw
     else:
         arr = np.asarray(w)
-        if arr.dtype.kind not in "biuf":
+        if not is_real(arr.dtype):
             raise TypeError(f"{spec.name}: weight has unsupported dtype {arr.dtype}")
         if arr.ndim > 1:
             raise ValueError(f"{spec.name}: weight must be a scalar or 1-D, got shape {arr.shape}")

@@ -1,9 +1,11 @@
 """The dtype rules of the public functions: which dtype a call computes in and returns.
 
 bfloat16 is ml_dtypes' (what JAX uses): a dtype NumPy stores but does not compute in. fastact
-knows it by name and never imports ml_dtypes itself; an array of it means its user did. It is
-computed in float32 and rounded once to bfloat16. The compiled loops read and write it as its
-16-bit words (:func:`words`), widening and rounding each element as they go.
+knows it by name and does not import ml_dtypes for it (an array of it means its user did; only
+fastact.torch imports it, to show a torch.bfloat16 tensor to NumPy). It is computed in float32
+and rounded to bfloat16 once. The contiguous loops read and write it as its 16-bit words
+(:func:`words`), widening and rounding each element as they go; other layouts go through
+ml_dtypes' casts (the same rounding).
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ def is_bf16(dtype) -> bool:
     return dtype.kind == "V" and dtype.name == "bfloat16"
 
 
+def is_real(dtype) -> bool:
+    """Whether fastact computes ``dtype``: a float (bfloat16 included), integer or bool."""
+    return dtype.kind in "biuf" or is_bf16(dtype)
+
+
 def storage(compute: np.dtype, result: np.dtype) -> np.dtype:
     """The dtype the compiled loops read and write for a call computing in ``compute`` and
     returning ``result``: bfloat16 itself (the loops widen and round each element), else the
@@ -33,8 +40,8 @@ def storage(compute: np.dtype, result: np.dtype) -> np.dtype:
 
 def words(a):
     """``a`` as the compiled loops take it: a bfloat16 array's 16-bit words (a view), any other
-    array itself."""
-    return a.view(WORD) if is_bf16(a.dtype) else a
+    array (or None) itself."""
+    return a.view(WORD) if a is not None and is_bf16(a.dtype) else a
 
 
 #: the dtypes the compiled contiguous loops (the fast paths) take
@@ -79,6 +86,6 @@ def common_dtypes(name: str, dts) -> tuple[np.dtype, np.dtype]:
     bools to float64; any operand of another kind refused, naming its dtype."""
     dts = [np.dtype(d) for d in dts]
     for dt in dts:
-        if dt.kind not in "biuf" and not is_bf16(dt):
+        if not is_real(dt):
             refuse_dtype(name, dt)
     return dtypes(name, np.result_type(*dts), False)

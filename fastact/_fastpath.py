@@ -53,9 +53,8 @@ def _fast_path(spec, kernel_name):
     def loop_for(dtype, par):
         entry = table.get((dtype, par))
         if entry is None and is_bf16(dtype):  # the float32 loops on the arrays' 16-bit words
-            entry = table[(dtype, par)] = (_on_words(loop_for(F32, par)[0]),
-                                           loop_for(F32, par)[1],
-                                           _on_words(loop_for(F32, par)[2]))
+            loop, scalars, inplace = loop_for(F32, par)
+            entry = table[(dtype, par)] = (_on_words(loop), scalars, _on_words(inplace))
         if entry is None and dtype in LOOP_DTYPES:
             from .backends import cpu
 

@@ -14,8 +14,7 @@ A contiguous x (C or Fortran order) is read in place along any axis: its halves 
 of ``n`` contiguous elements (``n`` = half the axis times the elements after it), the loops index
 them with a row stride, and nothing is transposed or copied (bfloat16 too: the loops read its
 16-bit words). Other layouts, broadcasting, float16 and integers go through contiguous copies in
-the computing dtype. Every check happens before the
-first write.
+the computing dtype. Every check happens before the first write.
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import dispatch
-from ._dtypes import is_bf16
+from ._dtypes import is_bf16, is_real
 
 
 def channel_weight(name, x_shape, weight, compute):
     """A "weight" parameter as an array that broadcasts along x's channel axis (axis 1)."""
     w = np.asarray(weight)
-    if w.dtype.kind not in "biuf" and not is_bf16(w.dtype):
+    if not is_real(w.dtype):
         raise TypeError(f"{name}: weight has unsupported dtype {w.dtype}")
     if w.ndim > 1:
         raise ValueError(f"{name}: weight must be a scalar or 1-D, got shape {w.shape}")
@@ -40,9 +40,9 @@ def weight_grad(spec, params, g, arr, w, shape, compute, res_dtype, backend):
     """d(loss)/d(weight): the weight-gradient kernel's per-element contributions, summed over
     all but the channel axis (every axis for a scalar weight)."""
     # the contributions in the computing dtype (a bfloat16 call's loops would round them)
-    held = np.empty(shape, compute) if is_bf16(res_dtype) else None
+    into = np.empty(shape, compute) if is_bf16(res_dtype) else None
     contrib = dispatch.backend_for(backend, spec, shape, compute).call(
-        spec.weight_grad_kernel, [g, arr], held, compute
+        spec.weight_grad_kernel, [g, arr], into, compute
     )
     contrib = np.broadcast_to(contrib, shape)
     axes = None if w.ndim == 0 else tuple(i for i in range(len(shape)) if i != 1)

@@ -113,7 +113,7 @@ def _make_weight_function(name: str, weight: str):
             x, w = ctx.saved_tensors
             gi, gw = grad_fn(_array(grad_output, "grad_output", name), _array(x, "x", name),
                              **{weight: _array(w, weight, name)})
-            gw = torch.as_tensor(np.asarray(gw)).reshape(w.shape)
+            gw = _tensor(gw).reshape(w.shape)
             return _tensor(gi), gw
 
     Fn.__name__ = Fn.__qualname__ = f"{name.title().replace('_', '')}Function"
@@ -172,10 +172,11 @@ def _make_axis_function(name: str, reduces: bool):
         @staticmethod
         def backward(ctx, grad_output):
             g = _array(grad_output, "grad_output", name)
-            if reduces:
+            if reduces:  # a float16/bfloat16 logsumexp is too coarse for exp(x - lse): from x
                 x, y = ctx.saved_tensors
+                exact = y.dtype in (torch.float32, torch.float64)
                 gx = grad_fn(g, _array(x, "x", name), ctx.axis, ctx.keepdims,
-                             result=_array(y, "result", name))
+                             result=_array(y, "result", name) if exact else None)
             else:
                 (y,) = ctx.saved_tensors
                 gx = grad_fn(g, axis=ctx.axis, result=_array(y, "result", name))

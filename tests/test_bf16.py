@@ -125,6 +125,9 @@ def test_promotion_follows_ml_dtypes():
     assert fastact.relu(x[0, 0]).dtype == BF16  # a 0-d input gives a scalar
     assert fastact.derivative("gelu", x).dtype == BF16
     assert fastact.logsumexp(x).dtype == BF16
+    # a bfloat16 scalar parameter is a real number like any other
+    assert_bits(fastact.elu(x, BF16.type(0.5)), fastact.elu(x, 0.5))
+    assert_bits(fastact.elu(x, np.array(0.5, BF16)), fastact.elu(x, 0.5))
 
 
 @pytest.mark.parametrize("call", [
@@ -168,35 +171,43 @@ def test_torch_bfloat16_tensors():
         xa = x.detach().view(torch.int16).numpy().view(BF16)
         assert_bits(y.detach().view(torch.int16).numpy().view(BF16), getattr(fastact, name)(xa))
         x.grad = None
+    # prelu's learnable weight in bfloat16: its gradient comes back as a bfloat16 tensor
+    layer = ft.Activation("prelu", num_parameters=32).to(torch.bfloat16)
+    layer(x.detach().requires_grad_()).float().sum().backward()
+    assert layer.weight.grad.dtype == torch.bfloat16
+    # logsumexp's backward from a bfloat16 output would be coarse (exp(x - lse) with lse rounded
+    # near 60): it is computed from x, so each row's gradient sums to 1
+    t = (torch.randn(8, 64) + 60).to(torch.bfloat16).requires_grad_()
+    ft.logsumexp(t, -1).float().sum().backward()
+    np.testing.assert_allclose(t.grad.float().sum(-1).numpy(), 1, rtol=2 ** -6)
     # torch's own bfloat16 gelu rounds its float32 result once too: within one bfloat16 ULP
     want = torch.nn.functional.gelu(x.detach()).float().numpy()
     got = ft.gelu(x.detach()).float().numpy()
     np.testing.assert_allclose(got, want, rtol=2 ** -7, atol=1e-38)
 
 
-def test_without_ml_dtypes_nothing_changes():
-    code = ("import sys; sys.modules['ml_dtypes'] = None\n"
-            "import numpy as np, fastact\n"
-            "assert 'ml_dtypes' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
-            "x = np.linspace(-3, 3, 1001)\n"
-            "assert fastact.gelu(x.astype(np.float16)).dtype == np.float16\n"
-            "assert fastact.softmax(x.astype(np.float32)).dtype == np.float32\n"
-            "assert fastact.swiglu(x[:1000].reshape(10, 100)).dtype == np.float64\n"
-            "print('ok')\n")
+def _python(code):
+    """The standard output of ``code`` run by a new Python process (which must succeed)."""
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "ok"
+    return run.stdout.strip()
+
+
+def test_without_ml_dtypes_nothing_changes():
+    assert _python("import sys; sys.modules['ml_dtypes'] = None  # import ml_dtypes fails\n"
+                   "import numpy as np, fastact\n"
+                   "x = np.linspace(-3, 3, 1000)\n"
+                   "assert fastact.gelu(x.astype(np.float16)).dtype == np.float16\n"
+                   "assert fastact.softmax(x.astype(np.float32)).dtype == np.float32\n"
+                   "assert fastact.swiglu(x.reshape(10, 100)).dtype == np.float64\n"
+                   "print('ok')\n") == "ok"
 
 
 def test_fastact_never_imports_ml_dtypes_itself():
-    code = ("import sys, numpy as np, fastact\n"
-            "fastact.gelu(np.ones(3, np.float32)); fastact.softmax(np.ones((2, 3)))\n"
-            "print('ml_dtypes' in sys.modules)\n")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "False"
+    assert _python("import sys, numpy as np, fastact\n"
+                   "fastact.gelu(np.ones(3, np.float32)); fastact.softmax(np.ones((2, 3)))\n"
+                   "print('ml_dtypes' in sys.modules)\n") == "False"
 
 
 def test_every_kernel_is_covered():

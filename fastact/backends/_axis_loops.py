@@ -193,17 +193,19 @@ def _log1p(x):
 
 @njit(**_OPTIONS)
 def _row_stats(x, sign, mask, g, mode, e, store, nxt):
-    """``(m, rest, extra)`` of the row x: its maximum (x's dtype), ``sum(exp(x - m)) - 1`` (the
-    elements below the maximum summed, plus the count of the others less one) and, with ``g``,
-    ``sum(g exp(x - m))`` (mode 1) or ``sum(g)`` (mode 2) over the unmasked elements.
+    """``(m, rest, extra)`` of the row x: its maximum (in sign's dtype, the computing one),
+    ``sum(exp(x - m)) - 1`` (the elements below the maximum summed, plus the count of the others
+    less one) and, with ``g``, ``sum(g exp(x - m))`` (mode 1) or ``sum(g)`` (mode 2) over the
+    unmasked elements.
 
     The exponentials go to ``e``: the row's own place in it where ``store`` (softmax keeps them),
-    else a scratch of BLOCK elements. Each block is two loops: the exponentials in x's dtype
-    (LLVM sizes a loop's vectors by its widest type: with the float64 sums beside them, float32
-    exponentials would run at half width), then their float64 sums. An exponential that is
-    exactly 1 is counted with the maxima: it adds the same 1 either way. While a block computes
-    from cache, the same span of ``nxt`` (the next row) is prefetched: its maximum pass then
-    reads from cache instead of waiting on memory."""
+    else a scratch of BLOCK elements. Each block is two loops: the exponentials in the computing
+    dtype (LLVM sizes a loop's vectors by its widest type: with the float64 sums beside them,
+    float32 exponentials would run at half width), then their float64 sums. An exponential that is
+    exactly 1 is counted with the maxima: it adds the same 1 either way. ``e`` is of the computing
+    dtype, never a bfloat16 row's words. While a block computes from cache, the same span of ``nxt``
+    (the next row) is prefetched: its maximum pass then reads from cache instead of waiting on
+    memory."""
     n = x.size
     m = type(sign)(-np.inf)
     for i in range(n):
@@ -277,9 +279,9 @@ def _cols_stats(x, mask, e, store, base, L, inner, w, sign, m, s, k):
         xr, mr = x[o:o + w], view(mask, o, w)
         er = e[o:o + w] if store else e[:w]
         for j in range(w):
-            er[j] = narrow(er, K.exp_shifted(_value(xr, j, sign, mr), m[j]))
+            er[j] = K.exp_shifted(_value(xr, j, sign, mr), m[j])
         for j in range(w):
-            ej = np.float64(widen(er[j]))
+            ej = np.float64(er[j])
             one = ej == 1.0
             s[j] += 0.0 if one else ej
             k[j] += 1.0 if one else 0.0

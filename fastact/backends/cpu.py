@@ -266,9 +266,9 @@ def axis_units(outer, inner, tile):
     return outer if inner == 1 else outer * -(-inner // tile)
 
 
-#: elements of a bfloat16 axis-wise call computed at a time: whole rows, widened into float32
-#: scratch that stays in L2 (256 KiB an operand), computed by the float32 loop, the result rounded
-#: back
+#: elements of a bfloat16 axis-wise call computed at a time by the loops not in BF16_WORDS: whole
+#: rows (at least one), widened into float32 scratch that stays in L2 (256 KiB an operand for rows
+#: up to this long), computed by the float32 loop, the result rounded back
 BF16_CHUNK = 1 << 16
 
 
@@ -277,7 +277,7 @@ BF16_CHUNK = 1 << 16
 BF16_WORDS = ("softmax", "softmax_grad", "logsumexp")
 
 
-def _held(a):
+def _bf16_array(a):
     return a is not None and is_bf16(a.dtype)
 
 
@@ -288,18 +288,20 @@ def axis_runner(loop, arrays, scalars, outer, L, inner, tile):
     of BF16_WORDS; for the others, rows (``inner == 1``) are computed a chunk of rows at a time
     in float32 and :func:`with_bf16` has made float32 copies of a non-last axis' operands."""
     fn = getattr(_axis_loops(), loop)
-    if not any(_held(a) for a in arrays):
+    if not any(_bf16_array(a) for a in arrays):
         return lambda lo, hi: fn(*arrays, lo, hi, L, inner, tile, *scalars)
     if loop in BF16_WORDS:
-        words_ = [None if a is None else words(a) for a in arrays]
-        return lambda lo, hi: fn(*words_, lo, hi, L, inner, tile, *scalars)
+        views = [words(a) for a in arrays]
+        return lambda lo, hi: fn(*views, lo, hi, L, inner, tile, *scalars)
+    if inner != 1:
+        raise ValueError(f"{loop}: bfloat16 operands of a non-last axis need with_bf16 first")
     convert = _axis_loops().convert
     per = [L if a is not None and a.size == outer * L else 1 for a in arrays]
     written = len(arrays) - 1
     rows = max(1, BF16_CHUNK // L)
 
     def run(lo, hi):
-        scratch = [np.empty(rows * p, F32) if _held(a) else None
+        scratch = [np.empty(rows * p, F32) if _bf16_array(a) else None
                    for a, p in zip(arrays, per, strict=True)]
         for r0 in range(lo, hi, rows):
             r1 = min(hi, r0 + rows)
@@ -325,10 +327,10 @@ def with_bf16(loop, arrays, inner):
     the written (last) operand's copy back into it. Rows (``inner == 1``), the loops of
     BF16_WORDS and calls without bfloat16 keep their operands (:func:`axis_runner` converts
     rows chunk by chunk)."""
-    if inner == 1 or loop in BF16_WORDS or not any(_held(a) for a in arrays):
+    if inner == 1 or loop in BF16_WORDS or not any(_bf16_array(a) for a in arrays):
         return arrays, lambda: None
     convert = _axis_loops().convert
-    copies = [np.empty(a.size, F32) if _held(a) else a for a in arrays]
+    copies = [np.empty(a.size, F32) if _bf16_array(a) else a for a in arrays]
     for a, c in zip(arrays[:-1], copies[:-1], strict=True):
         if c is not a:
             convert(words(a), c)

@@ -542,7 +542,9 @@ def run_axis(loop, arrays, scalars, outer, L, inner, itemsize=None):
         run_axis_device("logsumexp", [devs[1], devs[3], devs[2]], (), outer, L, inner, stream)
     run_axis_device(loop, devs, scalars, outer, L, inner, stream)
     if is_bf16(arrays[-1].dtype):
-        arrays[-1][...] = devs[-1].copy_to_host(stream=stream)
+        host = devs[-1].copy_to_host(stream=stream)
+        stream.synchronize()
+        arrays[-1][...] = host
     else:
         devs[-1].copy_to_host(arrays[-1], stream=stream)
-    stream.synchronize()
+        stream.synchronize()
