@@ -54,6 +54,9 @@ def _fast_path(spec, kernel_name):
         entry = table.get((dtype, par))
         if entry is None and is_bf16(dtype):  # the float32 loops on the arrays' 16-bit words
             loop, scalars, inplace = loop_for(F32, par)
+            if par:  # blocks sized by the bytes of 16-bit elements
+                loop, inplace = (_parallel_runner(k, len(scalars), dtype.itemsize)
+                                 for k in (kernel_name, f"{kernel_name}_inplace"))
             entry = table[(dtype, par)] = (_on_words(loop), scalars, _on_words(inplace))
         if entry is None and dtype in LOOP_DTYPES:
             from .backends import cpu

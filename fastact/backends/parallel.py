@@ -226,7 +226,7 @@ def call(name, args, out, dtype):
     if p is None:
         return _call_strided(name, args, out, dtype)
     loop, views, scalars, result = p
-    run_loop(loop, views, scalars, dtype.itemsize)
+    run_loop(loop, views, scalars, views[0].itemsize)  # bfloat16: its words' size
     return cpu.finish(result, out)
 
 
