@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _calls, dispatch, hardware
 from ._binding import bind
-from ._dtypes import F32, LOOP_DTYPES, is_bf16, words
+from ._dtypes import F32, LOOP_DTYPES, WORD, is_bf16, words
 from ._weight import weight_sum
 
 
@@ -42,36 +42,69 @@ def _on_words(loop):
     return run
 
 
+def _entry_point(loop, arrays, item, scalar, n_scalars):
+    """Generated serial loop ``loop`` (a Numba dispatcher) compiled for ``arrays`` 1-D
+    C-contiguous arrays of dtype ``item`` and ``n_scalars`` scalars of dtype ``scalar``, as its
+    compiled entry point: a call skips the dispatcher's type resolution (~0.2 us of a 1e3-element
+    call), and an array of another dtype is still a TypeError, never a wrong read."""
+    from numba import from_dtype, types
+
+    array = types.Array(from_dtype(item), 1, "C")
+    return loop.compile((array,) * arrays + (from_dtype(scalar),) * n_scalars)
+
+
 def _fast_path(spec, kernel_name):
     """(loop_for(dtype, parallel) -> (loop, scalar defaults, in-place loop), route) for one
     generated function; ``route(size, dtype, backend)`` (:func:`fastact.dispatch.router`) is
-    None (take the general path), False (the serial loop) or True (the parallel loop)."""
-    table = {}
+    None (take the general path), False (the serial loop) or True (the parallel loop). The serial
+    loops are entry points (:func:`_entry_point`): the fast paths call them only with 1-D
+    C-contiguous arrays."""
+    tables = ({}, {})  # dtype -> entry, for the serial loops and the parallel ones
     defaults = spec.scalars(spec.defaults()) if _plain_fast_path(spec) else ()
     family = spec.family
 
-    def loop_for(dtype, par):
-        entry = table.get((dtype, par))
-        if entry is None and is_bf16(dtype):  # the float32 loops on the arrays' 16-bit words
-            loop, scalars, inplace = loop_for(F32, par)
-            if par:  # blocks sized by the bytes of 16-bit elements
-                loop, inplace = (_parallel_runner(k, len(scalars), dtype.itemsize)
-                                 for k in (kernel_name, f"{kernel_name}_inplace"))
-            entry = table[(dtype, par)] = (_on_words(loop), scalars, _on_words(inplace))
-        if entry is None and dtype in LOOP_DTYPES:
-            from .backends import cpu
+    def build(dtype, par):
+        from .backends import cpu
 
-            loops = cpu.loops()
-            scalars = tuple(dtype.type(d) for d in defaults)
-            inplace = f"{kernel_name}_inplace"
-            if par:
-                n = len(scalars)
-                entry = (_parallel_runner(kernel_name, n, dtype.itemsize), scalars,
-                         _parallel_runner(inplace, n, dtype.itemsize))
-            else:
-                entry = (getattr(loops, kernel_name), scalars, getattr(loops, inplace, None))
-            table[(dtype, par)] = entry
-        return entry
+        bf16 = is_bf16(dtype)
+        if not bf16 and dtype not in LOOP_DTYPES:
+            return None
+        compute = F32 if bf16 else dtype
+        scalars = tuple(compute.type(d) for d in defaults)
+        n = len(scalars)
+        inplace = f"{kernel_name}_inplace"
+        if par:  # blocks sized by the bytes of the arrays' elements (bfloat16: its words)
+            loop, in_place = (_parallel_runner(k, n, dtype.itemsize) for k in (kernel_name,
+                                                                                 inplace))
+        else:  # each entry point compiled (or loaded) at its first call
+            loops, k = cpu.loops(), cpu.n_arrays(kernel_name)
+            item = WORD if bf16 else dtype
+
+            def lazy(at, name, arrays):
+                def first(*args):
+                    ep = _entry_point(getattr(loops, name), arrays, item, compute, n)
+                    ep = _on_words(ep) if bf16 else ep
+                    entry = list(tables[par][dtype])
+                    entry[at] = ep
+                    tables[par][dtype] = tuple(entry)
+                    return ep(*args)
+
+                return first
+
+            loop = lazy(0, kernel_name, k + 1)
+            in_place = lazy(2, inplace, k) if hasattr(loops, inplace) else None
+            return loop, scalars, in_place
+        if bf16:  # the float32 loops on the arrays' 16-bit words
+            loop, in_place = _on_words(loop), _on_words(in_place)
+        return loop, scalars, in_place
+
+    def loop_for(dtype, par):
+        table = tables[par]
+        try:
+            return table[dtype]
+        except KeyError:
+            entry = table[dtype] = build(dtype, par)
+            return entry
 
     return loop_for, dispatch.router(family)
 
@@ -119,18 +152,28 @@ def _fast_out(name, loop, x, out, scalars):
 def make_forward(spec):
     loop_for, route = _fast_path(spec, spec.name) if _plain_fast_path(spec) else (None, None)
 
+    name, ndarray, empty, check = spec.name, np.ndarray, np.empty, hardware.MEMORY_CHECK_BYTES
+
     def fn(x, *args, out=None, inplace=False, backend=None, stream=None, **kwargs):
-        if (loop_for is not None and type(x) is np.ndarray and not args and not kwargs
+        if (loop_for is not None and type(x) is ndarray and not args and not kwargs
                 and x.ndim and x.flags.c_contiguous
-                and (par := route(x.size, x.dtype, backend)) is not None):
-            entry = loop_for(x.dtype, par)
-            if entry is not None:
-                if inplace:
-                    if out is None and x.flags.writeable:
-                        entry[2](x if x.ndim == 1 else x.reshape(-1), *entry[1])
-                        return x
-                elif (res := _fast_out(spec.name, entry[0], x, out, entry[1])) is not None:
-                    return res
+                and (par := route(x.size, x.dtype, backend)) is not None
+                and (entry := loop_for(x.dtype, par)) is not None):
+            if inplace:
+                if out is None and x.flags.writeable:
+                    entry[2](x if x.ndim == 1 else x.reshape(-1), *entry[1])
+                    return x
+            elif out is None:  # the common call, written out: it is most of a small call's time
+                if x.nbytes >= check:
+                    hardware.check_fits(name, x.nbytes)
+                res = empty(x.shape, x.dtype)
+                if x.ndim == 1:  # reshape(-1) costs ~0.2 us a view
+                    entry[0](x, res, *entry[1])
+                else:
+                    entry[0](x.reshape(-1), res.reshape(-1), *entry[1])
+                return res
+            elif (res := _fast_out(name, entry[0], x, out, entry[1])) is not None:
+                return res
         sampling = _sampling_args(spec, kwargs, ("generator", "noise"))
         params = bind(spec, spec.name, args, kwargs)
         return _calls.forward(spec, x, params, out, inplace, backend, stream, **sampling)
@@ -160,22 +203,25 @@ def make_grad(spec):
     result_loop_for = _fast_path(spec, f"{fname}_result")[0] if (
         loop_for is not None and spec.result_grad is not None) else None
 
+    ndarray, empty, check = np.ndarray, np.empty, hardware.MEMORY_CHECK_BYTES
+
     def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
            stream=None, **kwargs):
         pick, arr = loop_for, x
         if result is not None:  # y takes x's place in the loop; both given: the general path
             pick, arr = (result_loop_for, result) if x is None else (None, None)
-        if (pick is not None and type(arr) is np.ndarray and type(grad_output) is np.ndarray
+        if (pick is not None and type(arr) is ndarray and type(grad_output) is ndarray
                 and not args and not kwargs and arr.ndim and not inplace
                 and arr.dtype == grad_output.dtype and arr.shape == grad_output.shape
                 and arr.flags.c_contiguous and grad_output.flags.c_contiguous
-                and _plain_out(out, arr, arr, grad_output)
+                and (out is None or _plain_out(out, arr, arr, grad_output))
                 and (par := route(arr.size, arr.dtype, backend)) is not None):
             entry = pick(arr.dtype, par)
             if entry is not None:
                 if out is None:
-                    hardware.check_fits(fname, arr.nbytes)
-                    res = np.empty_like(arr)
+                    if arr.nbytes >= check:
+                        hardware.check_fits(fname, arr.nbytes)
+                    res = empty(arr.shape, arr.dtype)
                 else:
                     res = out
                 if arr.ndim == 1:
