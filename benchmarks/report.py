@@ -144,16 +144,21 @@ def gated_section(data: dict) -> list[str]:
     return lines
 
 
-def axis_rows(data: dict) -> dict:
-    """{(shape label, dtype, activation, direction): {impl: median seconds}} for
-    benchmarks/test_axiswise.py."""
+def variant_rows(data: dict, variant: str, fields: tuple) -> dict:
+    """{(the rows' ``fields`` of extra_info): {impl: median seconds}} for the benchmarks of
+    ``variant`` (each its own table)."""
     rows = defaultdict(dict)
     for b in data["benchmarks"]:
         e = b.get("extra_info", {})
-        if e.get("variant") == "axiswise":
-            key = (e["label"], e["dtype"], e["activation"], e["direction"])
-            rows[key][e["impl"]] = b["stats"]["median"]
+        if e.get("variant") == variant:
+            rows[tuple(e[f] for f in fields)][e["impl"]] = b["stats"]["median"]
     return rows
+
+
+def axis_rows(data: dict) -> dict:
+    """{(shape label, dtype, activation, direction): {impl: median seconds}} for
+    benchmarks/test_axiswise.py."""
+    return variant_rows(data, "axiswise", ("label", "dtype", "activation", "direction"))
 
 
 #: the axis-wise kind's target (DESIGN.md, issue 23): ratio to the fastest of torch, JAX, scipy
@@ -194,13 +199,7 @@ def axis_section(data: dict) -> list[str]:
 def bf16_rows(data: dict) -> dict:
     """{(kind, activation, label, direction): {impl: median seconds}} for
     benchmarks/test_bf16.py."""
-    rows = defaultdict(dict)
-    for b in data["benchmarks"]:
-        e = b.get("extra_info", {})
-        if e.get("variant") == "bf16":
-            rows[e["kind"], e["activation"], e["label"], e["direction"]][e["impl"]] = \
-                b["stats"]["median"]
-    return rows
+    return variant_rows(data, "bf16", ("kind", "activation", "label", "direction"))
 
 
 #: bfloat16's targets (DESIGN.md, issue 24): ratio to torch's bfloat16 on every row, and to

@@ -16,7 +16,7 @@ import threading
 import numpy as np
 from numba import vectorize
 
-from .._dtypes import F32, is_bf16, words
+from .._dtypes import F32, is_bf16, storage, words
 from ..kernels._jit import FASTMATH
 from ..registry import ELEMENTWISE, of_kind
 
@@ -153,7 +153,7 @@ def plan(name, args, out, dtype):
     if not isinstance(first, np.ndarray) or not all(np.ndim(p) == 0 for p in params):
         return None
     # bfloat16 operands computed in float32: the loop reads and writes their 16-bit words
-    held = first.dtype if dtype == F32 and is_bf16(first.dtype) else dtype
+    held = storage(dtype, first.dtype)
     order = _fast_layout(arrays, first.shape, held, out)
     if order is None:
         return None

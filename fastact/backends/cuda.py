@@ -405,7 +405,7 @@ def run_rows(loop, views, rows, n, strides, scalars, itemsize, written):
     if not rows * n:
         return
     extents = [(rows - 1) * st + n for st in strides]
-    devs = [cuda.to_device(np.ascontiguousarray(v[:e], dtype=_F32 if is_bf16(v.dtype) else None))
+    devs = [cuda.to_device(np.ascontiguousarray(v[:e], dtype=_moved(v.dtype)))
             for v, e in zip(views, extents, strict=True)]
     stream = cuda.default_stream()
     launch(kernel(loop), rows * n, stream, *devs, rows, n, *strides, *scalars)
@@ -416,6 +416,12 @@ def run_rows(loop, views, rows, n, strides, scalars, itemsize, written):
                                                                    a.itemsize))
                     for a in (views[i], host))
         dst[...] = src
+
+
+def _moved(dtype):
+    """The dtype a host array of ``dtype`` moves to the device as: float32 for bfloat16 (which
+    Numba's device arrays cannot hold; the result is rounded on the host), else its own."""
+    return _F32 if is_bf16(dtype) else dtype
 
 
 def call(name, args, out, dtype):
@@ -431,7 +437,7 @@ def call(name, args, out, dtype):
         out = np.empty(shape, dtype)
     # float16 results move as float16 and are computed in float32 on the GPU; bfloat16 (which
     # Numba's device arrays cannot hold) moves as float32 and is rounded on the host
-    work = _F32 if is_bf16(out.dtype) else out.dtype
+    work = _moved(out.dtype)
     target = out if out.flags.c_contiguous and work == out.dtype else np.empty(shape, work)
     ins = []
     for a in arrays:
@@ -536,7 +542,7 @@ def run_axis(loop, arrays, scalars, outer, L, inner, itemsize=None):
     stream = cuda.default_stream()
     # bfloat16 (which Numba's device arrays cannot hold) moves as float32, rounded on the host
     devs = [None if a is None else cuda.to_device(
-        np.ascontiguousarray(a, dtype=_F32 if is_bf16(a.dtype) else None), stream=stream)
+        np.ascontiguousarray(a, dtype=_moved(a.dtype)), stream=stream)
         for a in arrays]
     if loop == "logsumexp_grad" and np.isnan(arrays[2]).all():
         run_axis_device("logsumexp", [devs[1], devs[3], devs[2]], (), outer, L, inner, stream)
