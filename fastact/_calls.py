@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import _dask, _device, _weight, dispatch, hardware
+from . import _bias, _dask, _device, _weight, dispatch, hardware
 from ._binding import as_array, bind, check_out, check_writeable, on_device, refuse_out_with_inplace
 from ._dtypes import F64, common_dtypes, dtype_of, dtypes, is_real
 from .registry import ACTIVATIONS, ELEMENTWISE
@@ -34,6 +34,17 @@ def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
             impl.call(ufname, arrays + extra, res, compute)
             return res if res.ndim else res[()]
     return impl.call(ufname, arrays + extra, out, compute)
+
+
+def _bias_compute(spec, x, bias):
+    """The computing dtype of ``f(x + bias)`` (for the kernel's scalar arguments); float64
+    where the operands are not arrays NumPy knows (dask: the lazy route casts for itself)."""
+    try:
+        hd = np.result_type(dtype_of(x), bias if isinstance(bias, (int, float)) else
+                            dtype_of(bias))
+        return dtypes(spec.name, hd, spec.keeps_integers)[0]
+    except TypeError:
+        return F64
 
 
 def _sampling(spec, params, noise, name):
@@ -84,8 +95,19 @@ def _sampled_forward(spec, x, arr, params, compute, result, out, backend, genera
 
 
 def forward(spec, x, params, out=None, inplace=False, backend=None, stream=None,
-            generator=None, noise=None):
+            generator=None, noise=None, bias=None):
     name = spec.name
+    if bias is not None:  # f(x + bias): fused where the loops can, else the sum first
+        sampled = _sampling(spec, params, noise, name)
+        if stream is not None:
+            raise TypeError(f"{name}: bias= works on NumPy and dask arrays, not with stream=")
+
+        def plain(h, out, inplace, backend):
+            return forward(spec, h, params, out, inplace, backend, None, generator, noise)
+
+        extra = _kernel_args(spec, params, np.shape(x), _bias_compute(spec, x, bias))
+        return _bias.forward(spec, x, params, bias, out, inplace, backend, extra, plain,
+                             fusable=not (sampled or spec.has_weight))
     requested = backend
     backend = dispatch.resolve(backend)
     sampled = _sampling(spec, params, noise, name)
@@ -126,8 +148,23 @@ FROM_RESULT = tuple(n for n, a in ACTIVATIONS.items() if a.result_grad is not No
 
 
 def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inplace=False,
-         stream=None, noise=None):
+         stream=None, noise=None, bias=None):
     name = f"{spec.name}_grad"
+    if bias is not None:  # (grad_input, grad_bias) of f(x + bias)
+        if stream is not None:
+            raise TypeError(f"{name}: bias= works on NumPy and dask arrays, not with stream=")
+        if result is not None and spec.result_grad is None:
+            raise ValueError(f"{name}: result= is not supported: {spec.name}'s derivative is "
+                             f"not a function of its output; pass x")
+
+        def plain(g, h, out, inplace, from_result, backend):
+            return grad(spec, g, None if from_result else h, params, out, backend,
+                        h if from_result else None, inplace, None, noise)
+
+        extra = _kernel_args(spec, params, np.shape(x if result is None else result),
+                             _bias_compute(spec, x if result is None else result, bias))
+        return _bias.grad(spec, grad_output, x, params, bias, out, inplace, backend, result,
+                          extra, plain, fusable=not (spec.has_weight or noise is not None))
     requested = backend
     backend = dispatch.resolve(backend)
     if x is None and result is None:

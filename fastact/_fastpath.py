@@ -174,9 +174,11 @@ def make_forward(spec):
                 return res
             elif (res := _fast_out(name, entry[0], x, out, entry[1])) is not None:
                 return res
+        bias = kwargs.pop("bias", None)
         sampling = _sampling_args(spec, kwargs, ("generator", "noise"))
         params = bind(spec, spec.name, args, kwargs)
-        return _calls.forward(spec, x, params, out, inplace, backend, stream, **sampling)
+        return _calls.forward(spec, x, params, out, inplace, backend, stream, bias=bias,
+                              **sampling)
 
     if _weight_fast_path(spec):  # an activation with a weight has no in-place form
         route, loops_for = _weight_fast(spec)
@@ -190,8 +192,9 @@ def make_forward(spec):
                     and (res := _fast_out(spec.name, loops_for(x.dtype, par)[0], x, out,
                                           (x.dtype.type(w),))) is not None):
                 return res
+            bias = kwargs.pop("bias", None)
             params = bind(spec, spec.name, args, kwargs)
-            return _calls.forward(spec, x, params, out, False, backend, stream)
+            return _calls.forward(spec, x, params, out, False, backend, stream, bias=bias)
 
     return fn
 
@@ -230,10 +233,11 @@ def make_grad(spec):
                     entry[0](grad_output.reshape(-1), arr.reshape(-1), res.reshape(-1),
                              *entry[1])
                 return res
+        bias = kwargs.pop("bias", None)
         sampling = _sampling_args(spec, kwargs, ("noise",))
         params = bind(spec, fname, args, kwargs)
         return _calls.grad(spec, grad_output, x, params, out, backend, result, inplace, stream,
-                           **sampling)
+                           bias=bias, **sampling)
 
     if _weight_fast_path(spec):
         fn = _weight_grad_fn(spec, fname)
@@ -306,7 +310,9 @@ def _weight_grad_fn(spec, fname):
             grad_loop(flat[0], flat[1], flat[2], x.dtype.type(w))
             weight_loop(flat[0], flat[1], flat[3])
             return res, x.dtype.type(weight_sum(contrib, x.dtype))
+        bias = kwargs.pop("bias", None)
         params = bind(spec, fname, args, kwargs)
-        return _calls.grad(spec, grad_output, x, params, out, backend, result, inplace, stream)
+        return _calls.grad(spec, grad_output, x, params, out, backend, result, inplace, stream,
+                           bias=bias)
 
     return fn

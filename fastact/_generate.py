@@ -33,6 +33,7 @@ def _signature(spec, grad_fn):
             ps.append(_P("generator", _P.KEYWORD_ONLY, default=None))
         ps.append(_P("noise", _P.KEYWORD_ONLY, default=None))
     ps.append(_P("backend", _P.KEYWORD_ONLY, default=None))
+    ps.append(_P("bias", _P.KEYWORD_ONLY, default=None))
     ps.append(_P("stream", _P.KEYWORD_ONLY, default=None))
     return inspect.Signature(ps)
 
@@ -100,6 +101,13 @@ def _docstring(spec, grad_fn):
         + ("inplace : bool, default False\n    Write grad_input into grad_output and return it.\n"
            if grad_fn else "" if spec.has_weight else
            "inplace : bool, default False\n    Write the result into x and return x.\n")
+        + (("bias : array_like, optional\n    The forward's bias: the gradient is that of "
+            "f(x + bias) (with result=, of the output f(x + bias)). Returns ``(grad_input, "
+            "grad_bias)`` then, grad_bias of bias's shape: grad_input summed over the axes bias "
+            "was broadcast along, in float64 with compensation, in the same pass.\n") if grad_fn
+           else ("bias : array_like, optional\n    Added to x first, broadcast to x's shape "
+                 "(a vector over the last axis, (C, 1, 1) per channel, a scalar): f(x + bias) "
+                 "in one pass, bit-identical to the two steps.\n"))
         + _sampling_doc(spec, grad_fn)
         + "backend : {'auto', 'cpu', 'parallel', 'cuda'}, optional\n    Overrides use_backend() "
           "and FASTACT_BACKEND; 'auto' picks by size and device (see fastact.explain).\n"

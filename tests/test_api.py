@@ -304,13 +304,13 @@ def test_parameter_checks():
 def test_signatures_follow_design():
     sig = inspect.signature(fastact.softplus)
     assert list(sig.parameters) == ["x", "beta", "threshold", "out", "inplace", "backend",
-                                    "stream"]
+                                    "bias", "stream"]
     assert sig.parameters["beta"].default == 1.0 and sig.parameters["threshold"].default == 20.0
     assert sig.parameters["out"].kind is inspect.Parameter.KEYWORD_ONLY
     assert "inplace" not in inspect.signature(fastact.prelu).parameters
     gsig = inspect.signature(fastact.gelu_grad)
     assert list(gsig.parameters) == ["grad_output", "x", "approximate", "result", "out",
-                                     "inplace", "backend", "stream"]
+                                     "inplace", "backend", "bias", "stream"]
     assert gsig.parameters["x"].default is None  # x or result= (tests/test_result_grad.py)
     assert inspect.signature(fastact.hardtanh).parameters["min_val"].default == -1.0
     with pytest.raises(TypeError):

@@ -492,8 +492,9 @@ def test_fast_path_for_backend_cpu_and_gradient_out(monkeypatch):
     fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
     general = []
     fwd, grd = _calls.forward, _calls.grad
-    monkeypatch.setattr(_calls, "forward", lambda *a: general.append("forward") or fwd(*a))
-    monkeypatch.setattr(_calls, "grad", lambda *a: general.append("grad") or grd(*a))
+    monkeypatch.setattr(_calls, "forward",
+                        lambda *a, **k: general.append("forward") or fwd(*a, **k))
+    monkeypatch.setattr(_calls, "grad", lambda *a, **k: general.append("grad") or grd(*a, **k))
     x = np.linspace(-6, 6, 1001, dtype=np.float32)
     g = np.linspace(2, -2, 1001, dtype=np.float32)
     y = fastact.sigmoid(x)
@@ -536,7 +537,7 @@ def test_prelu_with_a_float_weight_takes_leaky_relus_loop(monkeypatch):
     fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
     general = []
     fwd = _calls.forward
-    monkeypatch.setattr(_calls, "forward", lambda *a: general.append(a[2]) or fwd(*a))
+    monkeypatch.setattr(_calls, "forward", lambda *a, **k: general.append(a[2]) or fwd(*a, **k))
     x = np.linspace(-3, 3, 24, dtype=np.float32).reshape(2, 3, 4)
     for dtype in (np.float32, np.float64):
         xd = x.astype(dtype)
@@ -565,7 +566,7 @@ def test_prelu_grad_with_a_float_weight_fast_path(monkeypatch):
     fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
     general = []
     grd = _calls.grad
-    monkeypatch.setattr(_calls, "grad", lambda *a: general.append(a[3]) or grd(*a))
+    monkeypatch.setattr(_calls, "grad", lambda *a, **k: general.append(a[3]) or grd(*a, **k))
     for dtype in (np.float32, np.float64):
         x = np.linspace(-3, 3, 60, dtype=dtype).reshape(3, 4, 5)
         g = np.linspace(2, -1, 60, dtype=dtype).reshape(3, 4, 5)

@@ -245,6 +245,84 @@ def call(name, args, out, dtype):
     return finish(result, out)
 
 
+def _bias_loops():
+    from . import _bias_loops
+
+    return _bias_loops
+
+
+def bias_items(rows, n, target):
+    """``(r0, r1, c0, c1)``: rectangles of about ``target`` elements covering ``rows`` rows of
+    ``n``, in memory order: groups of whole rows, or even pieces of one row where a row is
+    longer."""
+    if n >= target:
+        pieces = -(-n // target)
+        step = -(-n // pieces)
+        return [(r, r + 1, c, min(n, c + step)) for r in range(rows) for c in range(0, n, step)]
+    k = max(1, target // n)
+    return [(r, min(rows, r + k), 0, n) for r in range(0, rows, k)]
+
+
+def bias_runner(loop, arrays, geometry, scalars, grad):
+    """``(run(items, acc), accumulators)`` for fused bias loop ``loop``
+    (fastact.backends._bias_loops) on the 1-D ``arrays`` (x, bias[, out], a gradient's g first)
+    of a call of ``geometry`` = (rows, n, d, q, sq, sn); ``run`` runs a list of
+    :func:`bias_items`, a gradient's summing into ``acc`` (2, bias elements: sums and their
+    compensations). ``grad`` is None (a forward) or ``(add, bias elements to sum into, 0 for
+    none)``."""
+    fn = getattr(_bias_loops(), loop)
+    rows, n, d, q, sq, sn = geometry
+    x = arrays[0]
+    bias = 2 if grad is not None else 1  # the bias's place among the arrays
+
+    def view(a, i, r0, c0):
+        return a[c0 * sn:] if i == bias else a[r0 * n + c0:]
+
+    if grad is None:
+        def run(items, acc=None):
+            for r0, r1, c0, c1 in items:
+                fn(*[view(a, i, r0, c0) for i, a in enumerate(arrays)],
+                   r1 - r0, c1 - c0, n, r0, d, q, sq, sn, *scalars)
+
+        return run
+
+    add, size = grad
+
+    def run(items, acc):
+        h = np.empty(_bias_steps().CHUNK, x.dtype)
+        for r0, r1, c0, c1 in items:
+            fn(*[view(a, i, r0, c0) for i, a in enumerate(arrays)], acc[:, c0 * sn:], h,
+               r1 - r0, c1 - c0, n, r0, d, q, sq, sn, add, size > 0, *scalars)
+
+    return run
+
+
+def _bias_steps():
+    from . import _bias_steps
+
+    return _bias_steps
+
+
+def run_bias(loop, arrays, geometry, scalars, grad=None):
+    """Run fused bias loop ``loop`` serially (see :func:`bias_runner`), in pieces of at most
+    PIECE elements; a gradient's bias sums come back (float64, one per bias element)."""
+    run = bias_runner(loop, arrays, geometry, scalars, grad)
+    items = bias_items(geometry[0], geometry[1], PIECE)
+    if grad is None:
+        run(items)
+        return None
+    acc = np.zeros((2, max(grad[1], 1)))
+    run(items, acc)
+    return bias_total(acc)
+
+
+def bias_total(acc):
+    """The bias sums of accumulators ``acc`` (sums, compensations): their sum, or the sum
+    alone where it is not finite (its compensation is NaN then)."""
+    s, c = acc[0], acc[1]
+    return np.where(np.isfinite(s), s + c, s)
+
+
 def axis_tile(outer, inner, threads=1):
     """Columns per unit of an axis-wise loop whose reduced axis is not the last (``inner > 1``):
     the whole run of ``inner`` elements where there are ``4 * threads`` outer rows, else a

@@ -1,0 +1,80 @@
+"""The steps a fused bias loop (fastact.backends._bias_loops) runs on each chunk of a row.
+
+``x + bias`` is formed in the loop's dtype exactly as NumPy forms it (float32 and float64: one
+rounded addition; bfloat16 words: the float32 sum of the widened words rounded to bfloat16, as
+ml_dtypes adds), so a fused call is bit-identical to the activation of ``x + bias`` computed
+first. A chunk's bias is either a contiguous run (``sn == 1``: the bias varies along the row)
+or one element (``sn == 0``: the row's bias is a scalar).
+
+The bias gradient is summed in float64 with compensation (TwoSum): ``acc[0]`` holds the sums,
+``acc[1]`` their rounding errors, one element per element of the bias.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from fastact.kernels._bits import add_reassoc, narrow, widen
+from fastact.kernels._jit import FASTMATH
+from fastact.kernels._math import two_sum
+
+_OPTIONS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "numpy"}
+
+#: elements of a row processed at a time: the chunk's input, bias, output and scratch stay in
+#: L1 (8 KiB each in float32) between the addition, the kernel's loop and the bias sum
+CHUNK = 2048
+
+#: elements of a row-sum block whose additions may be reordered (vectorized partial sums); the
+#: blocks' sums are then added with compensation
+BLOCK = 256
+
+
+@njit(**_OPTIONS)
+def add_to(x, b, k, sn, h):
+    """``h = x + b[k:]`` (``sn == 1``) or ``h = x + b[k]`` (``sn == 0``), element-wise."""
+    m = h.size
+    if sn:
+        bs = b[k:k + m]
+        for i in range(m):
+            h[i] = narrow(h, widen(x[i]) + widen(bs[i]))
+    else:
+        bv = widen(b[k])
+        for i in range(m):
+            h[i] = narrow(h, widen(x[i]) + bv)
+
+
+@njit(**_OPTIONS)
+def add_into(h, b, k, sn):
+    """``h += b[k:]`` or ``h += b[k]`` in place (``add_to`` with its output its input)."""
+    m = h.size
+    if sn:
+        bs = b[k:k + m]
+        for i in range(m):
+            h[i] = narrow(h, widen(h[i]) + widen(bs[i]))
+    else:
+        bv = widen(b[k])
+        for i in range(m):
+            h[i] = narrow(h, widen(h[i]) + bv)
+
+
+@njit(**_OPTIONS)
+def accumulate(o, acc, k, sn):
+    """Add the chunk ``o`` into the bias-gradient sums: element-wise into ``acc[:, k:]``
+    (``sn == 1``), or its total into ``acc[:, k]`` (``sn == 0``)."""
+    m = o.size
+    if sn:
+        s, c = acc[0, k:k + m], acc[1, k:k + m]
+        for i in range(m):
+            t, e = two_sum(s[i], np.float64(widen(o[i])))
+            s[i] = t
+            c[i] += e
+        return
+    for b in range(0, m, BLOCK):
+        ob = o[b:min(b + BLOCK, m)]
+        bs = 0.0
+        for i in range(ob.size):
+            bs = add_reassoc(bs, np.float64(widen(ob[i])))
+        t, e = two_sum(acc[0, k], bs)
+        acc[0, k] = t
+        acc[1, k] += e
