@@ -48,7 +48,7 @@ def _bias_array(name, bias, x, shape):
     return b
 
 
-def _operand(name, bias, arr, shape):
+def operand(name, bias, arr, shape):
     """(the bias as an array of its own dtype, the dtype of ``x + bias`` in NumPy). A Python
     scalar is weak, as in NumPy: it takes x's dtype where x's kind holds it."""
     if isinstance(bias, (int, float)):
@@ -89,7 +89,7 @@ def geometry(bias, shape):
         int(last != 0)
 
 
-def _fused(arr, b, hd, compute, result, out):
+def fused(arr, b, hd, compute, result, out):
     """The call's operands in memory order, where the fused loops can run it:
     ``(compact bias, order, geometry)``, else None. The compact bias is C-contiguous in the
     loops' element type and x's memory order (Fortran order: the transpose)."""
@@ -109,13 +109,13 @@ def _fused(arr, b, hd, compute, result, out):
     return None if geo is None else (compact, order, geo)
 
 
-def _bias_grad(sums, compact, order, b):
+def bias_grad(sums, compact, order, b):
     """The bias gradient in ``b``'s shape from the sums in the compact bias's order."""
     total = sums.reshape(compact.shape)
     return (total if order == "C" else total.T).reshape(b.shape)
 
 
-def _backend(backend, spec, shape, compute):
+def backend_name(backend, spec, shape, compute):
     """The name of the backend that runs the call."""
     return dispatch.choose(backend, spec, shape, compute)[0] if backend == "auto" else backend
 
@@ -141,7 +141,7 @@ def forward(spec, x, params, bias, out, inplace, backend, extra, call, fusable=T
     if _dask.is_dask(x) or _dask.is_dask(bias):
         return call(x + bias, out, inplace, requested)
     arr = as_array(x)
-    b, hd = _operand(name, bias, arr, arr.shape)
+    b, hd = operand(name, bias, arr, arr.shape)
     compute, result = dtypes(name, hd, spec.keeps_integers)
     if inplace:
         refuse_out_with_inplace(name, out)
@@ -156,8 +156,8 @@ def forward(spec, x, params, bias, out, inplace, backend, extra, call, fusable=T
         check_out(name, out, arr.shape, result)
     if out is not None and np.may_share_memory(b, out):
         b = b.copy()  # else written before it is read
-    where = _backend(backend, spec, arr.shape, compute)
-    plan = _fused(arr, b, hd, compute, result, out) if fusable and where != "cuda" else None
+    where = backend_name(backend, spec, arr.shape, compute)
+    plan = fused(arr, b, hd, compute, result, out) if fusable and where != "cuda" else None
     if plan is None:
         if out is not None and out.dtype == hd:
             np.add(arr, b, out=out)
@@ -198,7 +198,7 @@ def _reduced_axes(shape, bshape):
     return tuple(i for i, (m, k) in enumerate(zip(shape, full, strict=True)) if k == 1 and m != 1)
 
 
-def _reduce(gi, b, dtype):
+def reduce(gi, b, dtype):
     """grad_input summed over the axes ``b`` was broadcast along, in ``b``'s shape: float64
     sums (NumPy's pairwise summation along the contiguous axis)."""
     axes = _reduced_axes(gi.shape, b.shape)
@@ -227,10 +227,10 @@ def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, extr
         h = xin if from_result else xin + bias
         gi = call(grad_output, h, out, inplace, from_result, requested)
         first = gi[0] if isinstance(gi, tuple) else gi
-        return _with_bias_grad(gi, _reduce_lazy(first, as_array(bias) if not _dask.is_dask(
+        return _with_bias_grad(gi, reduce_lazy(first, as_array(bias) if not _dask.is_dask(
             bias) else bias))
     arr, g = as_array(xin), as_array(grad_output)
-    b, hd = _operand(name, bias, arr, arr.shape)
+    b, hd = operand(name, bias, arr, arr.shape)
     if from_result:
         hd = arr.dtype
     compute, res_dtype = dtypes(name, np.result_type(hd, g.dtype), spec.keeps_integers)
@@ -252,10 +252,10 @@ def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, extr
         out = grad_output
     elif out is not None:
         check_out(name, out, shape, res_dtype)
-    where = _backend(backend, spec, shape, compute)
+    where = backend_name(backend, spec, shape, compute)
     plan = None
     if fusable and g.shape == arr.shape and g.dtype == arr.dtype and where != "cuda":
-        plan = _fused(arr, b, hd, compute, res_dtype, out)
+        plan = fused(arr, b, hd, compute, res_dtype, out)
         if plan is not None and not (g.flags.c_contiguous if plan[1] == "C"
                                      else g.flags.f_contiguous):
             plan = None
@@ -263,7 +263,7 @@ def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, extr
         h = arr if from_result else np.add(arr, b)
         gi = call(g, h, out, inplace, from_result, requested)
         first = gi[0] if isinstance(gi, tuple) else gi
-        return _with_bias_grad(gi, _reduce(np.asarray(first), b, res_dtype))
+        return _with_bias_grad(gi, reduce(np.asarray(first), b, res_dtype))
     compact, order, geo = plan
     res = out if out is not None else None
     if res is not None and any(np.may_share_memory(a, res) and not _same(a, res)
@@ -274,18 +274,18 @@ def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, extr
         res = np.empty(shape, res_dtype, order=order)
     kernel = f"{spec.name}_grad_result" if from_result else f"{spec.kernels(params)[0]}_grad"
     scalars = [compute.type(e) for e in extra]
-    reduce = compact.size != arr.size
+    summed = compact.size != arr.size
     arrays = [_flat(arr, order), words(compact.ravel())]
     if _same(res, g):
         loop, arrays = f"{kernel}_bias_inplace", [_flat(res, order), *arrays]
     else:
         loop, arrays = f"{kernel}_bias", [_flat(g, order), *arrays, _flat(res, order)]
     sums = _run(loop, arrays, geo, scalars, where,
-                (not from_result, compact.size if reduce else 0))
+                (not from_result, compact.size if summed else 0))
     if out is not None and res is not out:
         out[...] = res
         res = out
-    gb = _bias_grad(sums, compact, order, b) if reduce else res.reshape(b.shape)
+    gb = bias_grad(sums, compact, order, b) if summed else res.reshape(b.shape)
     gb = np.array(gb, dtype=res_dtype)
     return (res if (out is not None or res.ndim) else res[()]), gb
 
@@ -296,8 +296,8 @@ def _with_bias_grad(gi, gb):
     return (*gi, gb) if isinstance(gi, tuple) else (gi, gb)
 
 
-def _reduce_lazy(gi, b):
-    """:func:`_reduce` of a dask grad_input (lazy)."""
+def reduce_lazy(gi, b):
+    """:func:`reduce` of a dask grad_input (lazy)."""
     axes = _reduced_axes(gi.shape, b.shape)
     total = gi.astype(np.float64).sum(axis=axes, keepdims=True) if axes else gi
     return total.reshape(b.shape).astype(gi.dtype)

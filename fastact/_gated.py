@@ -23,13 +23,13 @@ import math
 
 import numpy as np
 
-from . import _dask, _device, dispatch, hardware
+from . import _bias, _dask, _device, dispatch, hardware
 from ._binding import as_array, check_out, check_writeable, on_device, refuse_out_with_inplace
 from ._binding import common_order as _order
 from ._binding import deliver as _deliver
 from ._binding import shares as _shares
 from ._dtypes import F32 as _F32
-from ._dtypes import common_dtypes, storage
+from ._dtypes import common_dtypes, storage, words
 from ._split import form as _form
 from ._split import half as _half
 from ._split import norm_axis as _norm_axis
@@ -84,11 +84,18 @@ def _contiguous(a, dtype, shape=None):
 # -- forward ---------------------------------------------------------------------------------
 
 
-def forward(spec, x, up, axis, params, out=None, inplace=False, backend=None, stream=None):
+def forward(spec, x, up, axis, params, out=None, inplace=False, backend=None, stream=None,
+            bias=None):
     name = spec.name
     up, axis = _form(name, up, axis)
     requested = backend
     backend = dispatch.resolve(backend)
+    if bias is not None:
+        _refuse_bias(name, x, up, bias, out, stream)
+        if _dask.is_dask(x) or _dask.is_dask(bias):
+            return forward(spec, x + bias, None, axis, params, out, inplace, requested)
+        return _bias_forward(spec, spec.kernels(params)[0], params, x, axis, bias, out,
+                             inplace, backend)
     if any(on_device(a) for a in (x, up, out)):
         return _device.gated_forward(spec, x, up, axis, params, out, inplace, backend, stream)
     if _dask.is_dask(x) or _dask.is_dask(up):
@@ -97,6 +104,125 @@ def forward(spec, x, up, axis, params, out=None, inplace=False, backend=None, st
     if up is None:
         return _split_forward(spec, kernel, params, x, axis, out, inplace, backend)
     return _pair_forward(spec, kernel, params, x, up, out, inplace, backend)
+
+
+def _refuse_bias(name, x, up, bias, out, stream):
+    """bias= goes with the split form on NumPy or dask arrays."""
+    if up is not None:
+        raise TypeError(f"{name}: bias= applies to the split form {name}(x, axis=...), the "
+                        "output of a linear layer; in the two-input form add the biases to gate "
+                        "and up")
+    if stream is not None or any(on_device(a) for a in (x, bias, out)):
+        raise TypeError(f"{name}: bias= works on NumPy and dask arrays; for CUDA device arrays "
+                        "add the bias first")
+
+
+def _bias_plan(name, x, axis, bias, extra_dtypes=()):
+    """A split-form call with a bias, checked: (x, the bias, the dtype of x + bias, the axis,
+    the half shape, the computing and result dtypes, the fused plan or None)."""
+    arr = as_array(x)
+    b, hd = _bias.operand(name, bias, arr, arr.shape)
+    compute, result = common_dtypes(name, [hd, *extra_dtypes])
+    axis = _norm_axis(name, axis, arr.ndim)
+    shape = _half(name, arr.shape, axis)
+    plan = _bias.fused(arr, b, hd, compute, result, None) if arr.size else None
+    return arr, b, hd, axis, shape, compute, result, plan
+
+
+def _bias_loop(spec, kernel, compute, backend, shape):
+    """(the fused loop's name, the backend that runs it: a CUDA one forms the sum first)."""
+    where = _bias.backend_name(backend, spec, shape, compute)
+    if compute == _F32 and kernel in spec.fast_kernels:
+        kernel += "_f32"  # the float32 loop through the kernel's fast form
+    return f"{kernel}_bias", where
+
+
+def _run_bias(loop, where, ops, compact, geo, scalars, sums=None):
+    """Run fused gated bias loop ``loop`` on the row operands ``ops`` (the split halves of x
+    start ``ops.n`` apart in its memory)."""
+    from .backends import cpu, parallel
+
+    views = [words(v) for v in ops.views]
+    run = cpu.gated_bias_runner(loop, views, ops.strides, (0, ops.n), words(compact.ravel()),
+                                geo[1:], scalars, sums)
+    if where == "parallel":
+        return parallel.run_items(run, ops.rows, ops.n, views[0].itemsize, sums)
+    return cpu.run_items(run, ops.rows, ops.n, sums)
+
+
+def _bias_forward(spec, kernel, params, x, axis, bias, out, inplace, backend):
+    """The split form of ``f(x + bias)``: fused (the halves' sums formed a chunk at a time in
+    cache) where x is contiguous and the bias has a geometry, else the sum first."""
+    name = spec.name
+    arr, b, hd, axis, shape, compute, result, plan = _bias_plan(name, x, axis, bias)
+    if inplace:
+        refuse_out_with_inplace(name, out)
+        _check_inplace(name, x, "x", result)
+    elif out is not None:
+        check_out(name, out, shape, result)
+    loop, where = _bias_loop(spec, kernel, compute, backend, shape)
+    if plan is None or where == "cuda" or hd != result:
+        if inplace:
+            np.add(x, b, out=x)
+            return _split_forward(spec, kernel, params, x, axis, None, True, backend)
+        return _split_forward(spec, kernel, params, np.add(arr, b), axis, out, False, backend)
+    compact, order, geo = plan
+    rows, n, fa, fb = _split_operands(arr, axis, order)
+    scalars = [compute.type(v) for v in spec.scalars(params)]
+    if inplace:  # the halves' sums are formed in scratch: the gate half may be the output
+        _run_bias(loop, where, _Operands([fa, fb, fa], [2 * n] * 3, rows, n), compact, geo,
+                  scalars)
+        return x[(slice(None),) * axis + (slice(0, shape[axis]),)]
+    hardware.check_fits(name, math.prod(shape) * result.itemsize)
+    res = out if (out is not None and out.dtype == arr.dtype and _order([out]) == order
+                  and not _shares(out, arr)) else np.empty(shape, arr.dtype, order=order)
+    _run_bias(loop, where, _Operands([fa, fb, _flat(res, order)], [2 * n, 2 * n, n], rows, n),
+              compact, geo, scalars)
+    return _deliver(res, out, result)
+
+
+def _bias_grad(spec, kernel, params, grad_output, x, axis, bias, out, inplace, backend):
+    """``(grad_x, grad_bias)`` of the split form of ``f(x + bias)``."""
+    name = f"{spec.name}_grad"
+    g = as_array(grad_output)
+    arr, b, hd, axis, shape, compute, result, plan = _bias_plan(name, x, axis, bias, (g.dtype,))
+    _check_grad_output(name, g, shape)
+    if inplace:
+        refuse_out_with_inplace(name, out)
+        _check_inplace(name, x, "x", result)
+        if np.may_share_memory(x, g):
+            raise ValueError(f"{name}: inplace=True: grad_output shares memory with x")
+    elif out is not None:
+        check_out(name, out, arr.shape, result)
+    loop, where = _bias_loop(spec, kernel, compute, backend, shape)
+    if plan is not None and not (g.dtype == arr.dtype and g.shape == shape
+                                 and _order([g]) == plan[1]):
+        plan = None
+    if plan is None or where == "cuda" or hd != result:
+        gx = _split_grad(spec, kernel, params, grad_output, np.add(arr, b), axis, out, False,
+                         backend)
+        if inplace:
+            x[...] = gx
+            gx = x
+        return gx, _bias.reduce(gx, b, result)
+    compact, order, geo = plan
+    rows, n, fa, fb = _split_operands(arr, axis, order)
+    if inplace:
+        res = x
+    else:
+        hardware.check_fits(name, arr.size * result.itemsize)
+        res = out if (out is not None and out.dtype == arr.dtype and _order([out]) == order
+                      and not (_shares(out, arr) or _shares(out, g))) else \
+            np.empty(arr.shape, arr.dtype, order=order)
+    fr = _flat(res, order)
+    reduce = compact.size != arr.size
+    sums = _run_bias(loop, where, _Operands([_flat(g, order), fa, fb, fr, fr[n:]],
+                                            [n] + [2 * n] * 4, rows, n), compact, geo,
+                     [compute.type(v) for v in spec.scalars(params)],
+                     compact.size if reduce else 0)
+    gx = res if inplace else _deliver(res, out, result)
+    gb = _bias.bias_grad(sums, compact, order, b) if reduce else gx.reshape(b.shape)
+    return gx, np.array(gb, dtype=result)
 
 
 def _split_forward(spec, kernel, params, x, axis, out, inplace, backend):
@@ -226,11 +352,18 @@ def _same(a, b):
 
 
 def grad(spec, grad_output, x, up, axis, params, out=None, inplace=False, backend=None,
-         stream=None):
+         stream=None, bias=None):
     name = f"{spec.name}_grad"
     up, axis = _form(name, up, axis)
     requested = backend
     backend = dispatch.resolve(backend)
+    if bias is not None:
+        _refuse_bias(name, x, up, bias, out, stream)
+        if any(_dask.is_dask(a) for a in (grad_output, x, bias)):
+            gx = grad(spec, grad_output, x + bias, None, axis, params, out, inplace, requested)
+            return gx, _bias.reduce_lazy(gx, bias if _dask.is_dask(bias) else as_array(bias))
+        return _bias_grad(spec, f"{spec.kernels(params)[0]}_grad", params, grad_output, x, axis,
+                          bias, out, inplace, backend)
     if any(on_device(a) for a in (grad_output, x, up)) or (
             isinstance(out, tuple) and any(on_device(o) for o in out)) or on_device(out):
         return _device.gated_grad(spec, grad_output, x, up, axis, params, out, inplace,

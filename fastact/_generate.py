@@ -130,7 +130,8 @@ def _gated_signature(spec, grad_fn):
            _P("axis", _P.KEYWORD_ONLY, default=-1)]
     ps += [_P(p.name, _P.KEYWORD_ONLY, default=p.default) for p in spec.params]
     ps += [_P(k, _P.KEYWORD_ONLY, default=d) for k, d in
-           (("out", None), ("inplace", False), ("backend", None), ("stream", None))]
+           (("out", None), ("inplace", False), ("backend", None), ("bias", None),
+            ("stream", None))]
     return inspect.Signature(ps)
 
 
@@ -142,7 +143,11 @@ def _gated_docstring(spec, grad_fn):
              "the axis, as torch's ``dim``.\naxis : int, default -1\n    The axis the split "
              "form halves (its length must be even).\n")
     common = ("backend : {'auto', 'cpu', 'parallel', 'cuda'}, optional\n    Overrides "
-              "use_backend() and FASTACT_BACKEND (see fastact.explain).\nstream : CUDA stream, "
+              "use_backend() and FASTACT_BACKEND (see fastact.explain).\nbias : array_like, "
+              "optional\n    Split form only: added to x first, broadcast to x's shape (a "
+              "linear layer's bias over the last axis): f(x + bias) in one pass, bit-identical "
+              "to the two steps; the gradient then returns ``(grad_x, grad_bias)``, grad_bias "
+              "of bias's shape summed in float64 with compensation.\nstream : CUDA stream, "
               "optional\n    For device arrays: the stream to run on.\n")
     if grad_fn:
         head = (f"Gradient of {spec.name} in one pass: both partial derivatives.\n\n"
@@ -168,16 +173,16 @@ def _gated_docstring(spec, grad_fn):
 
 
 def _gated_functions(spec):
-    def forward(x, up=None, *, axis=None, out=None, inplace=False, backend=None, stream=None,
-                **kwargs):
+    def forward(x, up=None, *, axis=None, out=None, inplace=False, backend=None, bias=None,
+                stream=None, **kwargs):
         params = bind(spec, spec.name, (), kwargs)
-        return _gated.forward(spec, x, up, axis, params, out, inplace, backend, stream)
+        return _gated.forward(spec, x, up, axis, params, out, inplace, backend, stream, bias)
 
     def grad(grad_output, x, up=None, *, axis=None, out=None, inplace=False, backend=None,
-             stream=None, **kwargs):
+             bias=None, stream=None, **kwargs):
         params = bind(spec, f"{spec.name}_grad", (), kwargs)
         return _gated.grad(spec, grad_output, x, up, axis, params, out, inplace, backend,
-                           stream)
+                           stream, bias)
 
     return forward, grad
 

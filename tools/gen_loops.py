@@ -305,7 +305,55 @@ def bias_source() -> str:
             if len(head) > 100:  # the scalar parameters on a line of their own
                 head = f"def {name}_bias{suffix}({sig[:-len(extra)]},\n        {extra[2:]}):"
             parts.append(f"\n\n@njit(**_OPTIONS)\n{head}\n" + row + step)
+    parts.append(_GATED_BIAS_HEADER)
+    for loop, _, ins, outs, params, _ in _gated_loops():
+        if not loop.endswith(("_inplace", "_inplace_f32")):
+            parts.append(_gated_bias_source(loop, ins, outs, params))
     return "".join(parts)
+
+
+_GATED_BIAS_HEADER = '''
+
+# -- gated: f(x + bias) on the two halves of x ---------------------------------------------------
+# ``<loop>_bias`` runs gated row loop ``<loop>`` of _cpu_loops on chunks of the halves' sums with
+# their bias: the chunk of row r of half a starts at ``pa + r * sa + c`` in x's memory order (of
+# half b at ``pb + r * sb + c``), and its bias is found from that position as in
+# fastact._bias.geometry (runs of ``nb`` elements, ``((run // d) % period) * sq``, along the run
+# where ``sn``). A chunk never crosses the end of a bias run. The sums are formed into scratch
+# ``ha`` and ``hb``, so the outputs may be the halves themselves (in place).
+'''
+
+
+def _gated_bias_source(loop, ins, outs, params):
+    arrays, sig = _gated_signature(ins, outs, params)
+    arrays_sig = ", ".join(arrays)
+    geometry = "rows, n, " + ", ".join(f"s{a}" for a in arrays)
+    grad = len(ins) == 3
+    extra = "".join(", " + p for p in params)
+    tail = ("bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red" if grad else
+            "bias, pa, pb, nb, d, period, sq, sn, ha, hb")
+    head = f"def {loop}_bias({arrays_sig}, {geometry},\n        {tail}{extra}):"
+    views = "".join(f"            {a}c = {a}[r * s{a} + c:r * s{a} + c + m]\n"
+                    for a in arrays if a not in ("a", "b"))
+    zeros = ", ".join("0" for _ in arrays)
+    inputs = ", ".join(("gc, " if grad else "") + "ha[:m], hb[:m]" for _ in (0,))
+    outputs = ", ".join(f"{o}c" for o in outs)
+    body = ("    for r in range(rows):\n"
+            "        c = 0\n"
+            "        while c < n:\n"
+            "            qa, qb = pa + r * sa + c, pb + r * sb + c\n"
+            "            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)\n"
+            "            ka = (qa // nb // d % period) * sq + qa % nb * sn\n"
+            "            kb = (qb // nb // d % period) * sq + qb % nb * sn\n"
+            "            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])\n"
+            "            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])\n"
+            + views +
+            f"            L.{loop}({inputs}, {outputs}, 1, m, {zeros}{extra})\n")
+    if grad:
+        body += ("            if red:\n"
+                 "                accumulate(dac, acc, ka, sn)\n"
+                 "                accumulate(dbc, acc, kb, sn)\n")
+    return f"\n\n@njit(**_OPTIONS)\n{head}\n" + body + "            c += m\n"
 
 
 CUDA_TARGET = ROOT / "fastact" / "backends" / "_cuda_kernels.py"

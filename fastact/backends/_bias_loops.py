@@ -2060,3 +2060,324 @@ def threshold_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, a
             L.threshold_grad_inplace(o, xc, p0, p1)
             if red:
                 accumulate(o, acc, k + c * sn, sn)
+
+
+# -- gated: f(x + bias) on the two halves of x ---------------------------------------------------
+# ``<loop>_bias`` runs gated row loop ``<loop>`` of _cpu_loops on chunks of the halves' sums with
+# their bias: the chunk of row r of half a starts at ``pa + r * sa + c`` in x's memory order (of
+# half b at ``pb + r * sb + c``), and its bias is found from that position as in
+# fastact._bias.geometry (runs of ``nb`` elements, ``((run // d) % period) * sq``, along the run
+# where ``sn``). A chunk never crosses the end of a bias run. The sums are formed into scratch
+# ``ha`` and ``hb``, so the outputs may be the halves themselves (in place).
+
+
+@njit(**_OPTIONS)
+def glu_bias(a, b, out, rows, n, sa, sb, sout,
+        bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            outc = out[r * sout + c:r * sout + c + m]
+            L.glu(ha[:m], hb[:m], outc, 1, m, 0, 0, 0)
+            c += m
+
+
+@njit(**_OPTIONS)
+def glu_f32_bias(a, b, out, rows, n, sa, sb, sout,
+        bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            outc = out[r * sout + c:r * sout + c + m]
+            L.glu_f32(ha[:m], hb[:m], outc, 1, m, 0, 0, 0)
+            c += m
+
+
+@njit(**_OPTIONS)
+def glu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
+        bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            gc = g[r * sg + c:r * sg + c + m]
+            dac = da[r * sda + c:r * sda + c + m]
+            dbc = db[r * sdb + c:r * sdb + c + m]
+            L.glu_grad(gc, ha[:m], hb[:m], dac, dbc, 1, m, 0, 0, 0, 0, 0)
+            if red:
+                accumulate(dac, acc, ka, sn)
+                accumulate(dbc, acc, kb, sn)
+            c += m
+
+
+@njit(**_OPTIONS)
+def glu_grad_f32_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
+        bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            gc = g[r * sg + c:r * sg + c + m]
+            dac = da[r * sda + c:r * sda + c + m]
+            dbc = db[r * sdb + c:r * sdb + c + m]
+            L.glu_grad_f32(gc, ha[:m], hb[:m], dac, dbc, 1, m, 0, 0, 0, 0, 0)
+            if red:
+                accumulate(dac, acc, ka, sn)
+                accumulate(dbc, acc, kb, sn)
+            c += m
+
+
+@njit(**_OPTIONS)
+def swiglu_bias(a, b, out, rows, n, sa, sb, sout,
+        bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            outc = out[r * sout + c:r * sout + c + m]
+            L.swiglu(ha[:m], hb[:m], outc, 1, m, 0, 0, 0)
+            c += m
+
+
+@njit(**_OPTIONS)
+def swiglu_f32_bias(a, b, out, rows, n, sa, sb, sout,
+        bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            outc = out[r * sout + c:r * sout + c + m]
+            L.swiglu_f32(ha[:m], hb[:m], outc, 1, m, 0, 0, 0)
+            c += m
+
+
+@njit(**_OPTIONS)
+def swiglu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
+        bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            gc = g[r * sg + c:r * sg + c + m]
+            dac = da[r * sda + c:r * sda + c + m]
+            dbc = db[r * sdb + c:r * sdb + c + m]
+            L.swiglu_grad(gc, ha[:m], hb[:m], dac, dbc, 1, m, 0, 0, 0, 0, 0)
+            if red:
+                accumulate(dac, acc, ka, sn)
+                accumulate(dbc, acc, kb, sn)
+            c += m
+
+
+@njit(**_OPTIONS)
+def swiglu_grad_f32_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
+        bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            gc = g[r * sg + c:r * sg + c + m]
+            dac = da[r * sda + c:r * sda + c + m]
+            dbc = db[r * sdb + c:r * sdb + c + m]
+            L.swiglu_grad_f32(gc, ha[:m], hb[:m], dac, dbc, 1, m, 0, 0, 0, 0, 0)
+            if red:
+                accumulate(dac, acc, ka, sn)
+                accumulate(dbc, acc, kb, sn)
+            c += m
+
+
+@njit(**_OPTIONS)
+def geglu_bias(a, b, out, rows, n, sa, sb, sout,
+        bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            outc = out[r * sout + c:r * sout + c + m]
+            L.geglu(ha[:m], hb[:m], outc, 1, m, 0, 0, 0)
+            c += m
+
+
+@njit(**_OPTIONS)
+def geglu_f32_bias(a, b, out, rows, n, sa, sb, sout,
+        bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            outc = out[r * sout + c:r * sout + c + m]
+            L.geglu_f32(ha[:m], hb[:m], outc, 1, m, 0, 0, 0)
+            c += m
+
+
+@njit(**_OPTIONS)
+def geglu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
+        bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            gc = g[r * sg + c:r * sg + c + m]
+            dac = da[r * sda + c:r * sda + c + m]
+            dbc = db[r * sdb + c:r * sdb + c + m]
+            L.geglu_grad(gc, ha[:m], hb[:m], dac, dbc, 1, m, 0, 0, 0, 0, 0)
+            if red:
+                accumulate(dac, acc, ka, sn)
+                accumulate(dbc, acc, kb, sn)
+            c += m
+
+
+@njit(**_OPTIONS)
+def geglu_grad_f32_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
+        bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            gc = g[r * sg + c:r * sg + c + m]
+            dac = da[r * sda + c:r * sda + c + m]
+            dbc = db[r * sdb + c:r * sdb + c + m]
+            L.geglu_grad_f32(gc, ha[:m], hb[:m], dac, dbc, 1, m, 0, 0, 0, 0, 0)
+            if red:
+                accumulate(dac, acc, ka, sn)
+                accumulate(dbc, acc, kb, sn)
+            c += m
+
+
+@njit(**_OPTIONS)
+def geglu_tanh_bias(a, b, out, rows, n, sa, sb, sout,
+        bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            outc = out[r * sout + c:r * sout + c + m]
+            L.geglu_tanh(ha[:m], hb[:m], outc, 1, m, 0, 0, 0)
+            c += m
+
+
+@njit(**_OPTIONS)
+def geglu_tanh_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
+        bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            gc = g[r * sg + c:r * sg + c + m]
+            dac = da[r * sda + c:r * sda + c + m]
+            dbc = db[r * sdb + c:r * sdb + c + m]
+            L.geglu_tanh_grad(gc, ha[:m], hb[:m], dac, dbc, 1, m, 0, 0, 0, 0, 0)
+            if red:
+                accumulate(dac, acc, ka, sn)
+                accumulate(dbc, acc, kb, sn)
+            c += m
+
+
+@njit(**_OPTIONS)
+def reglu_bias(a, b, out, rows, n, sa, sb, sout,
+        bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            outc = out[r * sout + c:r * sout + c + m]
+            L.reglu(ha[:m], hb[:m], outc, 1, m, 0, 0, 0)
+            c += m
+
+
+@njit(**_OPTIONS)
+def reglu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
+        bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    for r in range(rows):
+        c = 0
+        while c < n:
+            qa, qb = pa + r * sa + c, pb + r * sb + c
+            m = min(CHUNK, n - c, nb - qa % nb, nb - qb % nb)
+            ka = (qa // nb // d % period) * sq + qa % nb * sn
+            kb = (qb // nb // d % period) * sq + qb % nb * sn
+            add_to(a[r * sa + c:r * sa + c + m], bias, ka, sn, ha[:m])
+            add_to(b[r * sb + c:r * sb + c + m], bias, kb, sn, hb[:m])
+            gc = g[r * sg + c:r * sg + c + m]
+            dac = da[r * sda + c:r * sda + c + m]
+            dbc = db[r * sdb + c:r * sdb + c + m]
+            L.reglu_grad(gc, ha[:m], hb[:m], dac, dbc, 1, m, 0, 0, 0, 0, 0)
+            if red:
+                accumulate(dac, acc, ka, sn)
+                accumulate(dbc, acc, kb, sn)
+            c += m

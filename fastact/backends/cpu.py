@@ -264,35 +264,52 @@ def bias_items(rows, n, target):
 
 
 def bias_runner(loop, arrays, geometry, scalars, grad):
-    """``(run(items, acc), accumulators)`` for fused bias loop ``loop``
-    (fastact.backends._bias_loops) on the 1-D ``arrays`` (x, bias[, out], a gradient's g first)
-    of a call of ``geometry`` = (rows, n, d, q, sq, sn); ``run`` runs a list of
-    :func:`bias_items`, a gradient's summing into ``acc`` (2, bias elements: sums and their
-    compensations). ``grad`` is None (a forward) or ``(add, bias elements to sum into, 0 for
-    none)``."""
+    """``run(items, acc)`` for fused bias loop ``loop`` (fastact.backends._bias_loops) of an
+    element-wise kernel on the 1-D ``arrays`` (x, bias[, out]; a gradient's g first) of a call
+    of ``geometry`` = (rows, n, d, q, sq, sn): it runs a list of :func:`bias_items`, a
+    gradient's summing into ``acc`` (2, bias elements: the sums and their compensations).
+    ``grad`` is None (a forward) or ``(add, bias elements to sum, 0 for none)``."""
     fn = getattr(_bias_loops(), loop)
     rows, n, d, q, sq, sn = geometry
-    x = arrays[0]
-    bias = 2 if grad is not None else 1  # the bias's place among the arrays
+    at = 2 if grad is not None else 1  # the bias's place among the arrays
+    add, size = grad if grad is not None else (False, 0)
 
-    def view(a, i, r0, c0):
-        return a[c0 * sn:] if i == bias else a[r0 * n + c0:]
-
-    if grad is None:
-        def run(items, acc=None):
-            for r0, r1, c0, c1 in items:
-                fn(*[view(a, i, r0, c0) for i, a in enumerate(arrays)],
-                   r1 - r0, c1 - c0, n, r0, d, q, sq, sn, *scalars)
-
-        return run
-
-    add, size = grad
+    def views(r0, c0):
+        return [a[c0 * sn:] if i == at else a[r0 * n + c0:] for i, a in enumerate(arrays)]
 
     def run(items, acc):
-        h = np.empty(_bias_steps().CHUNK, x.dtype)
+        if grad is None:
+            for r0, r1, c0, c1 in items:
+                fn(*views(r0, c0), r1 - r0, c1 - c0, n, r0, d, q, sq, sn, *scalars)
+            return
+        h = np.empty(_bias_steps().CHUNK, arrays[1].dtype)
         for r0, r1, c0, c1 in items:
-            fn(*[view(a, i, r0, c0) for i, a in enumerate(arrays)], acc[:, c0 * sn:], h,
-               r1 - r0, c1 - c0, n, r0, d, q, sq, sn, add, size > 0, *scalars)
+            fn(*views(r0, c0), acc[:, c0 * sn:], h, r1 - r0, c1 - c0, n, r0, d, q, sq, sn, add,
+               size > 0, *scalars)
+
+    return run
+
+
+def gated_bias_runner(loop, views, strides, positions, bias, geometry, scalars, grad):
+    """``run(items, acc)`` for fused bias loop ``loop`` of a gated kernel: ``views`` and
+    ``strides`` as a gated row loop's, ``positions`` the places of the halves' first elements
+    in x's memory, ``bias`` the compact bias (its words for bfloat16), ``geometry`` =
+    (nb, d, q, sq, sn) of the bias's runs; ``grad`` None or the number of bias elements to sum
+    into ``acc`` (0 for none)."""
+    fn = getattr(_bias_loops(), loop)
+    at = 1 if grad is not None else 0  # half a's place among the views
+    sa, sb = strides[at], strides[at + 1]
+    pa, pb = positions
+
+    def run(items, acc):
+        ha, hb = (np.empty(_bias_steps().CHUNK, views[at].dtype) for _ in range(2))
+        for r0, r1, c0, c1 in items:
+            part = [v[r0 * st + c0:] for v, st in zip(views, strides, strict=True)]
+            where = (pa + r0 * sa + c0, pb + r0 * sb + c0, *geometry, ha, hb)
+            if grad is None:
+                fn(*part, r1 - r0, c1 - c0, *strides, bias, *where, *scalars)
+            else:
+                fn(*part, r1 - r0, c1 - c0, *strides, bias, acc, *where, grad > 0, *scalars)
 
     return run
 
@@ -303,17 +320,21 @@ def _bias_steps():
     return _bias_steps
 
 
-def run_bias(loop, arrays, geometry, scalars, grad=None):
-    """Run fused bias loop ``loop`` serially (see :func:`bias_runner`), in pieces of at most
-    PIECE elements; a gradient's bias sums come back (float64, one per bias element)."""
-    run = bias_runner(loop, arrays, geometry, scalars, grad)
-    items = bias_items(geometry[0], geometry[1], PIECE)
-    if grad is None:
-        run(items)
-        return None
-    acc = np.zeros((2, max(grad[1], 1)))
+def run_items(run, rows, n, sums=None):
+    """Run a bias runner (:func:`bias_runner`, :func:`gated_bias_runner`) serially over
+    ``rows`` runs of ``n`` elements, in pieces of at most PIECE elements; with ``sums`` (bias
+    elements of a gradient, 0 for none) the bias sums come back (float64)."""
+    items = bias_items(rows, n, PIECE)
+    acc = None if sums is None else np.zeros((2, max(sums, 1)))
     run(items, acc)
-    return bias_total(acc)
+    return None if acc is None else bias_total(acc)
+
+
+def run_bias(loop, arrays, geometry, scalars, grad=None):
+    """Run fused bias loop ``loop`` serially (see :func:`bias_runner`); a gradient's bias
+    sums come back."""
+    run = bias_runner(loop, arrays, geometry, scalars, grad)
+    return run_items(run, *geometry[:2], None if grad is None else grad[1])
 
 
 def bias_total(acc):

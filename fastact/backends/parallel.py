@@ -214,30 +214,33 @@ def run_axis(loop, arrays, scalars, outer, L, inner, itemsize):
     finish()
 
 
-def run_bias(loop, arrays, geometry, scalars, grad=None):
-    """Run fused bias loop ``loop`` (see :func:`fastact.backends.cpu.bias_runner`) with all
-    threads: pieces of rows (or of long rows) in about 4 ranges per thread, each on a thread of
-    the pool (the loop releases the GIL), each range a gradient summing into its own
-    accumulators, added at the end."""
-    n = threads()
-    rows, length = geometry[:2]
-    total = rows * length
-    items = cpu.bias_items(rows, length, max(4096, min(PIECE, -(-total // (4 * n)))))
-    ranges = min(len(items), 4 * n)
-    if grad is not None and grad[1]:  # the accumulators stay below a quarter of x's bytes
-        ranges = max(1, min(ranges, total * arrays[1].itemsize // (64 * grad[1])))
-    if ranges < 2 or n < 2:
-        return cpu.run_bias(loop, arrays, geometry, scalars, grad)
-    run = cpu.bias_runner(loop, arrays, geometry, scalars, grad)
+def run_items(run, rows, n, itemsize, sums=None):
+    """Run a bias runner (see :func:`fastact.backends.cpu.run_items`) with all threads: pieces
+    of rows (or of long rows) in about 4 ranges per thread, each on a thread of the pool (the
+    loops release the GIL); a gradient's ranges sum into accumulators of their own, added at
+    the end."""
+    n_threads = threads()
+    total = rows * n
+    items = cpu.bias_items(rows, n, max(4096, min(PIECE, -(-total // (4 * n_threads)))))
+    ranges = min(len(items), 4 * n_threads)
+    if sums:  # the accumulators stay below a quarter of x's bytes
+        ranges = max(1, min(ranges, total * itemsize // (64 * sums)))
+    if ranges < 2 or n_threads < 2:
+        return cpu.run_items(run, rows, n, sums)
     edges = np.linspace(0, len(items), ranges + 1).astype(int)
     groups = [items[lo:hi] for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-    acc = None if grad is None else np.zeros((ranges, 2, max(grad[1], 1)))
-    for _ in _pool(n).map(lambda i: run(groups[i], None if acc is None else acc[i]),
-                          range(ranges)):
+    acc = None if sums is None else np.zeros((ranges, 2, max(sums, 1)))
+    for _ in _pool(n_threads).map(lambda i: run(groups[i], None if acc is None else acc[i]),
+                                  range(ranges)):
         pass
-    if acc is None:
-        return None
-    return np.sum([cpu.bias_total(a) for a in acc], axis=0)
+    return None if acc is None else np.sum([cpu.bias_total(a) for a in acc], axis=0)
+
+
+def run_bias(loop, arrays, geometry, scalars, grad=None):
+    """Run fused bias loop ``loop`` (see :func:`fastact.backends.cpu.bias_runner`) with all
+    threads (:func:`run_items`)."""
+    run = cpu.bias_runner(loop, arrays, geometry, scalars, grad)
+    return run_items(run, *geometry[:2], arrays[1].itemsize, None if grad is None else grad[1])
 
 
 def _par_loops():
