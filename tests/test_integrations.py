@@ -113,6 +113,47 @@ def test_sklearn_patch_unpatch_and_same_fit():
     assert min(scores.values()) > 0.7  # a sanity check: the equality above is the test
 
 
+def test_sklearn_forward_pass_fuses_the_intercept(monkeypatch):
+    """The patched forward passes call the activation with bias= on each hidden layer, and give
+    the activations of scikit-learn's passes (with fastact's activations) bit for bit, in
+    float64 and float32 fits."""
+    pytest.importorskip("sklearn")
+    from sklearn.datasets import make_regression
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron as Base
+
+    from fastact.integrations import sklearn as fsk
+
+    own = Base.__dict__["_forward_pass"], Base.__dict__["_forward_pass_fast"]
+    X, y = make_regression(n_samples=300, n_features=12, random_state=1)
+    fused = []
+    for dtype in (np.float64, np.float32):
+        for activation, fn in (("relu", "relu"), ("tanh", "tanh"), ("logistic", "sigmoid")):
+            model = MLPRegressor(hidden_layer_sizes=(40, 24), activation=activation,
+                                 max_iter=5, random_state=0)
+            with pytest.warns(Warning):  # ConvergenceWarning
+                model.fit(X.astype(dtype), y.astype(dtype))
+            Xd = X.astype(dtype)
+            layers = [Xd] + [None] * (model.n_layers_ - 1)
+            with fsk.patched():  # scikit-learn's passes with fastact's activations: unfused
+                plain = own[0](model, list(layers))
+                plain_fast = own[1](model, Xd)
+            original = getattr(fastact, fn)
+            monkeypatch.setattr(fastact, fn, lambda h, *a, _f=original, **k: fused.append(
+                "bias" in k) or _f(h, *a, **k))
+            with fsk.patched():
+                assert Base._forward_pass is not own[0]
+                ours = model._forward_pass(list(layers))
+                ours_fast = model._forward_pass_fast(Xd)
+            monkeypatch.setattr(fastact, fn, original)
+            for a, b in zip(ours[1:], plain[1:], strict=True):
+                assert a.dtype == b.dtype == dtype
+                np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(ours_fast, plain_fast)
+    assert fused and all(fused)  # every call of the activation went through bias=
+    assert (Base.__dict__["_forward_pass"], Base.__dict__["_forward_pass_fast"]) == own
+
+
 def test_sklearn_own_mlp_tests_pass_with_the_patch():
     """scikit-learn's test module for its MLP, run with fastact patched in."""
     pytest.importorskip("sklearn")
