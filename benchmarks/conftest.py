@@ -123,3 +123,48 @@ def measure(benchmark, fn, setup=None, once=None):
         return
     rounds = int(min(MAX_ROUNDS, max(MIN_ROUNDS, TARGET_SECONDS / max(once, 1e-9))))
     benchmark.pedantic(fn, setup=setup, rounds=rounds, iterations=1, warmup_rounds=0)
+
+
+#: the relative spread (interquartile range / median) above which a row is measured again, and
+#: marked noisy where it stays above it
+NOISY = 0.2
+MIN_INTERLEAVED = 7
+
+
+def interleaved(calls: dict, seconds: float | None = None) -> dict:
+    """Time ``calls`` ({impl: fn}, each warm) in rounds that call every one once, in turn, so
+    that a slow moment of a shared machine lands on all of them. Returns {impl: {"median",
+    "spread", "rounds", "noisy"}}: a set of rounds whose spread is above NOISY for some impl is
+    followed by as many again, once, and the impl is marked noisy if it stays there."""
+    seconds = TARGET_SECONDS if seconds is None else seconds
+    once = {}
+    for k, fn in calls.items():
+        t0 = time.perf_counter()
+        fn()
+        once[k] = time.perf_counter() - t0
+    rounds = int(min(MAX_ROUNDS, max(MIN_INTERLEAVED, seconds / max(max(once.values()), 1e-9))))
+    samples = {k: [] for k in calls}
+
+    def run(n):
+        for _ in range(n):
+            for k, fn in calls.items():
+                t0 = time.perf_counter()
+                fn()
+                samples[k].append(time.perf_counter() - t0)
+
+    def stats():
+        out = {}
+        for k, s in samples.items():
+            q1, med, q3 = np.percentile(s, [25, 50, 75])
+            out[k] = {"median": float(med), "spread": float((q3 - q1) / med),
+                      "rounds": len(s)}
+        return out
+
+    run(rounds)
+    result = stats()
+    if any(v["spread"] > NOISY for v in result.values()):
+        run(rounds)
+        result = stats()
+    for v in result.values():
+        v["noisy"] = v["spread"] > NOISY
+    return result

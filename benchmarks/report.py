@@ -246,6 +246,58 @@ def bf16_section(data: dict) -> list[str]:
     return lines
 
 
+def bias_rows(data: dict) -> dict:
+    """{(activation, label, direction): {impl: {median, spread, noisy}}, with "bytes"} for
+    benchmarks/test_bias.py (timed interleaved)."""
+    rows = {}
+    for b in data["benchmarks"]:
+        e = b.get("extra_info", {})
+        if e.get("variant") == "bias":
+            rows[(e["activation"], e["label"], e["direction"])] = dict(e["interleaved"],
+                                                                       bytes=e["bytes"])
+    return rows
+
+
+#: the fused bias's target (DESIGN.md, issue 25): ratio to torch's ``f(x + b)`` and its autograd
+BIAS_GOAL = 0.6
+
+
+def bias_section(data: dict) -> list[str]:
+    rows = bias_rows(data)
+    if not rows:
+        return []
+    lines = ["", "## bias= + activation (float32, all cores, timed interleaved)", "",
+             "`f(x, bias=b)` and `f_grad(g, x, bias=b)` (grad_input and grad_bias) on x of a "
+             "linear layer's shape, b over its last axis. Each round calls every implementation "
+             "once in turn; medians, and the interquartile spread of fastact's times. unfused: "
+             "`f(x + b)`; torch: `f(x + b)` and its autograd backward for x and b; JAX: `jax.jit` "
+             "of the same and of its vjp. Ceiling: the bytes of the fused call moved with no "
+             "math into a preallocated array, in the same rounds. A time marked * kept a large "
+             "spread (benchmarks/conftest.py: NOISY) after a second set of rounds.", "",
+             "| activation | shape | dir | fastact | spread | unfused | torch | JAX | vs torch | "
+             "GB/s | / ceiling |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    met = [0, 0]
+
+    def cell(impls, k):
+        v = impls.get(k)
+        return "—" if v is None else fmt_time(v["median"]) + ("*" if v["noisy"] else "")
+
+    for (name, label, direction), impls in sorted(rows.items()):
+        f = impls["fastact"]["median"]
+        t = impls.get("torch", {}).get("median")
+        c = impls.get("ceiling", {}).get("median")
+        if t:
+            met[1] += 1
+            met[0] += f / t <= BIAS_GOAL
+        lines.append(f"| {name} | {label} | {SHORT[direction]} | {cell(impls, 'fastact')} | "
+                     f"{impls['fastact']['spread']:.0%} | {cell(impls, 'fastact:unfused')} | "
+                     f"{cell(impls, 'torch')} | {cell(impls, 'jax')} | "
+                     f"{fmt_ratio(f / t if t else None)} | {impls['bytes'] / f / 1e9:.1f} | "
+                     f"{fmt_ratio(f / c if c else None)} |")
+    lines += ["", f"Rows meeting the target (≤ {BIAS_GOAL}× torch): {met[0]}/{met[1]}"]
+    return lines
+
+
 def fmt_time(s):
     if s is None:
         return "—"
@@ -391,6 +443,7 @@ def markdown(data: dict, source: str) -> str:
     lines += gated_section(data)
     lines += axis_section(data)
     lines += bf16_section(data)
+    lines += bias_section(data)
     lines += ["", "## All rows", "",
               "| activation | dir | N | dtype | style | backend | median | GB/s | % ceiling | "
               "vs numpy | vs torch | vs best peer |",

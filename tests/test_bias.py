@@ -79,6 +79,7 @@ GEOMETRIES = [
     ((300,), ()),                   # a scalar
     ((17, 19), (17, 19)),           # the whole shape: no reduction
     ((17, 19), (17, 1)),            # per row
+    ((3, 9000), (3, 1)),            # per row, rows longer than a chunk
     ((3, 4, 5, 6), (3, 1, 5, 1)),   # two groups of moving axes: the unfused route
     ((2, 1, 3), (1, 3)),
     ((0, 5), (5,)),

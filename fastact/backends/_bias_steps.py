@@ -6,8 +6,9 @@ ml_dtypes adds), so a fused call is bit-identical to the activation of ``x + bia
 first. A chunk's bias is either a contiguous run (``sn == 1``: the bias varies along the row)
 or one element (``sn == 0``: the row's bias is a scalar).
 
-The bias gradient is summed in float64 with compensation (TwoSum): ``acc[0]`` holds the sums,
-``acc[1]`` their rounding errors, one element per element of the bias.
+The bias gradient is summed in float64, with compensation (TwoSum) where the data are float64 or
+a row is reduced: ``acc[0]`` holds the sums, ``acc[1]`` their rounding errors, one element per
+element of the bias.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ _OPTIONS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "
 #: elements of a row processed at a time: the chunk's input, bias, output and scratch stay in
 #: L1 (8 KiB each in float32) between the addition, the kernel's loop and the bias sum
 CHUNK = 2048
+
+#: elements of a row a gradient's loop computes at a time, then adds into the bias sums while
+#: they are in cache (16 KiB of float32, beside 32 KiB of float64 sums): measured on
+#: (8192, 4096) float32 gelu_grad, 2 threads, against the loop without a bias: 1.12x with
+#: chunks of 4096, 1.30x with 2048 (tiles of 4 rows), 1.60x with 1024 (tiles of 8 rows)
+GRAD_CHUNK = 4096
 
 #: elements of a row-sum block whose additions may be reordered (vectorized partial sums); the
 #: blocks' sums are then added with compensation
@@ -61,14 +68,24 @@ def add_into(h, b, k, sn):
 @njit(**_OPTIONS)
 def accumulate(o, acc, k, sn):
     """Add the chunk ``o`` into the bias-gradient sums: element-wise into ``acc[:, k:]``
-    (``sn == 1``), or its total into ``acc[:, k]`` (``sn == 0``)."""
+    (``sn == 1``), or its total into ``acc[:, k]`` (``sn == 0``).
+
+    Element-wise, a float64 chunk's sums are compensated; a float32 or bfloat16 chunk's are
+    plain float64 sums (``acc[1]`` stays 0): each term is exact in float64 and a sum of n of
+    them is within n * 2**-53 of their magnitudes, far below the result's float32 rounding for
+    any n an array holds, at half the cache traffic."""
     m = o.size
     if sn:
-        s, c = acc[0, k:k + m], acc[1, k:k + m]
-        for i in range(m):
-            t, e = two_sum(s[i], np.float64(widen(o[i])))
-            s[i] = t
-            c[i] += e
+        s = acc[0, k:k + m]
+        if o.itemsize == 8:
+            c = acc[1, k:k + m]
+            for i in range(m):
+                t, e = two_sum(s[i], np.float64(widen(o[i])))
+                s[i] = t
+                c[i] += e
+        else:
+            for i in range(m):
+                s[i] += np.float64(widen(o[i]))
         return
     for b in range(0, m, BLOCK):
         ob = o[b:min(b + BLOCK, m)]

@@ -278,11 +278,12 @@ def bias_runner(loop, arrays, geometry, scalars, grad):
         return [a[c0 * sn:] if i == at else a[r0 * n + c0:] for i, a in enumerate(arrays)]
 
     def run(items, acc):
+        steps = _bias_steps()  # h: the bias repeated, where sn == 0
+        h = np.empty(max(steps.CHUNK, steps.GRAD_CHUNK), arrays[1].dtype)
         if grad is None:
             for r0, r1, c0, c1 in items:
-                fn(*views(r0, c0), r1 - r0, c1 - c0, n, r0, d, q, sq, sn, *scalars)
+                fn(*views(r0, c0), h, r1 - r0, c1 - c0, n, r0, d, q, sq, sn, *scalars)
             return
-        h = np.empty(_bias_steps().CHUNK, arrays[1].dtype)
         for r0, r1, c0, c1 in items:
             fn(*views(r0, c0), acc[:, c0 * sn:], h, r1 - r0, c1 - c0, n, r0, d, q, sq, sn, add,
                size > 0, *scalars)
