@@ -131,26 +131,42 @@ NOISY = 0.2
 MIN_INTERLEAVED = 7
 
 
-def interleaved(calls: dict, seconds: float | None = None) -> dict:
-    """Time ``calls`` ({impl: fn}, each warm) in rounds that call every one once, in turn, so
-    that a slow moment of a shared machine lands on all of them. Returns {impl: {"median",
+def interleaved(calls: dict, seconds: float | None = None, setups: dict | None = None) -> dict:
+    """Time ``calls`` ({impl: fn}, each warm) in rounds that call every one once, in an order
+    drawn anew each round, so that a slow moment of a shared machine lands on all of them;
+    ``setups`` ({impl: fn}) run untimed before their call. A call shorter than 0.1 ms is
+    timed as a loop of enough calls for 0.1 ms, per sample. Returns {impl: {"median",
     "spread", "rounds", "noisy"}}: a set of rounds whose spread is above NOISY for some impl is
     followed by as many again, once, and the impl is marked noisy if it stays there."""
     seconds = TARGET_SECONDS if seconds is None else seconds
+    setups = setups or {}
     once = {}
     for k, fn in calls.items():
+        if k in setups:
+            setups[k]()
         t0 = time.perf_counter()
         fn()
         once[k] = time.perf_counter() - t0
-    rounds = int(min(MAX_ROUNDS, max(MIN_INTERLEAVED, seconds / max(max(once.values()), 1e-9))))
+    loops = {k: 1 if k in setups else max(1, int(1e-4 / max(t, 1e-9))) for k, t in once.items()}
+    per_round = sum(once[k] * loops[k] for k in calls)
+    rounds = int(min(MAX_ROUNDS, max(MIN_INTERLEAVED, seconds * len(calls) / max(per_round,
+                                                                                  1e-9))))
     samples = {k: [] for k in calls}
+    order = np.random.default_rng(0)
 
     def run(n):
         for _ in range(n):
-            for k, fn in calls.items():
+            # a new order each round: a call that leaves the machine busy (a parallel launch's
+            # threads spin on after it) does not always precede the same one
+            for k in order.permutation(list(calls)):
+                fn = calls[k]
+                if k in setups:
+                    setups[k]()
+                reps = loops[k]
                 t0 = time.perf_counter()
-                fn()
-                samples[k].append(time.perf_counter() - t0)
+                for _ in range(reps):
+                    fn()
+                samples[k].append((time.perf_counter() - t0) / reps)
 
     def stats():
         out = {}

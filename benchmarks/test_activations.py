@@ -1,10 +1,13 @@
 """Every activation, forward and backward, fastact's backends beside the peers, in one run.
 
-Rows are grouped by (variant, direction, N, dtype, call style); within a group the implementations
-are fastact's backends (``fastact:auto`` plus each concrete backend from ``fastact.BACKENDS``,
-cuda only with a usable GPU) and the installed peers (``numpy``, ``torch``, ``jax``, ``numexpr``).
-Every implementation's result is checked once against the float64 reference before it is timed:
-a fast wrong kernel fails.
+A row is (variant, direction, N, dtype, call style); its implementations are fastact's backends
+(``fastact:auto`` plus each concrete backend from ``fastact.BACKENDS``, cuda only with a usable
+GPU) and the installed peers (``numpy``, ``torch``, ``jax``, ``numexpr``), and, for a row bound
+by memory, its ceiling (the same bytes moved with no math, in the same style). Every
+implementation's result is checked once against the float64 reference, then the row's
+implementations are timed interleaved (each round calls each once, in turn: a slow moment of a
+shared machine lands on all of them), so its ratios, "auto" against the backend it picked, and
+the share of the ceiling are measured at the same moments.
 
 Backward rows give each implementation what its autograd saves: torch's sigmoid and tanh backward
 ops take the forward output, so fastact's sigmoid/tanh rows use ``_grad(g, result=y)`` (y computed
@@ -14,18 +17,19 @@ once, untimed) on both sides; every other row takes x.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from numba import njit, prange
 
 import fastact
+from fastact.backends import parallel
 from fastact.registry import ACTIVATIONS, PIECEWISE_LINEAR
 from tests.reference import REFS, first_cases, ref_params
 
 from . import peers
-from .conftest import DATA, MODE, measure, skip_if_no_memory
+from .conftest import DATA, MODE, interleaved, skip_if_no_memory
 
 VARIANTS = list(REFS)  # every registry activation and every variant of a choice (gelu_tanh)
 #: variant -> (activation, the parameters it is timed with: the first set its reference tests,
@@ -310,26 +314,110 @@ def check(case: Case, result: np.ndarray, d: dict):
                                err_msg=f"{case.impl} {case.group}: wrong result")
 
 
-@pytest.mark.parametrize(
-    "case", CASES, ids=lambda c: f"{c.group.replace(' ', '-').replace('=', '')}-{c.impl}"
-)
-def test_activation(benchmark, case):
-    itemsize = np.dtype(case.dtype).itemsize
-    skip_if_no_memory(case.n, itemsize, 10)  # inputs, outputs and the peers' temporaries
-    d = DATA.get(case.n, case.dtype)
-    call, setup, result = build(case, d)
-    if setup is not None:
-        setup()
-    t0 = time.perf_counter()
-    call()  # warm-up (and, for fastact, the JIT compile): never timed
-    once = time.perf_counter() - t0
-    check(case, result(), d)
+def _groups():
+    """{group key: [Case per impl]}: the rows, each timed as one interleaved set."""
+    out = {}
+    for c in CASES:
+        out.setdefault((c.variant, c.direction, c.n, c.dtype, c.style), []).append(c)
+    return out
+
+
+GROUPS = _groups()
+
+
+@njit(parallel=True, cache=True)
+def _rmw(a):
+    for i in prange(a.size):
+        a[i] = -a[i]
+
+
+@njit(parallel=True, cache=True)
+def _copy(a, out):
+    for i in prange(a.size):
+        out[i] = a[i]
+
+
+@njit(parallel=True, cache=True)
+def _add(a, b, out):
+    for i in prange(a.size):
+        out[i] = a[i] + b[i]
+
+
+@njit(parallel=True, cache=True)
+def _scale(a, one, out):
+    for i in prange(a.size):
+        out[i] = a[i] * one
+
+
+@njit(parallel=True, cache=True)
+def _scale_blocks(a, one, out, block):
+    for b in prange((a.size + block - 1) // block):
+        s, e = b * block, min(b * block + block, a.size)
+        ab, ob = a[s:e], out[s:e]
+        for i in range(ob.size):
+            ob[i] = ab[i] * one
+
+
+def _ceilings(direction, style, d):
+    """{name: call}: the row's streaming ceiling, its bytes moved with no math on all cores in
+    the same style, the fastest of which counts. In place: a read-modify-write of an array of
+    the same size (over the whole range per thread, and in fastact's cache-sized blocks);
+    ``out=``: a copy into a preallocated array, as a loop of plain stores (both ways) and as
+    the ``memcpy`` LLVM makes of a copy loop (the C library's, which may stream its stores), or
+    for a backward the sum of two arrays; allocating: the same into a new array (its page faults
+    included)."""
+    x, g = d["x"], d["g"]
+    buf, one = np.empty_like(x), x.dtype.type(1)
+    block = parallel.block_elements(2, x.itemsize, x.size, parallel.threads())
+    if style == "inplace":
+        return {"ceiling": lambda: _rmw(buf),
+                "ceiling:blocks": lambda: _scale_blocks(buf, one, buf, block)}
+    new = style == "alloc"
+    if direction == "backward":
+        return {"ceiling": lambda: _add(g, x, np.empty_like(x) if new else buf)}
+    return {"ceiling": lambda: _scale(x, one, np.empty_like(x) if new else buf),
+            "ceiling:blocks": lambda: _scale_blocks(x, one, np.empty_like(x) if new else buf,
+                                                    block),
+            "ceiling:memcpy": lambda: _copy(x, np.empty_like(x) if new else buf)}
+
+
+def _bound_by_memory(variant, n):
+    """Whether a row is timed beside its ceiling: the piecewise-linear family from 1e6 on."""
+    return variant in CHEAP and n >= 10**6
+
+
+@pytest.mark.parametrize("key", list(GROUPS), ids=lambda k: GROUPS[k][0].group.replace(
+    " ", "-").replace("=", ""))
+def test_activation(benchmark, key):
+    """One row: every implementation built, checked against the reference, then timed
+    interleaved (conftest.interleaved) with the row's ceiling where it is bound by memory."""
+    variant, direction, n, dtype, style = key
+    skip_if_no_memory(n, np.dtype(dtype).itemsize, 10)  # inputs, outputs, peers' temporaries
+    d = DATA.get(n, dtype)
+    calls, setups = {}, {}
+    for case in GROUPS[key]:
+        try:
+            call, setup, result = build(case, d)
+        except pytest.skip.Exception:
+            continue
+        if setup is not None:
+            setup()
+            setups[case.impl] = setup
+        call()  # warm-up (and, for fastact, the JIT compile): never timed
+        check(case, result(), d)
+        calls[case.impl] = call
+    if _bound_by_memory(variant, n):
+        for name, call in _ceilings(direction, style, d).items():
+            call()
+            calls[name] = call
+    stats = interleaved(calls, setups=setups)
+    case = GROUPS[key][0]
     benchmark.group = case.group
-    benchmark.name = case.impl
+    benchmark.name = "interleaved"
     benchmark.extra_info.update({
-        "variant": case.variant, "activation": activation_of(case.variant),
-        "direction": case.direction, "n": case.n, "dtype": case.dtype, "style": case.style,
-        "impl": case.impl, "bytes": case.bytes,
-        "family": ACTIVATIONS[activation_of(case.variant)].family,
+        "variant": variant, "activation": activation_of(variant), "direction": direction,
+        "n": n, "dtype": dtype, "style": style, "bytes": case.bytes,
+        "family": ACTIVATIONS[activation_of(variant)].family, "interleaved": stats,
     })
-    measure(benchmark, call, setup, once)
+    auto = calls["fastact:auto"]
+    benchmark.pedantic(auto, setup=setups.get("fastact:auto"), rounds=1, iterations=1)
