@@ -59,9 +59,10 @@ def index(data: dict):
         elif e.get("variant") == "copy":
             key = (e["n"], e["dtype"])
             copies[key] = max(copies.get(key, 0.0), e["bytes"] / med)
-        elif e.get("variant") in ("chunked", "integration", "gated", "axiswise", "bf16"):
+        elif e.get("variant") in ("chunked", "integration", "gated", "axiswise", "bf16",
+                                  "bias"):
             continue  # their own tables: chunked_rows, integration_rows, gated_rows, axis_rows,
-            # bf16_rows
+            # bf16_rows, bias_rows
         elif "interleaved" in e:
             key = (e["variant"], e["direction"], e["n"], e["dtype"], e["style"])
             for impl, st in e["interleaved"].items():
