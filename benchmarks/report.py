@@ -110,6 +110,10 @@ def gated_rows(data: dict) -> dict:
         if e.get("variant") != "gated":
             continue
         key = (e["label"], e["form"], e["direction"])
+        if "interleaved" in e:  # a row timed interleaved with its own ceiling
+            rows[(key[0], e["activation"], *key[1:])] = {
+                k: v["median"] for k, v in e["interleaved"].items()} | {"bytes": e["bytes"]}
+            continue
         if e["impl"] == "ceiling":
             ceilings[key] = b["stats"]["median"]
         else:
@@ -117,9 +121,9 @@ def gated_rows(data: dict) -> dict:
             nbytes[key] = e["bytes"]
     for (label, _, form, direction), impls in rows.items():
         key = (label, form, direction)
-        if key in ceilings:
+        if key in ceilings and "ceiling" not in impls:
             impls["ceiling"] = ceilings[key]
-        impls["bytes"] = nbytes[key]
+        impls.setdefault("bytes", nbytes.get(key))
     return rows
 
 
@@ -167,8 +171,13 @@ def variant_rows(data: dict, variant: str, fields: tuple) -> dict:
     rows = defaultdict(dict)
     for b in data["benchmarks"]:
         e = b.get("extra_info", {})
-        if e.get("variant") == variant:
-            rows[tuple(e[f] for f in fields)][e["impl"]] = b["stats"]["median"]
+        if e.get("variant") != variant:
+            continue
+        key = tuple(e[f] for f in fields)
+        if "interleaved" in e:  # a row timed interleaved: every implementation's median
+            rows[key].update({k: v["median"] for k, v in e["interleaved"].items()})
+        else:
+            rows[key][e["impl"]] = b["stats"]["median"]
     return rows
 
 

@@ -12,13 +12,12 @@ Peers, each given what its users write:
   forward: JAX has no backward from a saved output);
 - scipy.special: ``softmax(x, axis)`` etc. (forward only; single-threaded NumPy).
 
-fastact's backward is ``<name>_grad(g, result=y)`` (logsumexp: ``logsumexp_grad(g, x,
+A row's implementations are timed interleaved (benchmarks/conftest.interleaved: each round calls
+each once). fastact's backward is ``<name>_grad(g, result=y)`` (logsumexp: ``logsumexp_grad(g, x,
 result=y)``), the output saved by the forward as torch's ops take it.
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -28,7 +27,7 @@ from fastact.backends import parallel
 from tests.reference import AXISWISE
 
 from . import peers
-from .conftest import MODE, measure, skip_if_no_memory
+from .conftest import MODE, interleaved, skip_if_no_memory
 
 #: label -> (shape, axis)
 SHAPES = {"8192x4096 axis -1": ((8192, 4096), -1), "4096x8192 axis 0": ((4096, 8192), 0),
@@ -127,27 +126,33 @@ def _scipy_call(name, direction, d):
     return lambda: fn(x)
 
 
-@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
-def test_axiswise(benchmark, case):
-    label, dtype, name, direction, impl = case
+ROWS = sorted({c[:4] for c in CASES}, key=lambda r: [c[:4] for c in CASES].index(r))
+
+
+@pytest.mark.parametrize("row", ROWS, ids=["-".join(r) for r in ROWS])
+def test_axiswise(benchmark, row):
+    """One row: fastact and the peers, each checked for its dtype, timed interleaved."""
+    label, dtype, name, direction = row
     shape, axis = SHAPES[label]
     n = int(np.prod(shape))
     skip_if_no_memory(n, np.dtype(dtype).itemsize, 8)  # x, g, the outputs, the peers' own
     d = _data(label, dtype)
-    build = {"fastact:auto": _fastact_call, "torch": _torch_call, "jax": _jax_call,
-             "scipy": _scipy_call}[impl]
-    call = build(name, direction, d)
-    t0 = time.perf_counter()
-    result = call()  # warm-up (compiles): never timed
-    once = time.perf_counter() - t0
-    if impl in ("fastact:auto", "torch", "jax") and direction == "forward":
-        got = np.asarray(result[0] if isinstance(result, tuple) else result)
-        assert got.dtype == np.dtype(dtype), f"{impl} computed {got.dtype}, not {dtype}"
+    builders = {"fastact:auto": _fastact_call, "torch": _torch_call, "jax": _jax_call,
+                "scipy": _scipy_call}
+    calls = {}
+    for impl in (c[4] for c in CASES if c[:4] == row):
+        call = builders[impl](name, direction, d)
+        result = call()  # warm-up (compiles): never timed
+        if impl in ("fastact:auto", "torch", "jax") and direction == "forward":
+            got = np.asarray(result[0] if isinstance(result, tuple) else result)
+            assert got.dtype == np.dtype(dtype), f"{impl} computed {got.dtype}, not {dtype}"
+        calls[impl] = call
+    stats = interleaved(calls)
     benchmark.group = f"axis-wise {label} {dtype} {direction}"
-    benchmark.name = f"{name}:{impl}"
+    benchmark.name = f"{name}:interleaved"
     benchmark.extra_info.update({
         "variant": "axiswise", "activation": name, "label": label, "dtype": dtype,
-        "direction": direction, "impl": impl, "shape": list(shape), "axis": axis,
-        "threads": parallel.threads(),
+        "direction": direction, "shape": list(shape), "axis": axis,
+        "threads": parallel.threads(), "interleaved": stats,
     })
-    measure(benchmark, call, None, once)
+    benchmark.pedantic(calls["fastact:auto"], rounds=1, iterations=1)

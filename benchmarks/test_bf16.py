@@ -3,7 +3,8 @@ float32, in one run (all cores).
 
 Rows (issue 24): element-wise activations at N = 1e6 and 1e8; swiglu and geglu in the split
 form on x of (8192, 2 x 4096); softmax and log_softmax on (8192, 4096) over the last axis and
-(4096, 8192) over axis 0. Each row times three implementations on the same values:
+(4096, 8192) over axis 0. Each row times three implementations on the same values, interleaved
+(benchmarks/conftest.interleaved: each round calls each once):
 
 - ``fastact:bf16``: fastact on ml_dtypes.bfloat16 arrays;
 - ``fastact:f32``: fastact on the float32 arrays of the same values (the target's "own float32");
@@ -19,8 +20,6 @@ Every implementation allocates its result. Memory-bound rows (the piecewise-line
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -29,7 +28,7 @@ from fastact.backends import parallel
 from tests.reference import GATED
 
 from . import peers
-from .conftest import MODE, measure, skip_if_no_memory
+from .conftest import MODE, interleaved, skip_if_no_memory
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -138,23 +137,27 @@ def _torch_call(kind, name, label, direction, x, g):
     return lambda: fn(tg, tx, saved)
 
 
-@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
-def test_bf16(benchmark, case):
-    kind, name, label, direction, impl = case
+ROWS = sorted({c[:4] for c in CASES}, key=lambda r: [c[:4] for c in CASES].index(r))
+
+
+@pytest.mark.parametrize("row", ROWS, ids=["-".join(r) for r in ROWS])
+def test_bf16(benchmark, row):
+    """One row: fastact on bfloat16, on float32 and torch on bfloat16, timed interleaved."""
+    kind, name, label, direction = row
     d = _data(kind, label)
-    dtype = "f32" if impl == "fastact:f32" else "bf16"
-    x, g = d[dtype]
-    skip_if_no_memory(x.size, 4, 8)
-    build = _torch_call if impl.startswith("torch") else _fastact_call
-    call = build(kind, name, label, direction, x, g)
-    t0 = time.perf_counter()
-    call()  # warm-up (compiles): never timed
-    once = time.perf_counter() - t0
+    skip_if_no_memory(d["f32"][0].size, 4, 8)
+    calls = {}
+    for impl in (c[4] for c in CASES if c[:4] == row):
+        x, g = d["f32" if impl == "fastact:f32" else "bf16"]
+        build = _torch_call if impl.startswith("torch") else _fastact_call
+        calls[impl] = build(kind, name, label, direction, x, g)
+        calls[impl]()  # warm-up (compiles): never timed
+    stats = interleaved(calls)
     benchmark.group = f"bf16 {kind} {label} {direction}"
-    benchmark.name = f"{name}:{impl}"
+    benchmark.name = f"{name}:interleaved"
     benchmark.extra_info.update({
         "variant": "bf16", "kind": kind, "activation": name, "label": label,
-        "direction": direction, "impl": impl, "elements": int(x.size),
-        "threads": parallel.threads(),
+        "direction": direction, "elements": int(d["f32"][0].size),
+        "threads": parallel.threads(), "interleaved": stats,
     })
-    measure(benchmark, call, None, once)
+    benchmark.pedantic(calls["fastact:bf16"], rounds=1, iterations=1)

@@ -17,8 +17,6 @@ grad_output, gate and up and writes both gradients (20 bytes).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from numba import njit, prange
@@ -28,7 +26,7 @@ from fastact.backends import parallel
 from tests.reference import GATED
 
 from . import peers
-from .conftest import MODE, measure, skip_if_no_memory
+from .conftest import MODE, interleaved, skip_if_no_memory
 
 #: label -> (rows, half width): x has shape (rows, 2 * half)
 SHAPES = {"8192x2x4096": (8192, 4096), "64x2x11008": (64, 11008),
@@ -49,8 +47,6 @@ def _cases():
                     for impl in IMPLS:
                         if impl in ("torch", "jax") and not peers.installed(impl):
                             continue
-                        if impl == "ceiling" and name != NAMES[0]:
-                            continue  # one ceiling per shape, form and direction
                         out.append((label, name, form, direction, impl))
     return out
 
@@ -163,24 +159,31 @@ def _fastact_call(name, form, direction, d):
     return (lambda: fg(g, x)) if form == "split" else (lambda: fg(g, a, b))
 
 
-@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
-def test_gated(benchmark, case):
-    label, name, form, direction, impl = case
+ROWS = sorted({c[:4] for c in CASES}, key=lambda r: [c[:4] for c in CASES].index(r))
+
+
+@pytest.mark.parametrize("row", ROWS, ids=["-".join(r) for r in ROWS])
+def test_gated(benchmark, row):
+    """One row: fastact, the peers and the row's ceiling, timed interleaved."""
+    label, name, form, direction = row
     rows, h = SHAPES[label]
     skip_if_no_memory(rows * h, 4, 14)  # x (2), outputs (2), the peers' temporaries
     d = _data(label)
-    build = {"fastact:auto": _fastact_call, "torch": _torch_call, "jax": _jax_call,
-             "ceiling": _ceiling}[impl]
-    call = build(name, form, direction, d) if impl != "ceiling" else build(form, direction, d)
-    t0 = time.perf_counter()
-    call()  # warm-up (compiles): never timed
-    once = time.perf_counter() - t0
+    builders = {"fastact:auto": _fastact_call, "torch": _torch_call, "jax": _jax_call}
+    calls = {}
+    for impl in (c[4] for c in CASES if c[:4] == row):
+        if impl != "ceiling":
+            calls[impl] = builders[impl](name, form, direction, d)
+            calls[impl]()  # warm-up (compiles): never timed
+    calls["ceiling"] = _ceiling(form, direction, d)
+    calls["ceiling"]()
+    stats = interleaved(calls)
     benchmark.group = f"gated {label} {form} {direction}"
-    benchmark.name = f"{name}:{impl}"
+    benchmark.name = f"{name}:interleaved"
     benchmark.extra_info.update({
         "variant": "gated", "activation": name, "label": label, "form": form,
-        "direction": direction, "impl": impl, "rows": rows, "half": h,
+        "direction": direction, "rows": rows, "half": h,
         "bytes": (12 if direction == "forward" else 20) * rows * h,
-        "threads": parallel.threads(),
+        "threads": parallel.threads(), "interleaved": stats,
     })
-    measure(benchmark, call, None, once)
+    benchmark.pedantic(calls["fastact:auto"], rounds=1, iterations=1)
