@@ -29,8 +29,16 @@ import math
 import numpy as np
 
 from . import _dask, dispatch, hardware
-from ._binding import as_array, check_out, check_writeable, on_device, refuse_out_with_inplace
+from ._binding import (
+    as_array,
+    check_inplace_x,
+    check_out,
+    check_writeable,
+    on_device,
+    refuse_out_with_inplace,
+)
 from ._dtypes import LOOP_DTYPES, dtypes, is_bf16, storage, words
+from .backends.cpu import same_memory
 
 
 def _bias_array(name, bias, x, shape):
@@ -128,10 +136,10 @@ def _run(loop, arrays, geo, scalars, backend, grad=None):
     return cpu.run_bias(loop, arrays, geo, scalars, grad)
 
 
-def forward(spec, x, params, bias, out, inplace, backend, extra, call, fusable=True):
+def forward(spec, x, params, bias, out, inplace, backend, call, fusable=True):
     """``f(x + bias)``. ``call(h, out, inplace, backend)`` is the plain forward on an array
-    ``h`` (the unfused route); ``extra`` the kernel's scalar arguments; ``fusable`` False sends
-    the call that way (a per-channel weight, rrelu's sampling)."""
+    ``h`` (the unfused route); ``fusable`` False sends the call that way (a weight, rrelu's
+    sampling)."""
     name = spec.name
     requested = backend
     backend = dispatch.resolve(backend)
@@ -144,13 +152,7 @@ def forward(spec, x, params, bias, out, inplace, backend, extra, call, fusable=T
     b, hd = operand(name, bias, arr, arr.shape)
     compute, result = dtypes(name, hd, spec.keeps_integers)
     if inplace:
-        refuse_out_with_inplace(name, out)
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"{name}: inplace=True needs a NumPy array, got {type(x).__name__}")
-        check_writeable(name, x, "x (inplace=True)")
-        if result != x.dtype:
-            raise TypeError(f"{name}: cannot work in place on a {x.dtype} array: the result of "
-                            f"x + bias is {result}; pass out=")
+        check_inplace_x(name, x, out, result)
         out = x
     elif out is not None:
         check_out(name, out, arr.shape, result)
@@ -165,16 +167,16 @@ def forward(spec, x, params, bias, out, inplace, backend, extra, call, fusable=T
         h = np.add(arr, b)
         return call(h, out, out is None and h.dtype == result, requested)
     compact, order, geo = plan
-    if out is not None and np.may_share_memory(out, arr) and not _same(out, arr):
+    if out is not None and np.may_share_memory(out, arr) and not same_memory(out, arr):
         arr = arr.copy(order=order)  # a partly overlapping out: x is read before it is written
     res = out
     if res is None:
         hardware.check_fits(name, arr.size * result.itemsize)
         res = np.empty(arr.shape, result, order=order)
     ufname = spec.kernels(params)[0]
-    scalars = [compute.type(e) for e in extra]
+    scalars = [compute.type(v) for v in spec.scalars(params)]
     bias_words = words(compact.ravel())
-    if _same(res, arr):
+    if same_memory(res, arr):
         _run(f"{ufname}_bias_inplace", [_flat(res, order), bias_words], geo, scalars, where)
     else:
         _run(f"{ufname}_bias", [_flat(arr, order), bias_words, _flat(res, order)], geo, scalars,
@@ -185,12 +187,6 @@ def forward(spec, x, params, bias, out, inplace, backend, extra, call, fusable=T
 def _flat(a, order):
     """The 1-D view of contiguous ``a`` in its memory order (bfloat16: its words)."""
     return words(a.ravel(order))
-
-
-def _same(a, b):
-    """Whether a and b are the same elements."""
-    return a is b or (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-                      and a.strides == b.strides and a.shape == b.shape)
 
 
 def _reduced_axes(shape, bshape):
@@ -207,7 +203,7 @@ def reduce(gi, b, dtype):
     return np.array(total, dtype=dtype).reshape(b.shape)
 
 
-def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, extra, call,
+def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, call,
          fusable=True):
     """``(g * f'(x + bias), grad_bias)``. ``call(g, h, out, inplace, from_result, backend)`` is
     the plain gradient (the unfused route); ``result=`` takes x's place (no bias added)."""
@@ -266,17 +262,17 @@ def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, extr
         return _with_bias_grad(gi, reduce(np.asarray(first), b, res_dtype))
     compact, order, geo = plan
     res = out if out is not None else None
-    if res is not None and any(np.may_share_memory(a, res) and not _same(a, res)
+    if res is not None and any(np.may_share_memory(a, res) and not same_memory(a, res)
                                for a in (g, arr)):
         res = None  # partly overlapping: computed apart, then copied into out
     if res is None:
         hardware.check_fits(name, arr.size * res_dtype.itemsize)
         res = np.empty(shape, res_dtype, order=order)
     kernel = f"{spec.name}_grad_result" if from_result else f"{spec.kernels(params)[0]}_grad"
-    scalars = [compute.type(e) for e in extra]
+    scalars = [compute.type(v) for v in spec.scalars(params)]
     summed = compact.size != arr.size
     arrays = [_flat(arr, order), words(compact.ravel())]
-    if _same(res, g):
+    if same_memory(res, g):
         loop, arrays = f"{kernel}_bias_inplace", [_flat(res, order), *arrays]
     else:
         loop, arrays = f"{kernel}_bias", [_flat(g, order), *arrays, _flat(res, order)]

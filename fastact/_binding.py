@@ -62,6 +62,20 @@ def refuse_out_with_inplace(name, out):
         raise ValueError(f"{name}: pass either out= or inplace=True, not both")
 
 
+def check_inplace_x(name, x, out, result):
+    """The checks of an element-wise forward with ``inplace=True``: no out= beside it, x a
+    writeable NumPy array of the result's dtype."""
+    refuse_out_with_inplace(name, out)
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: inplace=True needs a NumPy array, got {type(x).__name__}")
+    check_writeable(name, x, "x (inplace=True)")
+    if result != x.dtype:
+        raise TypeError(
+            f"{name}: cannot work in place on a {x.dtype} array: the result is {result}; "
+            f"convert x to {result} first or pass out="
+        )
+
+
 def check_out(name, out, shape, dtype, what="out", of="the result"):
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name}: {what} must be a NumPy array, got {type(out).__name__}")

@@ -10,7 +10,15 @@ import math
 import numpy as np
 
 from . import _bias, _dask, _device, _weight, dispatch, hardware
-from ._binding import as_array, bind, check_out, check_writeable, on_device, refuse_out_with_inplace
+from ._binding import (
+    as_array,
+    bind,
+    check_inplace_x,
+    check_out,
+    check_writeable,
+    on_device,
+    refuse_out_with_inplace,
+)
 from ._dtypes import F64, common_dtypes, dtype_of, dtypes, is_real
 from .registry import ACTIVATIONS, ELEMENTWISE
 
@@ -34,17 +42,6 @@ def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
             impl.call(ufname, arrays + extra, res, compute)
             return res if res.ndim else res[()]
     return impl.call(ufname, arrays + extra, out, compute)
-
-
-def _bias_compute(spec, x, bias):
-    """The computing dtype of ``f(x + bias)`` (for the kernel's scalar arguments); float64
-    where the operands are not arrays NumPy knows (dask: the lazy route casts for itself)."""
-    try:
-        hd = np.result_type(dtype_of(x), bias if isinstance(bias, (int, float)) else
-                            dtype_of(bias))
-        return dtypes(spec.name, hd, spec.keeps_integers)[0]
-    except TypeError:
-        return F64
 
 
 def _sampling(spec, params, noise, name):
@@ -105,8 +102,7 @@ def forward(spec, x, params, out=None, inplace=False, backend=None, stream=None,
         def plain(h, out, inplace, backend):
             return forward(spec, h, params, out, inplace, backend, None, generator, noise)
 
-        extra = _kernel_args(spec, params, np.shape(x), _bias_compute(spec, x, bias))
-        return _bias.forward(spec, x, params, bias, out, inplace, backend, extra, plain,
+        return _bias.forward(spec, x, params, bias, out, inplace, backend, plain,
                              fusable=not (sampled or spec.has_weight))
     requested = backend
     backend = dispatch.resolve(backend)
@@ -125,15 +121,7 @@ def forward(spec, x, params, out=None, inplace=False, backend=None, stream=None,
     ufname, _, _ = spec.kernels(params)
     extra = _kernel_args(spec, params, arr.shape, compute)
     if inplace:
-        refuse_out_with_inplace(name, out)
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"{name}: inplace=True needs a NumPy array, got {type(x).__name__}")
-        check_writeable(name, x, "x (inplace=True)")
-        if result != x.dtype:
-            raise TypeError(
-                f"{name}: cannot work in place on a {x.dtype} array: the result is {result}; "
-                f"convert x to {result} first or pass out="
-            )
+        check_inplace_x(name, x, out, result)
         out = x
     elif out is not None:
         check_out(name, out, arr.shape, result)
@@ -161,10 +149,8 @@ def grad(spec, grad_output, x, params, out=None, backend=None, result=None, inpl
             return grad(spec, g, None if from_result else h, params, out, backend,
                         h if from_result else None, inplace, None, noise)
 
-        extra = _kernel_args(spec, params, np.shape(x if result is None else result),
-                             _bias_compute(spec, x if result is None else result, bias))
         return _bias.grad(spec, grad_output, x, params, bias, out, inplace, backend, result,
-                          extra, plain, fusable=not (spec.has_weight or noise is not None))
+                          plain, fusable=not (spec.has_weight or noise is not None))
     requested = backend
     backend = dispatch.resolve(backend)
     if x is None and result is None:

@@ -187,13 +187,7 @@ def _bias_grad(spec, kernel, params, grad_output, x, axis, bias, out, inplace, b
     g = as_array(grad_output)
     arr, b, hd, axis, shape, compute, result, plan = _bias_plan(name, x, axis, bias, (g.dtype,))
     _check_grad_output(name, g, shape)
-    if inplace:
-        refuse_out_with_inplace(name, out)
-        _check_inplace(name, x, "x", result)
-        if np.may_share_memory(x, g):
-            raise ValueError(f"{name}: inplace=True: grad_output shares memory with x")
-    elif out is not None:
-        check_out(name, out, arr.shape, result)
+    _check_split_grad_target(name, x, g, out, inplace, arr.shape, result)
     loop, where = _bias_loop(spec, kernel, compute, backend, shape)
     if plan is not None and not (g.dtype == arr.dtype and g.shape == shape
                                  and _order([g]) == plan[1]):
@@ -265,6 +259,17 @@ def _split_forward(spec, kernel, params, x, axis, out, inplace, backend):
         _run(spec, kernel, _Operands([a, b, res.reshape(-1)], [2 * n, 2 * n, n], rows, n),
              compute, backend, shape, params)
     return _deliver(res, direct, result)
+
+
+def _check_split_grad_target(name, x, g, out, inplace, shape, result):
+    """The checks of where a split-form gradient goes: x itself (inplace=True), or out."""
+    if inplace:
+        refuse_out_with_inplace(name, out)
+        _check_inplace(name, x, "x", result)
+        if np.may_share_memory(x, g):
+            raise ValueError(f"{name}: inplace=True: grad_output shares memory with x")
+    elif out is not None:
+        check_out(name, out, shape, result)
 
 
 def _check_inplace(name, a, what, result, shape=None):
@@ -384,14 +389,9 @@ def _split_grad(spec, kernel, params, grad_output, x, axis, out, inplace, backen
     axis = _norm_axis(name, axis, arr.ndim)
     shape = _half(name, arr.shape, axis)
     _check_grad_output(name, g, shape)
+    _check_split_grad_target(name, x, g, out, inplace, arr.shape, result)
     if inplace:
-        refuse_out_with_inplace(name, out)
-        _check_inplace(name, x, "x", result)
-        if np.may_share_memory(x, g):
-            raise ValueError(f"{name}: inplace=True: grad_output shares memory with x")
         out = x
-    elif out is not None:
-        check_out(name, out, arr.shape, result)
     else:
         hardware.check_fits(name, arr.size * result.itemsize)
     held = storage(compute, result)

@@ -52,20 +52,6 @@ def add_to(x, b, k, sn, h):
 
 
 @njit(**_OPTIONS)
-def add_into(h, b, k, sn):
-    """``h += b[k:]`` or ``h += b[k]`` in place (``add_to`` with its output its input)."""
-    m = h.size
-    if sn:
-        bs = b[k:k + m]
-        for i in range(m):
-            h[i] = narrow(h, widen(h[i]) + widen(bs[i]))
-    else:
-        bv = widen(b[k])
-        for i in range(m):
-            h[i] = narrow(h, widen(h[i]) + bv)
-
-
-@njit(**_OPTIONS)
 def accumulate(o, acc, k, sn):
     """Add the chunk ``o`` into the bias-gradient sums: element-wise into ``acc[:, k:]``
     (``sn == 1``), or its total into ``acc[:, k]`` (``sn == 0``).
