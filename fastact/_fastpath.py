@@ -3,7 +3,9 @@
 At N = 1e3 the kernels take well under a microsecond and at 1e6 a relu takes ~70 us; the general
 path (binding, validation, dispatch) costs ~10-20 us. A call with only an array (forward) or two
 arrays (gradient) of one float dtype (float32, float64 or bfloat16), C-contiguous, 1-D or more,
-default parameters (and ``out=`` only of the same dtype, shape and layout, not overlapping), where
+the default parameters or parameters given as Python scalars (bound and checked once per set of
+values, :func:`_param_paths`), ``out=`` only of the same dtype, shape and layout, not
+overlapping, where
 "auto" is in force (backend="auto", or no backend= and no override active) goes straight to the loop
 "auto" would pick: the serial loop below the parallel threshold, the parallel one from it on; with
 backend="cpu", to the serial loop. Everything else takes the general path, which gives the same
@@ -11,6 +13,9 @@ result.
 """
 
 from __future__ import annotations
+
+from math import copysign
+from operator import is_
 
 import numpy as np
 
@@ -53,14 +58,15 @@ def _entry_point(loop, arrays, item, scalar, n_scalars):
     return loop.compile((array,) * arrays + (from_dtype(scalar),) * n_scalars)
 
 
-def _fast_path(spec, kernel_name):
-    """(loop_for(dtype, parallel) -> (loop, scalar defaults, in-place loop), route) for one
-    generated function; ``route(size, dtype, backend)`` (:func:`fastact.dispatch.router`) is
-    None (take the general path), False (the serial loop) or True (the parallel loop). The serial
-    loops are entry points (:func:`_entry_point`): the fast paths call them only with 1-D
-    C-contiguous arrays."""
+def _fast_path(spec, kernel_name, values=None):
+    """(loop_for(dtype, parallel) -> (loop, scalars, in-place loop), route) for one generated
+    function with the kernel scalars ``values`` (Python numbers; None: the defaults');
+    ``route(size, dtype, backend)`` (:func:`fastact.dispatch.router`) is None (take the general
+    path), False (the serial loop) or True (the parallel loop). The serial loops are entry
+    points (:func:`_entry_point`): the fast paths call them only with 1-D C-contiguous arrays."""
     tables = ({}, {})  # dtype -> entry, for the serial loops and the parallel ones
-    defaults = spec.scalars(spec.defaults()) if _plain_fast_path(spec) else ()
+    if values is None:
+        values = spec.scalars(spec.defaults()) if _plain_fast_path(spec) else ()
     family = spec.family
 
     def build(dtype, par):
@@ -70,7 +76,7 @@ def _fast_path(spec, kernel_name):
         if not bf16 and dtype not in LOOP_DTYPES:
             return None
         compute = F32 if bf16 else dtype
-        scalars = tuple(compute.type(d) for d in defaults)
+        scalars = tuple(compute.type(v) for v in values)
         n = len(scalars)
         inplace = f"{kernel_name}_inplace"
         if par:  # blocks sized by the bytes of the arrays' elements (bfloat16: its words)
@@ -107,6 +113,64 @@ def _fast_path(spec, kernel_name):
             return entry
 
     return loop_for, dispatch.router(family)
+
+
+#: parameter sets per function whose fast paths are kept (past it, a sweep over many values
+#: takes the general path, which gives the same result)
+PARAM_PATHS = 64
+
+_SCALAR_TYPES = frozenset((float, int, str))
+
+
+def _no_paths(args, kwargs):
+    return None
+
+
+def _same_value(a, b):
+    """Whether equal scalars ``a`` and ``b`` are the same parameter value: of one type, and of
+    one sign where they are float zeros (``0.0 == -0.0``, but leaky_relu's slope -0.0 gives the
+    negative inputs' results another sign)."""
+    return type(a) is type(b) and (type(a) is not float or copysign(1.0, a) == copysign(1.0, b))
+
+
+def _param_paths(spec, suffix):
+    """``lookup(args, kwargs)``: the ``loop_for`` of :func:`_fast_path` for the kernel and the
+    scalars that these parameters (Python scalars, passed positionally or by name) select, bound
+    and checked once per distinct set and kept; None where the general path must decide: a
+    value that is not a Python float, int or str, a keyword that is not a parameter, parameters
+    that do not bind (the general path raises the error), or the table full. An activation with
+    a weight or a random parameter has none."""
+    if spec.has_weight or spec.random_param is not None or not spec.params:
+        return _no_paths
+    names, fname, paths = frozenset(p.name for p in spec.params), spec.name + suffix, {}
+
+    def add(key, given, args, kwargs):
+        if (len(paths) >= PARAM_PATHS or not kwargs.keys() <= names
+                or not _SCALAR_TYPES.issuperset(map(type, given))):
+            return None
+        try:
+            params = bind(spec, fname, args, dict(kwargs))
+        except (TypeError, ValueError):
+            return None
+        kernel = spec.kernels(params)[0] + suffix
+        loop_for = _fast_path(spec, kernel, spec.scalars(params))[0]
+        paths[key] = given, loop_for
+        return loop_for
+
+    def lookup(args, kwargs):
+        key = (args, *kwargs.items()) if kwargs else args
+        given = (*args, *kwargs.values()) if kwargs else args
+        try:
+            held, loop_for = paths[key]
+        except KeyError:
+            return add(key, given, args, kwargs)
+        except TypeError:  # unhashable: an array, a list
+            return None
+        if all(map(is_, held, given)) or all(map(_same_value, held, given)):
+            return loop_for
+        return None
+
+    return lookup
 
 
 def _plain_out(out, like, *inputs):
@@ -150,15 +214,16 @@ def _fast_out(name, loop, x, out, scalars):
 
 
 def make_forward(spec):
-    loop_for, route = _fast_path(spec, spec.name) if _plain_fast_path(spec) else (None, None)
+    loop_for = _fast_path(spec, spec.name)[0] if _plain_fast_path(spec) else None
+    route, paths = dispatch.router(spec.family), _param_paths(spec, "")
 
     name, ndarray, empty, check = spec.name, np.ndarray, np.empty, hardware.MEMORY_CHECK_BYTES
 
     def fn(x, *args, out=None, inplace=False, backend=None, stream=None, **kwargs):
-        if (loop_for is not None and type(x) is ndarray and not args and not kwargs
-                and x.ndim and x.flags.c_contiguous
+        if ((pick := paths(args, kwargs) if args or kwargs else loop_for) is not None
+                and type(x) is ndarray and x.ndim and x.flags.c_contiguous
                 and (par := route(x.size, x.dtype, backend)) is not None
-                and (entry := loop_for(x.dtype, par)) is not None):
+                and (entry := pick(x.dtype, par)) is not None):
             if inplace:
                 if out is None and x.flags.writeable:
                     entry[2](x if x.ndim == 1 else x.reshape(-1), *entry[1])
@@ -201,7 +266,8 @@ def make_forward(spec):
 
 def make_grad(spec):
     fname = f"{spec.name}_grad"
-    loop_for, route = _fast_path(spec, fname) if _plain_fast_path(spec) else (None, None)
+    loop_for = _fast_path(spec, fname)[0] if _plain_fast_path(spec) else None
+    route, paths = dispatch.router(spec.family), _param_paths(spec, "_grad")
     # result= with the default parameters (which every result_check accepts)
     result_loop_for = _fast_path(spec, f"{fname}_result")[0] if (
         loop_for is not None and spec.result_grad is not None) else None
@@ -210,11 +276,12 @@ def make_grad(spec):
 
     def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
            stream=None, **kwargs):
-        pick, arr = loop_for, x
+        pick, arr = (paths(args, kwargs) if args or kwargs else loop_for), x
         if result is not None:  # y takes x's place in the loop; both given: the general path
-            pick, arr = (result_loop_for, result) if x is None else (None, None)
+            pick, arr = ((result_loop_for, result) if x is None and not (args or kwargs)
+                         else (None, None))
         if (pick is not None and type(arr) is ndarray and type(grad_output) is ndarray
-                and not args and not kwargs and arr.ndim and not inplace
+                and arr.ndim and not inplace
                 and arr.dtype == grad_output.dtype and arr.shape == grad_output.shape
                 and arr.flags.c_contiguous and grad_output.flags.c_contiguous
                 and (out is None or _plain_out(out, arr, arr, grad_output))

@@ -529,6 +529,61 @@ def test_fast_path_for_backend_cpu_and_gradient_out(monkeypatch):
         assert general == ["grad"] * 3
 
 
+def test_fast_path_with_parameters(monkeypatch):
+    """Parameters given as Python scalars, positionally or by name (threshold's have no
+    default), skip the general path after their first call: the same values, the variant kernel
+    a choice selects, -0.0 apart from 0.0, and bad values, bools, arrays and other keywords
+    still the general path's to refuse or handle."""
+    from fastact import _calls, _fastpath
+
+    fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
+    general = []
+    fwd, grd = _calls.forward, _calls.grad
+    monkeypatch.setattr(_calls, "forward",
+                        lambda *a, **k: general.append("forward") or fwd(*a, **k))
+    monkeypatch.setattr(_calls, "grad", lambda *a, **k: general.append("grad") or grd(*a, **k))
+    x = np.linspace(-3, 3, 1001, dtype=np.float32)
+    x[:3] = [np.nan, -np.inf, -0.0]
+    g = np.linspace(2, -2, 1001, dtype=np.float32)
+    A = fastact.ACTIVATIONS
+    cases = [  # (name, args, kwargs, bound parameters)
+        ("threshold", (0.5, -1.0), {}, {"threshold": 0.5, "value": -1.0}),
+        ("leaky_relu", (0.2,), {}, {"negative_slope": 0.2}),
+        ("elu", (), {"alpha": 0.5}, {"alpha": 0.5}),
+        ("hardtanh", (-2, 2), {}, {"min_val": -2.0, "max_val": 2.0}),
+        ("gelu", (), {"approximate": "tanh"}, {"approximate": "tanh"}),
+    ]
+    for name, args, kwargs, params in cases:
+        f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+        for _ in range(2):  # the first call binds the set, the second finds it
+            general.clear()
+            np.testing.assert_array_equal(f(x, *args, **kwargs),
+                                          fwd(A[name], x, params, None, False, "cpu"))
+            np.testing.assert_array_equal(fg(g, x, *args, **kwargs),
+                                          grd(A[name], g, x, params, None, "cpu"))
+            y = x.copy()
+            assert f(y, *args, inplace=True, **kwargs) is y
+            np.testing.assert_array_equal(y, f(x, *args, **kwargs))
+            assert general == []
+    xs = np.array([-2.0, -0.5, 1.0])
+    pos, neg = fastact.leaky_relu(xs, 0.0), fastact.leaky_relu(xs, -0.0)
+    assert not np.signbit(neg[:2]).any() and np.signbit(pos[:2]).all()
+    np.testing.assert_array_equal(fastact.leaky_relu(xs, 1), fastact.leaky_relu(xs, 1.0))
+    with pytest.raises(TypeError, match="real number"):  # raised by the general path's binding
+        fastact.leaky_relu(xs, True)
+    with pytest.raises(ValueError, match="greater"):
+        fastact.hardtanh(xs, 2.0, -2.0)
+    w = np.float64(0.2)
+    general.clear()
+    np.testing.assert_array_equal(fastact.leaky_relu(xs, w), fastact.leaky_relu(xs, 0.2))
+    np.testing.assert_array_equal(fastact.elu(xs, 1.0, bias=0.5), fastact.elu(xs + 0.5, 1.0))
+    assert general == ["forward"] * 2
+    # a sweep over more parameter sets than are kept: the general path past the table
+    for i in range(_fastpath.PARAM_PATHS + 5):
+        np.testing.assert_array_equal(fastact.leaky_relu(xs, i / 1000),
+                                      np.where(xs > 0, xs, xs * (i / 1000)))
+
+
 def test_prelu_with_a_float_weight_takes_leaky_relus_loop(monkeypatch):
     """A float weight is one slope for every channel: the fast path runs leaky_relu's loop with
     it; array weights, ints and other layouts take the general path; the values agree."""
