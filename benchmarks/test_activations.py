@@ -344,6 +344,15 @@ def _add(a, b, out):
 
 
 @njit(parallel=True, cache=True)
+def _add_blocks(a, b, out, block):
+    for k in prange((a.size + block - 1) // block):
+        s, e = k * block, min(k * block + block, a.size)
+        ab, bb, ob = a[s:e], b[s:e], out[s:e]
+        for i in range(ob.size):
+            ob[i] = ab[i] + bb[i]
+
+
+@njit(parallel=True, cache=True)
 def _scale(a, one, out):
     for i in prange(a.size):
         out[i] = a[i] * one
@@ -364,8 +373,8 @@ def _ceilings(direction, style, d):
     the same size (over the whole range per thread, and in fastact's cache-sized blocks);
     ``out=``: a copy into a preallocated array, as a loop of plain stores (both ways) and as
     the ``memcpy`` LLVM makes of a copy loop (the C library's, which may stream its stores), or
-    for a backward the sum of two arrays; allocating: the same into a new array (its page faults
-    included)."""
+    for a backward the sum of two arrays (both ways); allocating: the same into a new array
+    (its page faults included)."""
     x, g = d["x"], d["g"]
     buf, one = np.empty_like(x), x.dtype.type(1)
     block = parallel.block_elements(2, x.itemsize, x.size, parallel.threads())
@@ -374,7 +383,10 @@ def _ceilings(direction, style, d):
                 "ceiling:blocks": lambda: _scale_blocks(buf, one, buf, block)}
     new = style == "alloc"
     if direction == "backward":
-        return {"ceiling": lambda: _add(g, x, np.empty_like(x) if new else buf)}
+        block = parallel.block_elements(3, x.itemsize, x.size, parallel.threads())
+        return {"ceiling": lambda: _add(g, x, np.empty_like(x) if new else buf),
+                "ceiling:blocks": lambda: _add_blocks(g, x, np.empty_like(x) if new else buf,
+                                                      block)}
     return {"ceiling": lambda: _scale(x, one, np.empty_like(x) if new else buf),
             "ceiling:blocks": lambda: _scale_blocks(x, one, np.empty_like(x) if new else buf,
                                                     block),

@@ -25,13 +25,14 @@ from ._dtypes import F32, LOOP_DTYPES, WORD, is_bf16, words
 from ._weight import weight_sum
 
 
-def _parallel_runner(loop, n_scalars, itemsize):
-    """A callable with a serial loop's arguments that runs the parallel loop ``loop``."""
+def _parallel_runner(loop, n_scalars, itemsize, stream=False):
+    """A callable with a serial loop's arguments that runs the parallel loop ``loop`` (into the
+    caller's ``out=`` where ``stream``: see :func:`fastact.backends.parallel.run_loop`)."""
     from .backends import parallel
 
     def run(*args):
         split = len(args) - n_scalars
-        parallel.run_loop(loop, list(args[:split]), args[split:], itemsize)
+        parallel.run_loop(loop, list(args[:split]), args[split:], itemsize, stream)
 
     return run
 
@@ -59,11 +60,12 @@ def _entry_point(loop, arrays, item, scalar, n_scalars):
 
 
 def _fast_path(spec, kernel_name, values=None):
-    """(loop_for(dtype, parallel) -> (loop, scalars, in-place loop), route) for one generated
-    function with the kernel scalars ``values`` (Python numbers; None: the defaults');
-    ``route(size, dtype, backend)`` (:func:`fastact.dispatch.router`) is None (take the general
-    path), False (the serial loop) or True (the parallel loop). The serial loops are entry
-    points (:func:`_entry_point`): the fast paths call them only with 1-D C-contiguous arrays."""
+    """(loop_for(dtype, parallel) -> (loop, scalars, in-place loop, loop into ``out=``), route)
+    for one generated function with the kernel scalars ``values`` (Python numbers; None: the
+    defaults'); ``route(size, dtype, backend)`` (:func:`fastact.dispatch.router`) is None
+    (take the general path), False (the serial loop) or True (the parallel loop). The serial
+    loops are entry points (:func:`_entry_point`): the fast paths call them only with 1-D
+    C-contiguous arrays."""
     tables = ({}, {})  # dtype -> entry, for the serial loops and the parallel ones
     if values is None:
         values = spec.scalars(spec.defaults()) if _plain_fast_path(spec) else ()
@@ -82,6 +84,7 @@ def _fast_path(spec, kernel_name, values=None):
         if par:  # blocks sized by the bytes of the arrays' elements (bfloat16: its words)
             loop, in_place = (_parallel_runner(k, n, dtype.itemsize) for k in (kernel_name,
                                                                                  inplace))
+            into = _parallel_runner(kernel_name, n, dtype.itemsize, stream=True)
         else:  # each entry point compiled (or loaded) at its first call
             loops, k = cpu.loops(), cpu.n_arrays(kernel_name)
             item = WORD if bf16 else dtype
@@ -91,18 +94,19 @@ def _fast_path(spec, kernel_name, values=None):
                     ep = _entry_point(getattr(loops, name), arrays, item, compute, n)
                     ep = _on_words(ep) if bf16 else ep
                     entry = list(tables[par][dtype])
-                    entry[at] = ep
+                    for i in at:
+                        entry[i] = ep
                     tables[par][dtype] = tuple(entry)
                     return ep(*args)
 
                 return first
 
-            loop = lazy(0, kernel_name, k + 1)
-            in_place = lazy(2, inplace, k) if hasattr(loops, inplace) else None
-            return loop, scalars, in_place
+            loop = lazy((0, 3), kernel_name, k + 1)
+            in_place = lazy((2,), inplace, k) if hasattr(loops, inplace) else None
+            return loop, scalars, in_place, loop
         if bf16:  # the float32 loops on the arrays' 16-bit words
-            loop, in_place = _on_words(loop), _on_words(in_place)
-        return loop, scalars, in_place
+            loop, in_place, into = _on_words(loop), _on_words(in_place), _on_words(into)
+        return loop, scalars, in_place, into
 
     def loop_for(dtype, par):
         table = tables[par]
@@ -237,7 +241,7 @@ def make_forward(spec):
                 else:
                     entry[0](x.reshape(-1), res.reshape(-1), *entry[1])
                 return res
-            elif (res := _fast_out(name, entry[0], x, out, entry[1])) is not None:
+            elif (res := _fast_out(name, entry[3], x, out, entry[1])) is not None:
                 return res
         bias = kwargs.pop("bias", None)
         sampling = _sampling_args(spec, kwargs, ("generator", "noise"))
@@ -291,14 +295,13 @@ def make_grad(spec):
                 if out is None:
                     if arr.nbytes >= check:
                         hardware.check_fits(fname, arr.nbytes)
-                    res = empty(arr.shape, arr.dtype)
+                    res, run = empty(arr.shape, arr.dtype), entry[0]
                 else:
-                    res = out
+                    res, run = out, entry[3]
                 if arr.ndim == 1:
-                    entry[0](grad_output, arr, res, *entry[1])
+                    run(grad_output, arr, res, *entry[1])
                 else:
-                    entry[0](grad_output.reshape(-1), arr.reshape(-1), res.reshape(-1),
-                             *entry[1])
+                    run(grad_output.reshape(-1), arr.reshape(-1), res.reshape(-1), *entry[1])
                 return res
         bias = kwargs.pop("bias", None)
         sampling = _sampling_args(spec, kwargs, ("noise",))

@@ -39,12 +39,21 @@ def _info(args) -> int:
 
 def _tune(args) -> int:
     import fastact
+    from fastact.profiles import FAMILIES
 
     profile = fastact.tune(path=args.output, progress=not args.quiet)
     print(f"wrote {profile['path']} in {profile['seconds']} s")
-    for family, by_dtype in profile["thresholds"].items():
-        for dtype, n in by_dtype.items():
+    table = profile["thresholds"]
+    for family in FAMILIES:
+        for dtype, n in table[family].items():
             print(f"  {family:16s} {dtype}: parallel from {n} elements")
+    for family, by_dtype in (table.get("cuda") or {}).items():
+        for dtype, n in by_dtype.items():
+            print(f"  {family:16s} {dtype}: host arrays through the GPU from "
+                  f"{'never' if n is None else f'{n} elements'}")
+    streaming = table.get("streaming")
+    print("  streaming stores into out=: " + ("never (they do not win here)" if streaming is None
+                                              else f"from {streaming} bytes"))
     return 0
 
 

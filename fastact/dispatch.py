@@ -62,10 +62,21 @@ def thresholds() -> tuple[dict, str]:
     return table, _state["source"]
 
 
+def streaming_bytes() -> int | None:
+    """Output bytes from which the parallel backend's memory-bound loops (the piecewise-linear
+    family's, out of place) write with streaming stores: the tuned profile's measurement
+    (``fastact tune``); None, never, without one or where they did not win."""
+    return thresholds()[0].get("streaming")
+
+
+backends.parallel.streaming_limit = streaming_bytes
+
+
 @contextlib.contextmanager
 def use_thresholds(table: dict, source: str):
     """Run the calls in this context with thresholds ``table`` ({family: {dtype: elements}},
-    optionally with a "cuda" entry as in a tuned profile); the previous state comes back after."""
+    optionally with "cuda" and "streaming" entries as in a tuned profile); the previous state
+    comes back after."""
     before = dict(_state)
     _state.update(thresholds=table, source=source)
     try:

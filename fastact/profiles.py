@@ -94,6 +94,12 @@ def load_profile(path: Path | None = None) -> dict | None:
                             value, bool) or value < 0):
                         raise ValueError(f"threshold cuda/{family}/{dtype} is {value!r}")
                     clean["cuda"][family][dtype] = value
+        if "streaming" in thresholds:  # output bytes from which stores stream; None: never
+            value = thresholds["streaming"]
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 0):
+                raise ValueError(f"threshold streaming is {value!r}")
+            clean["streaming"] = value
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         warnings.warn(f"fastact: ignoring the corrupted tuned profile {path} ({e}); "
                       "run `fastact tune` to rewrite it", RuntimeWarning, stacklevel=3)

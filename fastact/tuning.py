@@ -3,7 +3,9 @@
 ``fastact tune`` (or :func:`tune`) times the serial and the parallel backend on one cheap
 (piecewise-linear: relu) and one transcendental activation (sigmoid, the cheapest of them) for each
 dtype over sizes from 2**10 to 2**22 elements, and records for each the smallest size from which
-the parallel backend is faster (there and at the next two sizes). The profile is stored and read
+the parallel backend is faster (there and at the next two sizes); and from which output size the
+parallel backend's streaming stores win on relu ``out=`` (:func:`streaming_crossover`, None where
+they never do: never assumed). The profile is stored and read
 by :mod:`fastact.profiles` (JSON, per machine, ``FASTACT_PROFILE=path`` to choose the file).
 """
 
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dispatch
+from . import dispatch, hardware
 from .backends import cpu, cuda, parallel
 from .profiles import (  # noqa: F401 - fastact.tuning's names for the profile, as before
     DTYPES,
@@ -79,6 +81,53 @@ def _first_win(rows, sizes):
     return max(sizes) + 1
 
 
+#: float32 elements of relu ``out=`` for the streaming-store measurement (32 to 128 MiB out).
+#: Smaller outputs are left out: one may stay in a shared L3 for the operation that reads it
+#: next, which streaming stores would evict, and a call timed alone cannot see that cost.
+STREAM_SIZES = tuple(1 << k for k in (23, 24, 25))
+#: the share of the plain loop's time streaming stores must stay under to be used
+STREAM_GAIN = 0.95
+
+
+def streaming_crossover(sizes=None, progress=None) -> tuple[int | None, list]:
+    """Output bytes from which the streaming-store loops (fastact.backends._stream) beat the
+    plain ones on this machine, or None where they never do (or the machine has none); with
+    the rows of (bytes, plain seconds, streaming seconds).
+
+    Times relu ``out=`` in float32 with all threads, the two loops alternating (medians of
+    pairs), at each size that fits in a quarter of the available memory; the threshold is the
+    smallest size from which streaming takes under STREAM_GAIN of the plain loop's time there
+    and at every larger size."""
+    if not parallel.STREAMING_STORES:
+        return None, []
+    sizes = STREAM_SIZES if sizes is None else sizes
+    free = hardware.psutil.virtual_memory().available
+    sizes = [n for n in sizes if 8 * n <= free // 4]
+    if not sizes:
+        return None, []
+    loops = parallel._par_loops()
+    x = np.random.default_rng(0).standard_normal(max(sizes)).astype(np.float32)
+    out = np.empty_like(x)
+    rows = []
+    for n in sizes:
+        xs, os_ = x[:n], out[:n]
+        block = parallel.block_elements(2, 4, n, parallel.threads())
+        runs = {False: [], True: []}
+        for stream in (False, True, False, True):  # warm: compiled, pages touched
+            (loops.relu_stream if stream else loops.relu)(xs, os_, block)
+        for _ in range(7):
+            for stream in (False, True):
+                t = time.perf_counter()
+                (loops.relu_stream if stream else loops.relu)(xs, os_, block)
+                runs[stream].append(time.perf_counter() - t)
+        rows.append((4 * n, float(np.median(runs[False])), float(np.median(runs[True]))))
+        if progress is not None:
+            progress()
+    wins = [s < STREAM_GAIN * p for _, p, s in rows]
+    first = next((i for i in range(len(rows)) if all(wins[i:])), None)
+    return (None if first is None else rows[first][0]), rows
+
+
 #: Sizes for the host-streaming crossover (transfers need large arrays to pay, if ever).
 GPU_SIZES = tuple(2 ** k for k in range(18, 27, 2))
 
@@ -121,7 +170,8 @@ def tune(path: str | os.PathLike | None = None, progress: bool | None = None) ->
     target = Path(path) if path is not None else profile_path(fp)
     show = sys.stderr.isatty() if progress is None else progress
     gpu = cuda.usable()[0] and not cuda.simulated()
-    total = len(PROBES) * len(DTYPES) * (len(SIZES) + (len(GPU_SIZES) if gpu else 0))
+    total = (len(PROBES) * len(DTYPES) * (len(SIZES) + (len(GPU_SIZES) if gpu else 0))
+             + len(STREAM_SIZES))
     done = [0]
 
     def step():
@@ -140,6 +190,10 @@ def tune(path: str | os.PathLike | None = None, progress: bool | None = None) ->
             thresholds[family][dtype] = thr
             measurements[f"{name}/{dtype}"] = [
                 {"n": n, "cpu_s": s, "parallel_s": p} for n, s, p in rows]
+    streaming, rows = streaming_crossover(progress=step)
+    thresholds["streaming"] = streaming
+    measurements["relu/float32/out/streaming"] = [
+        {"bytes": b, "plain_s": p, "streaming_s": s} for b, p, s in rows]
     if gpu:  # after the CPU thresholds: the comparison is against what "auto" would run
         gpu_table = {}
         with dispatch.use_thresholds(dict(thresholds), "fastact tune"):

@@ -153,6 +153,7 @@ def test_tune_writes_a_profile_that_auto_uses(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTACT_PROFILE", str(path))
     monkeypatch.setattr(tuning, "SIZES", (1 << 10, 1 << 12))
     monkeypatch.setattr(tuning, "crossover", _fake_crossover)
+    monkeypatch.setattr(tuning, "streaming_crossover", lambda progress: (None, []))
     prof = fastact.tune(progress=False)
     data = json.loads(path.read_text())
     assert data["fingerprint"] == tuning.fingerprint() and data["version"] == 1
@@ -205,15 +206,99 @@ def test_bad_profiles_are_ignored_with_a_warning(tmp_path, monkeypatch, content,
         dispatch.reload_profile()
 
 
+def _launched(monkeypatch):
+    """The parallel loops launched from now on, by name."""
+    names = []
+    real = parallel._launch
+    monkeypatch.setattr(parallel, "_launch",
+                        lambda loop, *a, **k: names.append(loop) or real(loop, *a, **k))
+    return names
+
+
+def test_streaming_stores_where_the_profile_says(monkeypatch):
+    """With a profile's streaming threshold, out= calls from that output size on (fast path and
+    general path, forward and gradient, float32, float64, bfloat16, any alignment) run the
+    streaming loops: the same bits as the serial loops. New arrays, in-place calls, smaller
+    outputs and a profile without the threshold keep the plain loops."""
+    if not parallel.STREAMING_STORES:
+        pytest.skip("no streaming stores on this machine")
+    names = _launched(monkeypatch)
+    n = 300_007
+    x = np.linspace(-3, 3, n).astype(np.float32)
+    x[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    g = np.linspace(1, -1, n).astype(np.float32)
+    table = dict(dispatch.thresholds()[0], streaming=4 * (n - 100))
+    table[PIECEWISE_LINEAR] = {"float32": 1 << 12, "float64": 1 << 12}
+    cases = [(fastact.relu, (x,), ()), (fastact.hardtanh, (x,), (-0.5, 2.0)),
+             (fastact.leaky_relu_grad, (g, x), (0.2,)), (fastact.relu, (x.astype(np.float64),), ())]
+    with dispatch.use_thresholds(table, "test"):
+        for f, arrays, params in cases:
+            want = f(*arrays, *params, backend="cpu")
+            for backend in (None, "parallel"):
+                for shift in (0, 1, 3):  # the output 4, 8 or 16 bytes past a 32-byte boundary
+                    buf = np.full(n + 8, 7, want.dtype)
+                    out = buf[shift:shift + n]
+                    names.clear()
+                    assert f(*arrays, *params, out=out, backend=backend) is out
+                    np.testing.assert_array_equal(out, want)
+                    assert (buf[:shift] == 7).all() and (buf[shift + n:] == 7).all()
+                    assert names and all(s.endswith("_stream") for s in names), names
+        pytest.importorskip("ml_dtypes")
+        from ml_dtypes import bfloat16
+        xb = np.concatenate([x, x]).astype(bfloat16)  # as many bytes as x
+        out = np.empty_like(xb)
+        names.clear()
+        fastact.relu(xb, out=out)
+        assert names == ["relu_stream"]
+        np.testing.assert_array_equal(out.view(np.uint16),
+                                      fastact.relu(xb, backend="cpu").view(np.uint16))
+        names.clear()
+        fastact.relu(x)  # a new array
+        fastact.relu(x.copy(), inplace=True)
+        fastact.relu(x[:n - 200], out=np.empty(n - 200, np.float32))  # below the threshold
+        assert names == ["relu", "relu_inplace", "relu"]
+    names.clear()
+    fastact.relu(x, out=np.empty_like(x), backend="parallel")  # no threshold: never
+    assert names == ["relu"]
+
+
+def test_streaming_crossover_is_measured(tmp_path, monkeypatch):
+    """The measurement on small sizes gives positive timings and a threshold from them; the
+    profile keeps it, and a bad one is refused."""
+    thr, rows = tuning.streaming_crossover(sizes=(1 << 14, 1 << 15))
+    if not parallel.STREAMING_STORES:
+        assert (thr, rows) == (None, [])
+        return
+    assert [b for b, _, _ in rows] == [1 << 16, 1 << 17]
+    assert all(p > 0 and s > 0 for _, p, s in rows)
+    assert thr in (None, 1 << 16, 1 << 17)
+    path = tmp_path / "p.json"
+    monkeypatch.setenv("FASTACT_PROFILE", str(path))
+    monkeypatch.setattr(tuning, "crossover", _fake_crossover)
+    monkeypatch.setattr(tuning, "streaming_crossover", lambda progress: (1 << 20, []))
+    fastact.tune(progress=False)
+    try:
+        assert dispatch.streaming_bytes() == 1 << 20
+        data = json.loads(path.read_text())
+        data["thresholds"]["streaming"] = "big"
+        path.write_text(json.dumps(data))
+        dispatch.reload_profile()
+        with pytest.warns(RuntimeWarning, match="streaming"):
+            assert dispatch.streaming_bytes() is None
+    finally:
+        dispatch.reload_profile()
+
+
 def test_tune_cli(tmp_path):
     path = tmp_path / "cli.json"
     env = dict(os.environ, FASTACT_PROFILE=str(path))
     code = ("import fastact.tuning as t, fastact.cli as c, sys; t.SIZES = (1024, 2048); "
+            "t.STREAM_SIZES = (1 << 14,); "
             "sys.exit(c.main(['tune', '-q']))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        timeout=300)
     assert r.returncode == 0, r.stderr
-    assert f"wrote {path}" in r.stdout and path.exists()
+    assert f"wrote {path}" in r.stdout and path.exists() and "streaming stores" in r.stdout
 
 
 # -- chunked -------------------------------------------------------------------------------------

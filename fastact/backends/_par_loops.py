@@ -3,12 +3,16 @@
 Each takes the same arguments as its serial loop in ``_cpu_loops`` plus ``block`` (elements per
 block, after the arrays): ``prange`` splits the blocks among Numba's threads (contiguous runs of
 blocks per thread, every block full but the last) and each block runs the serial loop, which is
-vectorized and inlines the kernel. The math stays in fastact.kernels.
+vectorized and inlines the kernel. The math stays in fastact.kernels. ``<loop>_stream`` (the
+memory-bound kernels' out-of-place loops) writes its output with streaming stores: each block's
+first elements up to a 32-byte boundary directly, the rest a buffer at a time (see
+fastact.backends._stream).
 """
 
 from numba import njit, prange
 
 from fastact.backends import _cpu_loops as L
+from fastact.backends import _stream as S
 from fastact.kernels._jit import FASTMATH
 
 _OPTIONS = {"cache": True, "nogil": True, "parallel": True, "fastmath": FASTMATH,
@@ -205,6 +209,22 @@ def hardshrink(x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def hardshrink_stream(x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardshrink(x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardshrink(x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def hardshrink_inplace(x, block, p0):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -220,6 +240,22 @@ def hardshrink_grad(g, x, out, block, p0):
         s = b * block
         e = min(s + block, n)
         L.hardshrink_grad(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad_stream(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardshrink_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardshrink_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -241,6 +277,22 @@ def hardshrink_grad_result(g, x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def hardshrink_grad_result_stream(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardshrink_grad_result(g[c:c + m], x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardshrink_grad_result(g[c:c + m], x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def hardshrink_grad_result_inplace(g, x, block, p0):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -256,6 +308,22 @@ def hardsigmoid(x, out, block):
         s = b * block
         e = min(s + block, n)
         L.hardsigmoid(x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def hardsigmoid_stream(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardsigmoid(x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardsigmoid(x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -277,6 +345,22 @@ def hardsigmoid_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def hardsigmoid_grad_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardsigmoid_grad(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardsigmoid_grad(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def hardsigmoid_grad_inplace(g, x, block):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -292,6 +376,22 @@ def hardswish(x, out, block):
         s = b * block
         e = min(s + block, n)
         L.hardswish(x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def hardswish_stream(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardswish(x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardswish(x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -313,6 +413,22 @@ def hardswish_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def hardswish_grad_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardswish_grad(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardswish_grad(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def hardswish_grad_inplace(g, x, block):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -328,6 +444,22 @@ def hardtanh(x, out, block, p0, p1):
         s = b * block
         e = min(s + block, n)
         L.hardtanh(x[s:e], out[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def hardtanh_stream(x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardtanh(x[c:c + m], out[c:c + m], p0, p1)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardtanh(x[c:c + m], buf[:m], p0, p1)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -349,6 +481,22 @@ def hardtanh_grad(g, x, out, block, p0, p1):
 
 
 @njit(**_OPTIONS)
+def hardtanh_grad_stream(g, x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardtanh_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0, p1)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardtanh_grad(g[c:c + m], x[c:c + m], buf[:m], p0, p1)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def hardtanh_grad_inplace(g, x, block, p0, p1):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -364,6 +512,22 @@ def hardtanh_grad_result(g, x, out, block, p0, p1):
         s = b * block
         e = min(s + block, n)
         L.hardtanh_grad_result(g[s:e], x[s:e], out[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def hardtanh_grad_result_stream(g, x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.hardtanh_grad_result(g[c:c + m], x[c:c + m], out[c:c + m], p0, p1)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.hardtanh_grad_result(g[c:c + m], x[c:c + m], buf[:m], p0, p1)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -385,6 +549,22 @@ def leaky_relu(x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def leaky_relu_stream(x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.leaky_relu(x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.leaky_relu(x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def leaky_relu_inplace(x, block, p0):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -403,6 +583,22 @@ def leaky_relu_grad(g, x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def leaky_relu_grad_stream(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.leaky_relu_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.leaky_relu_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def leaky_relu_grad_inplace(g, x, block, p0):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -418,6 +614,22 @@ def leaky_relu_grad_result(g, x, out, block, p0):
         s = b * block
         e = min(s + block, n)
         L.leaky_relu_grad_result(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def leaky_relu_grad_result_stream(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.leaky_relu_grad_result(g[c:c + m], x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.leaky_relu_grad_result(g[c:c + m], x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -511,6 +723,22 @@ def prelu(x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def prelu_stream(x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.prelu(x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.prelu(x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def prelu_inplace(x, block, p0):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -529,6 +757,22 @@ def prelu_grad(g, x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def prelu_grad_stream(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.prelu_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.prelu_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def prelu_grad_inplace(g, x, block, p0):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -544,6 +788,22 @@ def prelu_weight_grad(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.prelu_weight_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def prelu_weight_grad_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.prelu_weight_grad(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.prelu_weight_grad(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -601,6 +861,22 @@ def relu(x, out, block):
 
 
 @njit(**_OPTIONS)
+def relu_stream(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.relu(x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.relu(x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def relu_inplace(x, block):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -616,6 +892,22 @@ def relu6(x, out, block):
         s = b * block
         e = min(s + block, n)
         L.relu6(x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def relu6_stream(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.relu6(x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.relu6(x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -637,6 +929,22 @@ def relu6_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def relu6_grad_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.relu6_grad(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.relu6_grad(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def relu6_grad_inplace(g, x, block):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -652,6 +960,22 @@ def relu6_grad_result(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.relu6_grad_result(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def relu6_grad_result_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.relu6_grad_result(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.relu6_grad_result(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -673,6 +997,22 @@ def relu_grad(g, x, out, block):
 
 
 @njit(**_OPTIONS)
+def relu_grad_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.relu_grad(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.relu_grad(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def relu_grad_inplace(g, x, block):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -688,6 +1028,22 @@ def relu_grad_result(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.relu_grad_result(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def relu_grad_result_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.relu_grad_result(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.relu_grad_result(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -709,6 +1065,22 @@ def rrelu(x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def rrelu_stream(x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.rrelu(x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.rrelu(x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def rrelu_inplace(x, block, p0):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -727,6 +1099,22 @@ def rrelu_grad(g, x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def rrelu_grad_stream(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.rrelu_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.rrelu_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def rrelu_grad_inplace(g, x, block, p0):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -742,6 +1130,22 @@ def rrelu_noise(g, x, out, block, p0, p1):
         s = b * block
         e = min(s + block, n)
         L.rrelu_noise(g[s:e], x[s:e], out[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def rrelu_noise_stream(g, x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.rrelu_noise(g[c:c + m], x[c:c + m], out[c:c + m], p0, p1)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.rrelu_noise(g[c:c + m], x[c:c + m], buf[:m], p0, p1)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -943,6 +1347,22 @@ def softshrink(x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def softshrink_stream(x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.softshrink(x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.softshrink(x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def softshrink_inplace(x, block, p0):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -961,6 +1381,22 @@ def softshrink_grad(g, x, out, block, p0):
 
 
 @njit(**_OPTIONS)
+def softshrink_grad_stream(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.softshrink_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.softshrink_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def softshrink_grad_inplace(g, x, block, p0):
     n = g.size
     for b in prange((n + block - 1) // block):
@@ -976,6 +1412,22 @@ def softshrink_grad_result(g, x, out, block, p0):
         s = b * block
         e = min(s + block, n)
         L.softshrink_grad_result(g[s:e], x[s:e], out[s:e], p0)
+
+
+@njit(**_OPTIONS)
+def softshrink_grad_result_stream(g, x, out, block, p0):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.softshrink_grad_result(g[c:c + m], x[c:c + m], out[c:c + m], p0)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.softshrink_grad_result(g[c:c + m], x[c:c + m], buf[:m], p0)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -1051,6 +1503,22 @@ def sparse_plus(x, out, block):
 
 
 @njit(**_OPTIONS)
+def sparse_plus_stream(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.sparse_plus(x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.sparse_plus(x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def sparse_plus_inplace(x, block):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -1066,6 +1534,22 @@ def sparse_plus_grad(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.sparse_plus_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def sparse_plus_grad_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.sparse_plus_grad(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.sparse_plus_grad(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -1087,6 +1571,22 @@ def sparse_sigmoid(x, out, block):
 
 
 @njit(**_OPTIONS)
+def sparse_sigmoid_stream(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.sparse_sigmoid(x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.sparse_sigmoid(x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def sparse_sigmoid_inplace(x, block):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -1102,6 +1602,22 @@ def sparse_sigmoid_grad(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.sparse_sigmoid_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def sparse_sigmoid_grad_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.sparse_sigmoid_grad(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.sparse_sigmoid_grad(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -1123,6 +1639,22 @@ def squared_relu(x, out, block):
 
 
 @njit(**_OPTIONS)
+def squared_relu_stream(x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.squared_relu(x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.squared_relu(x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def squared_relu_inplace(x, block):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -1138,6 +1670,22 @@ def squared_relu_grad(g, x, out, block):
         s = b * block
         e = min(s + block, n)
         L.squared_relu_grad(g[s:e], x[s:e], out[s:e])
+
+
+@njit(**_OPTIONS)
+def squared_relu_grad_stream(g, x, out, block):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.squared_relu_grad(g[c:c + m], x[c:c + m], out[c:c + m])
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.squared_relu_grad(g[c:c + m], x[c:c + m], buf[:m])
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)
@@ -1321,6 +1869,22 @@ def threshold(x, out, block, p0, p1):
 
 
 @njit(**_OPTIONS)
+def threshold_stream(x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.threshold(x[c:c + m], out[c:c + m], p0, p1)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.threshold(x[c:c + m], buf[:m], p0, p1)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
+
+
+@njit(**_OPTIONS)
 def threshold_inplace(x, block, p0, p1):
     n = x.size
     for b in prange((n + block - 1) // block):
@@ -1336,6 +1900,22 @@ def threshold_grad(g, x, out, block, p0, p1):
         s = b * block
         e = min(s + block, n)
         L.threshold_grad(g[s:e], x[s:e], out[s:e], p0, p1)
+
+
+@njit(**_OPTIONS)
+def threshold_grad_stream(g, x, out, block, p0, p1):
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s = b * block
+        e = min(s + block, n)
+        c, m = s, min(e - s, S.unaligned(out[s:]))
+        L.threshold_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0, p1)
+        buf = S.buffer(out)
+        for c in range(s + m, e, buf.size):
+            m = min(buf.size, e - c)
+            L.threshold_grad(g[c:c + m], x[c:c + m], buf[:m], p0, p1)
+            S.stream(buf[:m], out[c:c + m])
+        S.fence()
 
 
 @njit(**_OPTIONS)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -40,6 +41,10 @@ from . import cpu
 
 #: whether the gated kernels' float32 fast-form loops (``<loop>_f32``) exist here
 FAST_FORMS = True
+
+#: whether this machine has the streaming stores of fastact.backends._stream (x86-64: 32-byte
+#: non-temporal vector stores and ``sfence``)
+STREAMING_STORES = platform.machine().lower() in ("x86_64", "amd64")
 
 #: Elements per parallel launch (64 MiB of float32): Ctrl-C is seen between launches; each costs
 #: ~10 us of thread wake-up, < 0.1% of the launch's own time.
@@ -168,10 +173,16 @@ def _launch(loop, n_operands, n, itemsize, run, module=None) -> bool:
     return True
 
 
-def run_loop(loop, views, scalars, itemsize):
+def run_loop(loop, views, scalars, itemsize, stream=False):
     """Run generated loop ``loop`` on 1-D views with all threads (serially where it must not
-    launch now: see _launch)."""
+    launch now: see _launch). Where ``stream`` (the output is the caller's ``out=``), the loop
+    has a streaming-store form and the output is as large as :func:`streaming_limit`, that form:
+    a new array's first touch reads its pages in anyway (the kernel zeroes them), so streaming
+    into one only adds the misses of a line written after its zeroing left the cache."""
     n = views[0].size
+    if (stream and n * itemsize >= _stream_from()
+            and hasattr(_par_loops(), f"{loop}_stream")):
+        loop = f"{loop}_stream"
 
     def run(fn, block):
         if n <= PIECE:
@@ -182,6 +193,17 @@ def run_loop(loop, views, scalars, itemsize):
 
     if not _launch(loop, len(views), n, itemsize, run):
         cpu.run_serial(loop, views, scalars)
+
+
+def streaming_limit() -> int | None:
+    """Output bytes from which out-of-place loops stream their stores (None: never).
+    fastact.dispatch replaces it with the tuned profile's (dispatch.streaming_bytes)."""
+    return None
+
+
+def _stream_from() -> float:
+    limit = streaming_limit()
+    return float("inf") if limit is None or not STREAMING_STORES else limit
 
 
 def run_rows(loop, views, rows, n, strides, scalars, itemsize, written=()):
@@ -255,7 +277,7 @@ def call(name, args, out, dtype):
     if p is None:
         return _call_strided(name, args, out, dtype)
     loop, views, scalars, result = p
-    run_loop(loop, views, scalars, views[0].itemsize)  # bfloat16: its words' size
+    run_loop(loop, views, scalars, views[0].itemsize, out is not None)  # bfloat16: words' size
     return cpu.finish(result, out)
 
 
