@@ -135,18 +135,21 @@ def interleaved(calls: dict, seconds: float | None = None, setups: dict | None =
     """Time ``calls`` ({impl: fn}, each warm) in rounds that call every one once, in an order
     drawn anew each round, so that a slow moment of a shared machine lands on all of them;
     ``setups`` ({impl: fn}) run untimed before their call. A call shorter than 0.1 ms is
-    timed as a loop of enough calls for 0.1 ms, per sample. Returns {impl: {"median",
+    timed as a loop of enough calls for 0.1 ms, per sample (counted from the fastest of three
+    calls: from a slow first call, an impl got few calls a sample, each sample then charged
+    with the wait the first call of a loop pays after another impl's parallel launch). Returns {impl: {"median",
     "spread", "rounds", "noisy"}}: a set of rounds whose spread is above NOISY for some impl is
     followed by as many again, once, and the impl is marked noisy if it stays there."""
     seconds = TARGET_SECONDS if seconds is None else seconds
     setups = setups or {}
     once = {}
-    for k, fn in calls.items():
-        if k in setups:
-            setups[k]()
-        t0 = time.perf_counter()
-        fn()
-        once[k] = time.perf_counter() - t0
+    for k, fn in calls.items():  # the fastest of 3: a first call may wait on a waking thread
+        for _ in range(3):
+            if k in setups:
+                setups[k]()
+            t0 = time.perf_counter()
+            fn()
+            once[k] = min(once.get(k, np.inf), time.perf_counter() - t0)
     loops = {k: 1 if k in setups else max(1, int(1e-4 / max(t, 1e-9))) for k, t in once.items()}
     per_round = sum(once[k] * loops[k] for k in calls)
     rounds = int(min(MAX_ROUNDS, max(MIN_INTERLEAVED, seconds * len(calls) / max(per_round,
