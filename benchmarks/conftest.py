@@ -137,9 +137,10 @@ def interleaved(calls: dict, seconds: float | None = None, setups: dict | None =
     ``setups`` ({impl: fn}) run untimed before their call. A call shorter than 0.1 ms is
     timed as a loop of enough calls for 0.1 ms, per sample (counted from the fastest of three
     calls: from a slow first call, an impl got few calls a sample, each sample then charged
-    with the wait the first call of a loop pays after another impl's parallel launch). Returns {impl: {"median",
-    "spread", "rounds", "noisy"}}: a set of rounds whose spread is above NOISY for some impl is
-    followed by as many again, once, and the impl is marked noisy if it stays there."""
+    with the wait the first call of a loop pays after another impl's parallel launch).
+    Returns {impl: {"median", "spread", "rounds", "noisy"}}: a set of rounds whose spread is
+    above NOISY for some impl is followed by as many again, once, and the impl is marked noisy
+    if it stays there."""
     seconds = TARGET_SECONDS if seconds is None else seconds
     setups = setups or {}
     once = {}
