@@ -71,6 +71,31 @@ def test_loop_is_simd_without_libm(name, dtype):
     assert width >= need, f"{name}[{np.dtype(dtype)}] is not vectorized (widest: {width} bytes)"
 
 
+@pytest.mark.parametrize("name,dtype", [("relu", "float32"), ("relu", "float64"),
+                                        ("leaky_relu_grad", "float32"), ("threshold", "float32")])
+def test_streaming_loops_store_whole_vectors(name, dtype):
+    """The streaming-store loops (``<loop>_nt``, fastact.backends._stream) vectorize into
+    non-temporal vector stores: a store LLVM could not widen would stay scalar, slower than
+    the plain loop. (Not bfloat16 words: LLVM stores those with ordinary stores, and the
+    parallel backend does not stream them.)"""
+    from fastact.backends import parallel
+
+    if not (parallel.STREAMING_STORES and HOST_AVX2):
+        pytest.skip("x86-64 with AVX2 only")
+    t = np.dtype(dtype).type
+    kernel = KERNELS[name]
+    arrays = n_arrays(name)
+    loop = _loop(f"{name}_nt")
+    compute = np.float32 if t is np.uint16 else t
+    buf = np.ones(64 + 32, t)  # out: 64 elements from a 32-byte boundary, as _stream calls it
+    start = (-buf.ctypes.data % 32) // buf.itemsize
+    loop(*[np.ones(64, t) for _ in range(arrays)], buf[start:start + 64],
+         *[compute(0.5)] * (kernel[1] - arrays))
+    asm = loop.inspect_asm(loop.signatures[0])
+    stores = re.findall(r"\bv?movnt(?:ps|pd|dq)\s+%([xyz])mm", asm)
+    assert "y" in stores or "z" in stores, f"{name}_nt[{dtype}]: no vector streaming store"
+
+
 def test_generated_loops_are_up_to_date():
     """fastact/backends/_cpu_loops.py matches the registry (tools/gen_loops.py --check)."""
     import sys

@@ -34,12 +34,16 @@ result the element stored (rounded to bfloat16), the identity for float arrays.
 with ``out`` aliasing an input, LLVM's runtime overlap check would send the vectorized loop to its
 scalar fallback (3-5x slower); ``freeze`` keeps its store a plain full-width store (see
 fastact.kernels._bits.freeze).
+``<name>_nt`` (the memory-bound kernels' out-of-place loops) writes with streaming stores, on a
+run of ``out`` that starts on a 32-byte boundary and holds whole 32-byte vectors (see
+fastact.backends._stream).
 Numba inlines the kernel and vectorizes the loop; ``cache=True`` keeps the machine code on disk.
 """
 
 from numba import njit
 
 from fastact import kernels as K
+from fastact.backends import _stream as S
 from fastact.kernels._bits import freeze, narrow, widen
 from fastact.kernels._jit import FASTMATH
 
@@ -59,8 +63,9 @@ Each takes the same arguments as its serial loop in ``_cpu_loops`` plus ``block`
 block, after the arrays): ``prange`` splits the blocks among Numba's threads (contiguous runs of
 blocks per thread, every block full but the last) and each block runs the serial loop, which is
 vectorized and inlines the kernel. The math stays in fastact.kernels. ``<loop>_stream`` (the
-memory-bound kernels' out-of-place loops) writes its output with streaming stores: each block's
-first elements up to a 32-byte boundary directly, the rest a buffer at a time (see
+memory-bound kernels' out-of-place loops) writes its output with streaming stores: the run of
+each block from its first 32-byte boundary through its last whole 32-byte vector through the
+serial ``<loop>_nt``, the elements around it through the plain loop (see
 fastact.backends._stream).
 """
 
@@ -188,6 +193,7 @@ def _gated_source(name, kern, ins, outs, params, fast=()):
 
 def source() -> str:
     parts = [HEADER]
+    streamed = _streamed()
     for name, kern, arrays, params, target in _loops():
         sig = ", ".join(arrays + params)
         ins = arrays[:-1] if target == "out" else arrays
@@ -198,6 +204,12 @@ def source() -> str:
             f"    for i in range({target}.size):\n"
             + _store([target], f"K.{kern}({call})", "        ")
         )
+        if name in streamed:  # its streaming-store form (fastact.backends._stream)
+            parts.append(
+                f"\n\n@njit(**_OPTIONS)\ndef {name}_nt({sig}):\n"
+                f"    for i in range(out.size):\n"
+                f"        S.put(out, i, narrow(out, K.{kern}({call})))\n"
+            )
     parts.extend(_gated_source(*loop) for loop in _gated_loops())
     return "".join(parts)
 
@@ -240,22 +252,22 @@ def par_source() -> str:
             f"        L.{name}({call})\n"
         )
         if name in streamed:
-            ins = ", ".join(f"{a}[c:c + m]" for a in arrays[:-1])
             extra = "".join(", " + p for p in params)
+
+            def part(lo, hi, loop, arrays=arrays, extra=extra):
+                views = ", ".join(f"{a}[{lo}:{hi}]" for a in arrays)
+                return f"        L.{loop}({views}{extra})\n"
+
             parts.append(
                 f"\n\n@njit(**_OPTIONS)\ndef {name}_stream({sig}):\n"
                 f"    n = out.size\n"
                 f"    for b in prange((n + block - 1) // block):\n"
                 f"        s = b * block\n"
                 f"        e = min(s + block, n)\n"
-                f"        c, m = s, min(e - s, S.unaligned(out[s:]))\n"
-                f"        L.{name}({ins}, out[c:c + m]{extra})\n"
-                f"        buf = S.buffer(out)\n"
-                f"        for c in range(s + m, e, buf.size):\n"
-                f"            m = min(buf.size, e - c)\n"
-                f"            L.{name}({ins}, buf[:m]{extra})\n"
-                f"            S.stream(buf[:m], out[c:c + m])\n"
-                f"        S.fence()\n"
+                f"        h = s + min(e - s, S.unaligned(out[s:]))\n"
+                f"        m = h + S.whole(e - h, out)\n"
+                + part("s", "h", name) + part("h", "m", f"{name}_nt") + part("m", "e", name)
+                + "        S.fence()\n"
             )
     parts.extend(_gated_par_source(*loop) for loop in _gated_loops())
     return "".join(parts)

@@ -9,12 +9,16 @@ result the element stored (rounded to bfloat16), the identity for float arrays.
 with ``out`` aliasing an input, LLVM's runtime overlap check would send the vectorized loop to its
 scalar fallback (3-5x slower); ``freeze`` keeps its store a plain full-width store (see
 fastact.kernels._bits.freeze).
+``<name>_nt`` (the memory-bound kernels' out-of-place loops) writes with streaming stores, on a
+run of ``out`` that starts on a 32-byte boundary and holds whole 32-byte vectors (see
+fastact.backends._stream).
 Numba inlines the kernel and vectorizes the loop; ``cache=True`` keeps the machine code on disk.
 """
 
 from numba import njit
 
 from fastact import kernels as K
+from fastact.backends import _stream as S
 from fastact.kernels._bits import freeze, narrow, widen
 from fastact.kernels._jit import FASTMATH
 
@@ -152,6 +156,12 @@ def hardshrink(x, out, p0):
 
 
 @njit(**_OPTIONS)
+def hardshrink_nt(x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardshrink(widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def hardshrink_inplace(x, p0):
     for i in range(x.size):
         x[i] = narrow(x, K.hardshrink(freeze(widen(x[i])), p0))
@@ -161,6 +171,12 @@ def hardshrink_inplace(x, p0):
 def hardshrink_grad(g, x, out, p0):
     for i in range(out.size):
         out[i] = narrow(out, K.hardshrink_grad(widen(g[i]), widen(x[i]), p0))
+
+
+@njit(**_OPTIONS)
+def hardshrink_grad_nt(g, x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardshrink_grad(widen(g[i]), widen(x[i]), p0)))
 
 
 @njit(**_OPTIONS)
@@ -176,6 +192,12 @@ def hardshrink_grad_result(g, x, out, p0):
 
 
 @njit(**_OPTIONS)
+def hardshrink_grad_result_nt(g, x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardshrink_grad_result(widen(g[i]), widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def hardshrink_grad_result_inplace(g, x, p0):
     for i in range(g.size):
         g[i] = narrow(g, K.hardshrink_grad_result(freeze(widen(g[i])), widen(x[i]), p0))
@@ -185,6 +207,12 @@ def hardshrink_grad_result_inplace(g, x, p0):
 def hardsigmoid(x, out):
     for i in range(out.size):
         out[i] = narrow(out, K.hardsigmoid(widen(x[i])))
+
+
+@njit(**_OPTIONS)
+def hardsigmoid_nt(x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardsigmoid(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
@@ -200,6 +228,12 @@ def hardsigmoid_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def hardsigmoid_grad_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardsigmoid_grad(widen(g[i]), widen(x[i]))))
+
+
+@njit(**_OPTIONS)
 def hardsigmoid_grad_inplace(g, x):
     for i in range(g.size):
         g[i] = narrow(g, K.hardsigmoid_grad(freeze(widen(g[i])), widen(x[i])))
@@ -209,6 +243,12 @@ def hardsigmoid_grad_inplace(g, x):
 def hardswish(x, out):
     for i in range(out.size):
         out[i] = narrow(out, K.hardswish(widen(x[i])))
+
+
+@njit(**_OPTIONS)
+def hardswish_nt(x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardswish(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
@@ -224,6 +264,12 @@ def hardswish_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def hardswish_grad_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardswish_grad(widen(g[i]), widen(x[i]))))
+
+
+@njit(**_OPTIONS)
 def hardswish_grad_inplace(g, x):
     for i in range(g.size):
         g[i] = narrow(g, K.hardswish_grad(freeze(widen(g[i])), widen(x[i])))
@@ -233,6 +279,12 @@ def hardswish_grad_inplace(g, x):
 def hardtanh(x, out, p0, p1):
     for i in range(out.size):
         out[i] = narrow(out, K.hardtanh(widen(x[i]), p0, p1))
+
+
+@njit(**_OPTIONS)
+def hardtanh_nt(x, out, p0, p1):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardtanh(widen(x[i]), p0, p1)))
 
 
 @njit(**_OPTIONS)
@@ -248,6 +300,12 @@ def hardtanh_grad(g, x, out, p0, p1):
 
 
 @njit(**_OPTIONS)
+def hardtanh_grad_nt(g, x, out, p0, p1):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardtanh_grad(widen(g[i]), widen(x[i]), p0, p1)))
+
+
+@njit(**_OPTIONS)
 def hardtanh_grad_inplace(g, x, p0, p1):
     for i in range(g.size):
         g[i] = narrow(g, K.hardtanh_grad(freeze(widen(g[i])), widen(x[i]), p0, p1))
@@ -257,6 +315,12 @@ def hardtanh_grad_inplace(g, x, p0, p1):
 def hardtanh_grad_result(g, x, out, p0, p1):
     for i in range(out.size):
         out[i] = narrow(out, K.hardtanh_grad(widen(g[i]), widen(x[i]), p0, p1))
+
+
+@njit(**_OPTIONS)
+def hardtanh_grad_result_nt(g, x, out, p0, p1):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardtanh_grad(widen(g[i]), widen(x[i]), p0, p1)))
 
 
 @njit(**_OPTIONS)
@@ -272,6 +336,12 @@ def leaky_relu(x, out, p0):
 
 
 @njit(**_OPTIONS)
+def leaky_relu_nt(x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.leaky_relu(widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def leaky_relu_inplace(x, p0):
     for i in range(x.size):
         x[i] = narrow(x, K.leaky_relu(freeze(widen(x[i])), p0))
@@ -284,6 +354,12 @@ def leaky_relu_grad(g, x, out, p0):
 
 
 @njit(**_OPTIONS)
+def leaky_relu_grad_nt(g, x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.leaky_relu_grad(widen(g[i]), widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def leaky_relu_grad_inplace(g, x, p0):
     for i in range(g.size):
         g[i] = narrow(g, K.leaky_relu_grad(freeze(widen(g[i])), widen(x[i]), p0))
@@ -293,6 +369,12 @@ def leaky_relu_grad_inplace(g, x, p0):
 def leaky_relu_grad_result(g, x, out, p0):
     for i in range(out.size):
         out[i] = narrow(out, K.leaky_relu_grad(widen(g[i]), widen(x[i]), p0))
+
+
+@njit(**_OPTIONS)
+def leaky_relu_grad_result_nt(g, x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.leaky_relu_grad(widen(g[i]), widen(x[i]), p0)))
 
 
 @njit(**_OPTIONS)
@@ -356,6 +438,12 @@ def prelu(x, out, p0):
 
 
 @njit(**_OPTIONS)
+def prelu_nt(x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.leaky_relu(widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def prelu_inplace(x, p0):
     for i in range(x.size):
         x[i] = narrow(x, K.leaky_relu(freeze(widen(x[i])), p0))
@@ -368,6 +456,12 @@ def prelu_grad(g, x, out, p0):
 
 
 @njit(**_OPTIONS)
+def prelu_grad_nt(g, x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.leaky_relu_grad(widen(g[i]), widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def prelu_grad_inplace(g, x, p0):
     for i in range(g.size):
         g[i] = narrow(g, K.leaky_relu_grad(freeze(widen(g[i])), widen(x[i]), p0))
@@ -377,6 +471,12 @@ def prelu_grad_inplace(g, x, p0):
 def prelu_weight_grad(g, x, out):
     for i in range(out.size):
         out[i] = narrow(out, K.prelu_weight_grad(widen(g[i]), widen(x[i])))
+
+
+@njit(**_OPTIONS)
+def prelu_weight_grad_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.prelu_weight_grad(widen(g[i]), widen(x[i]))))
 
 
 @njit(**_OPTIONS)
@@ -416,6 +516,12 @@ def relu(x, out):
 
 
 @njit(**_OPTIONS)
+def relu_nt(x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.relu(widen(x[i]))))
+
+
+@njit(**_OPTIONS)
 def relu_inplace(x):
     for i in range(x.size):
         x[i] = narrow(x, K.relu(freeze(widen(x[i]))))
@@ -425,6 +531,12 @@ def relu_inplace(x):
 def relu6(x, out):
     for i in range(out.size):
         out[i] = narrow(out, K.relu6(widen(x[i])))
+
+
+@njit(**_OPTIONS)
+def relu6_nt(x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.relu6(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
@@ -440,6 +552,12 @@ def relu6_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def relu6_grad_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.relu6_grad(widen(g[i]), widen(x[i]))))
+
+
+@njit(**_OPTIONS)
 def relu6_grad_inplace(g, x):
     for i in range(g.size):
         g[i] = narrow(g, K.relu6_grad(freeze(widen(g[i])), widen(x[i])))
@@ -449,6 +567,12 @@ def relu6_grad_inplace(g, x):
 def relu6_grad_result(g, x, out):
     for i in range(out.size):
         out[i] = narrow(out, K.relu6_grad(widen(g[i]), widen(x[i])))
+
+
+@njit(**_OPTIONS)
+def relu6_grad_result_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.relu6_grad(widen(g[i]), widen(x[i]))))
 
 
 @njit(**_OPTIONS)
@@ -464,6 +588,12 @@ def relu_grad(g, x, out):
 
 
 @njit(**_OPTIONS)
+def relu_grad_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.relu_grad(widen(g[i]), widen(x[i]))))
+
+
+@njit(**_OPTIONS)
 def relu_grad_inplace(g, x):
     for i in range(g.size):
         g[i] = narrow(g, K.relu_grad(freeze(widen(g[i])), widen(x[i])))
@@ -473,6 +603,12 @@ def relu_grad_inplace(g, x):
 def relu_grad_result(g, x, out):
     for i in range(out.size):
         out[i] = narrow(out, K.relu_grad(widen(g[i]), widen(x[i])))
+
+
+@njit(**_OPTIONS)
+def relu_grad_result_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.relu_grad(widen(g[i]), widen(x[i]))))
 
 
 @njit(**_OPTIONS)
@@ -488,6 +624,12 @@ def rrelu(x, out, p0):
 
 
 @njit(**_OPTIONS)
+def rrelu_nt(x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.leaky_relu(widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def rrelu_inplace(x, p0):
     for i in range(x.size):
         x[i] = narrow(x, K.leaky_relu(freeze(widen(x[i])), p0))
@@ -500,6 +642,12 @@ def rrelu_grad(g, x, out, p0):
 
 
 @njit(**_OPTIONS)
+def rrelu_grad_nt(g, x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.leaky_relu_grad(widen(g[i]), widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def rrelu_grad_inplace(g, x, p0):
     for i in range(g.size):
         g[i] = narrow(g, K.leaky_relu_grad(freeze(widen(g[i])), widen(x[i]), p0))
@@ -509,6 +657,12 @@ def rrelu_grad_inplace(g, x, p0):
 def rrelu_noise(g, x, out, p0, p1):
     for i in range(out.size):
         out[i] = narrow(out, K.rrelu_noise(widen(g[i]), widen(x[i]), p0, p1))
+
+
+@njit(**_OPTIONS)
+def rrelu_noise_nt(g, x, out, p0, p1):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.rrelu_noise(widen(g[i]), widen(x[i]), p0, p1)))
 
 
 @njit(**_OPTIONS)
@@ -644,6 +798,12 @@ def softshrink(x, out, p0):
 
 
 @njit(**_OPTIONS)
+def softshrink_nt(x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.softshrink(widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def softshrink_inplace(x, p0):
     for i in range(x.size):
         x[i] = narrow(x, K.softshrink(freeze(widen(x[i])), p0))
@@ -656,6 +816,12 @@ def softshrink_grad(g, x, out, p0):
 
 
 @njit(**_OPTIONS)
+def softshrink_grad_nt(g, x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardshrink_grad(widen(g[i]), widen(x[i]), p0)))
+
+
+@njit(**_OPTIONS)
 def softshrink_grad_inplace(g, x, p0):
     for i in range(g.size):
         g[i] = narrow(g, K.hardshrink_grad(freeze(widen(g[i])), widen(x[i]), p0))
@@ -665,6 +831,12 @@ def softshrink_grad_inplace(g, x, p0):
 def softshrink_grad_result(g, x, out, p0):
     for i in range(out.size):
         out[i] = narrow(out, K.hardshrink_grad_result(widen(g[i]), widen(x[i]), p0))
+
+
+@njit(**_OPTIONS)
+def softshrink_grad_result_nt(g, x, out, p0):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.hardshrink_grad_result(widen(g[i]), widen(x[i]), p0)))
 
 
 @njit(**_OPTIONS)
@@ -716,6 +888,12 @@ def sparse_plus(x, out):
 
 
 @njit(**_OPTIONS)
+def sparse_plus_nt(x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.sparse_plus(widen(x[i]))))
+
+
+@njit(**_OPTIONS)
 def sparse_plus_inplace(x):
     for i in range(x.size):
         x[i] = narrow(x, K.sparse_plus(freeze(widen(x[i]))))
@@ -725,6 +903,12 @@ def sparse_plus_inplace(x):
 def sparse_plus_grad(g, x, out):
     for i in range(out.size):
         out[i] = narrow(out, K.sparse_plus_grad(widen(g[i]), widen(x[i])))
+
+
+@njit(**_OPTIONS)
+def sparse_plus_grad_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.sparse_plus_grad(widen(g[i]), widen(x[i]))))
 
 
 @njit(**_OPTIONS)
@@ -740,6 +924,12 @@ def sparse_sigmoid(x, out):
 
 
 @njit(**_OPTIONS)
+def sparse_sigmoid_nt(x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.sparse_sigmoid(widen(x[i]))))
+
+
+@njit(**_OPTIONS)
 def sparse_sigmoid_inplace(x):
     for i in range(x.size):
         x[i] = narrow(x, K.sparse_sigmoid(freeze(widen(x[i]))))
@@ -749,6 +939,12 @@ def sparse_sigmoid_inplace(x):
 def sparse_sigmoid_grad(g, x, out):
     for i in range(out.size):
         out[i] = narrow(out, K.sparse_sigmoid_grad(widen(g[i]), widen(x[i])))
+
+
+@njit(**_OPTIONS)
+def sparse_sigmoid_grad_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.sparse_sigmoid_grad(widen(g[i]), widen(x[i]))))
 
 
 @njit(**_OPTIONS)
@@ -764,6 +960,12 @@ def squared_relu(x, out):
 
 
 @njit(**_OPTIONS)
+def squared_relu_nt(x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.squared_relu(widen(x[i]))))
+
+
+@njit(**_OPTIONS)
 def squared_relu_inplace(x):
     for i in range(x.size):
         x[i] = narrow(x, K.squared_relu(freeze(widen(x[i]))))
@@ -773,6 +975,12 @@ def squared_relu_inplace(x):
 def squared_relu_grad(g, x, out):
     for i in range(out.size):
         out[i] = narrow(out, K.squared_relu_grad(widen(g[i]), widen(x[i])))
+
+
+@njit(**_OPTIONS)
+def squared_relu_grad_nt(g, x, out):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.squared_relu_grad(widen(g[i]), widen(x[i]))))
 
 
 @njit(**_OPTIONS)
@@ -896,6 +1104,12 @@ def threshold(x, out, p0, p1):
 
 
 @njit(**_OPTIONS)
+def threshold_nt(x, out, p0, p1):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.threshold(widen(x[i]), p0, p1)))
+
+
+@njit(**_OPTIONS)
 def threshold_inplace(x, p0, p1):
     for i in range(x.size):
         x[i] = narrow(x, K.threshold(freeze(widen(x[i])), p0, p1))
@@ -905,6 +1119,12 @@ def threshold_inplace(x, p0, p1):
 def threshold_grad(g, x, out, p0, p1):
     for i in range(out.size):
         out[i] = narrow(out, K.threshold_grad(widen(g[i]), widen(x[i]), p0, p1))
+
+
+@njit(**_OPTIONS)
+def threshold_grad_nt(g, x, out, p0, p1):
+    for i in range(out.size):
+        S.put(out, i, narrow(out, K.threshold_grad(widen(g[i]), widen(x[i]), p0, p1)))
 
 
 @njit(**_OPTIONS)

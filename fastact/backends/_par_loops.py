@@ -4,8 +4,9 @@ Each takes the same arguments as its serial loop in ``_cpu_loops`` plus ``block`
 block, after the arrays): ``prange`` splits the blocks among Numba's threads (contiguous runs of
 blocks per thread, every block full but the last) and each block runs the serial loop, which is
 vectorized and inlines the kernel. The math stays in fastact.kernels. ``<loop>_stream`` (the
-memory-bound kernels' out-of-place loops) writes its output with streaming stores: each block's
-first elements up to a 32-byte boundary directly, the rest a buffer at a time (see
+memory-bound kernels' out-of-place loops) writes its output with streaming stores: the run of
+each block from its first 32-byte boundary through its last whole 32-byte vector through the
+serial ``<loop>_nt``, the elements around it through the plain loop (see
 fastact.backends._stream).
 """
 
@@ -214,13 +215,11 @@ def hardshrink_stream(x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardshrink(x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardshrink(x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardshrink(x[s:h], out[s:h], p0)
+        L.hardshrink_nt(x[h:m], out[h:m], p0)
+        L.hardshrink(x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -248,13 +247,11 @@ def hardshrink_grad_stream(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardshrink_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardshrink_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardshrink_grad(g[s:h], x[s:h], out[s:h], p0)
+        L.hardshrink_grad_nt(g[h:m], x[h:m], out[h:m], p0)
+        L.hardshrink_grad(g[m:e], x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -282,13 +279,11 @@ def hardshrink_grad_result_stream(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardshrink_grad_result(g[c:c + m], x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardshrink_grad_result(g[c:c + m], x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardshrink_grad_result(g[s:h], x[s:h], out[s:h], p0)
+        L.hardshrink_grad_result_nt(g[h:m], x[h:m], out[h:m], p0)
+        L.hardshrink_grad_result(g[m:e], x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -316,13 +311,11 @@ def hardsigmoid_stream(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardsigmoid(x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardsigmoid(x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardsigmoid(x[s:h], out[s:h])
+        L.hardsigmoid_nt(x[h:m], out[h:m])
+        L.hardsigmoid(x[m:e], out[m:e])
         S.fence()
 
 
@@ -350,13 +343,11 @@ def hardsigmoid_grad_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardsigmoid_grad(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardsigmoid_grad(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardsigmoid_grad(g[s:h], x[s:h], out[s:h])
+        L.hardsigmoid_grad_nt(g[h:m], x[h:m], out[h:m])
+        L.hardsigmoid_grad(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -384,13 +375,11 @@ def hardswish_stream(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardswish(x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardswish(x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardswish(x[s:h], out[s:h])
+        L.hardswish_nt(x[h:m], out[h:m])
+        L.hardswish(x[m:e], out[m:e])
         S.fence()
 
 
@@ -418,13 +407,11 @@ def hardswish_grad_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardswish_grad(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardswish_grad(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardswish_grad(g[s:h], x[s:h], out[s:h])
+        L.hardswish_grad_nt(g[h:m], x[h:m], out[h:m])
+        L.hardswish_grad(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -452,13 +439,11 @@ def hardtanh_stream(x, out, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardtanh(x[c:c + m], out[c:c + m], p0, p1)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardtanh(x[c:c + m], buf[:m], p0, p1)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardtanh(x[s:h], out[s:h], p0, p1)
+        L.hardtanh_nt(x[h:m], out[h:m], p0, p1)
+        L.hardtanh(x[m:e], out[m:e], p0, p1)
         S.fence()
 
 
@@ -486,13 +471,11 @@ def hardtanh_grad_stream(g, x, out, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardtanh_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0, p1)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardtanh_grad(g[c:c + m], x[c:c + m], buf[:m], p0, p1)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardtanh_grad(g[s:h], x[s:h], out[s:h], p0, p1)
+        L.hardtanh_grad_nt(g[h:m], x[h:m], out[h:m], p0, p1)
+        L.hardtanh_grad(g[m:e], x[m:e], out[m:e], p0, p1)
         S.fence()
 
 
@@ -520,13 +503,11 @@ def hardtanh_grad_result_stream(g, x, out, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.hardtanh_grad_result(g[c:c + m], x[c:c + m], out[c:c + m], p0, p1)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.hardtanh_grad_result(g[c:c + m], x[c:c + m], buf[:m], p0, p1)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.hardtanh_grad_result(g[s:h], x[s:h], out[s:h], p0, p1)
+        L.hardtanh_grad_result_nt(g[h:m], x[h:m], out[h:m], p0, p1)
+        L.hardtanh_grad_result(g[m:e], x[m:e], out[m:e], p0, p1)
         S.fence()
 
 
@@ -554,13 +535,11 @@ def leaky_relu_stream(x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.leaky_relu(x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.leaky_relu(x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.leaky_relu(x[s:h], out[s:h], p0)
+        L.leaky_relu_nt(x[h:m], out[h:m], p0)
+        L.leaky_relu(x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -588,13 +567,11 @@ def leaky_relu_grad_stream(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.leaky_relu_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.leaky_relu_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.leaky_relu_grad(g[s:h], x[s:h], out[s:h], p0)
+        L.leaky_relu_grad_nt(g[h:m], x[h:m], out[h:m], p0)
+        L.leaky_relu_grad(g[m:e], x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -622,13 +599,11 @@ def leaky_relu_grad_result_stream(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.leaky_relu_grad_result(g[c:c + m], x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.leaky_relu_grad_result(g[c:c + m], x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.leaky_relu_grad_result(g[s:h], x[s:h], out[s:h], p0)
+        L.leaky_relu_grad_result_nt(g[h:m], x[h:m], out[h:m], p0)
+        L.leaky_relu_grad_result(g[m:e], x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -728,13 +703,11 @@ def prelu_stream(x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.prelu(x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.prelu(x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.prelu(x[s:h], out[s:h], p0)
+        L.prelu_nt(x[h:m], out[h:m], p0)
+        L.prelu(x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -762,13 +735,11 @@ def prelu_grad_stream(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.prelu_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.prelu_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.prelu_grad(g[s:h], x[s:h], out[s:h], p0)
+        L.prelu_grad_nt(g[h:m], x[h:m], out[h:m], p0)
+        L.prelu_grad(g[m:e], x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -796,13 +767,11 @@ def prelu_weight_grad_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.prelu_weight_grad(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.prelu_weight_grad(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.prelu_weight_grad(g[s:h], x[s:h], out[s:h])
+        L.prelu_weight_grad_nt(g[h:m], x[h:m], out[h:m])
+        L.prelu_weight_grad(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -866,13 +835,11 @@ def relu_stream(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.relu(x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.relu(x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.relu(x[s:h], out[s:h])
+        L.relu_nt(x[h:m], out[h:m])
+        L.relu(x[m:e], out[m:e])
         S.fence()
 
 
@@ -900,13 +867,11 @@ def relu6_stream(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.relu6(x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.relu6(x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.relu6(x[s:h], out[s:h])
+        L.relu6_nt(x[h:m], out[h:m])
+        L.relu6(x[m:e], out[m:e])
         S.fence()
 
 
@@ -934,13 +899,11 @@ def relu6_grad_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.relu6_grad(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.relu6_grad(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.relu6_grad(g[s:h], x[s:h], out[s:h])
+        L.relu6_grad_nt(g[h:m], x[h:m], out[h:m])
+        L.relu6_grad(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -968,13 +931,11 @@ def relu6_grad_result_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.relu6_grad_result(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.relu6_grad_result(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.relu6_grad_result(g[s:h], x[s:h], out[s:h])
+        L.relu6_grad_result_nt(g[h:m], x[h:m], out[h:m])
+        L.relu6_grad_result(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -1002,13 +963,11 @@ def relu_grad_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.relu_grad(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.relu_grad(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.relu_grad(g[s:h], x[s:h], out[s:h])
+        L.relu_grad_nt(g[h:m], x[h:m], out[h:m])
+        L.relu_grad(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -1036,13 +995,11 @@ def relu_grad_result_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.relu_grad_result(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.relu_grad_result(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.relu_grad_result(g[s:h], x[s:h], out[s:h])
+        L.relu_grad_result_nt(g[h:m], x[h:m], out[h:m])
+        L.relu_grad_result(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -1070,13 +1027,11 @@ def rrelu_stream(x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.rrelu(x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.rrelu(x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.rrelu(x[s:h], out[s:h], p0)
+        L.rrelu_nt(x[h:m], out[h:m], p0)
+        L.rrelu(x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -1104,13 +1059,11 @@ def rrelu_grad_stream(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.rrelu_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.rrelu_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.rrelu_grad(g[s:h], x[s:h], out[s:h], p0)
+        L.rrelu_grad_nt(g[h:m], x[h:m], out[h:m], p0)
+        L.rrelu_grad(g[m:e], x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -1138,13 +1091,11 @@ def rrelu_noise_stream(g, x, out, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.rrelu_noise(g[c:c + m], x[c:c + m], out[c:c + m], p0, p1)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.rrelu_noise(g[c:c + m], x[c:c + m], buf[:m], p0, p1)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.rrelu_noise(g[s:h], x[s:h], out[s:h], p0, p1)
+        L.rrelu_noise_nt(g[h:m], x[h:m], out[h:m], p0, p1)
+        L.rrelu_noise(g[m:e], x[m:e], out[m:e], p0, p1)
         S.fence()
 
 
@@ -1352,13 +1303,11 @@ def softshrink_stream(x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.softshrink(x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.softshrink(x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.softshrink(x[s:h], out[s:h], p0)
+        L.softshrink_nt(x[h:m], out[h:m], p0)
+        L.softshrink(x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -1386,13 +1335,11 @@ def softshrink_grad_stream(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.softshrink_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.softshrink_grad(g[c:c + m], x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.softshrink_grad(g[s:h], x[s:h], out[s:h], p0)
+        L.softshrink_grad_nt(g[h:m], x[h:m], out[h:m], p0)
+        L.softshrink_grad(g[m:e], x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -1420,13 +1367,11 @@ def softshrink_grad_result_stream(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.softshrink_grad_result(g[c:c + m], x[c:c + m], out[c:c + m], p0)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.softshrink_grad_result(g[c:c + m], x[c:c + m], buf[:m], p0)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.softshrink_grad_result(g[s:h], x[s:h], out[s:h], p0)
+        L.softshrink_grad_result_nt(g[h:m], x[h:m], out[h:m], p0)
+        L.softshrink_grad_result(g[m:e], x[m:e], out[m:e], p0)
         S.fence()
 
 
@@ -1508,13 +1453,11 @@ def sparse_plus_stream(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.sparse_plus(x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.sparse_plus(x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.sparse_plus(x[s:h], out[s:h])
+        L.sparse_plus_nt(x[h:m], out[h:m])
+        L.sparse_plus(x[m:e], out[m:e])
         S.fence()
 
 
@@ -1542,13 +1485,11 @@ def sparse_plus_grad_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.sparse_plus_grad(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.sparse_plus_grad(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.sparse_plus_grad(g[s:h], x[s:h], out[s:h])
+        L.sparse_plus_grad_nt(g[h:m], x[h:m], out[h:m])
+        L.sparse_plus_grad(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -1576,13 +1517,11 @@ def sparse_sigmoid_stream(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.sparse_sigmoid(x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.sparse_sigmoid(x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.sparse_sigmoid(x[s:h], out[s:h])
+        L.sparse_sigmoid_nt(x[h:m], out[h:m])
+        L.sparse_sigmoid(x[m:e], out[m:e])
         S.fence()
 
 
@@ -1610,13 +1549,11 @@ def sparse_sigmoid_grad_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.sparse_sigmoid_grad(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.sparse_sigmoid_grad(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.sparse_sigmoid_grad(g[s:h], x[s:h], out[s:h])
+        L.sparse_sigmoid_grad_nt(g[h:m], x[h:m], out[h:m])
+        L.sparse_sigmoid_grad(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -1644,13 +1581,11 @@ def squared_relu_stream(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.squared_relu(x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.squared_relu(x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.squared_relu(x[s:h], out[s:h])
+        L.squared_relu_nt(x[h:m], out[h:m])
+        L.squared_relu(x[m:e], out[m:e])
         S.fence()
 
 
@@ -1678,13 +1613,11 @@ def squared_relu_grad_stream(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.squared_relu_grad(g[c:c + m], x[c:c + m], out[c:c + m])
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.squared_relu_grad(g[c:c + m], x[c:c + m], buf[:m])
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.squared_relu_grad(g[s:h], x[s:h], out[s:h])
+        L.squared_relu_grad_nt(g[h:m], x[h:m], out[h:m])
+        L.squared_relu_grad(g[m:e], x[m:e], out[m:e])
         S.fence()
 
 
@@ -1874,13 +1807,11 @@ def threshold_stream(x, out, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.threshold(x[c:c + m], out[c:c + m], p0, p1)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.threshold(x[c:c + m], buf[:m], p0, p1)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.threshold(x[s:h], out[s:h], p0, p1)
+        L.threshold_nt(x[h:m], out[h:m], p0, p1)
+        L.threshold(x[m:e], out[m:e], p0, p1)
         S.fence()
 
 
@@ -1908,13 +1839,11 @@ def threshold_grad_stream(g, x, out, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
-        c, m = s, min(e - s, S.unaligned(out[s:]))
-        L.threshold_grad(g[c:c + m], x[c:c + m], out[c:c + m], p0, p1)
-        buf = S.buffer(out)
-        for c in range(s + m, e, buf.size):
-            m = min(buf.size, e - c)
-            L.threshold_grad(g[c:c + m], x[c:c + m], buf[:m], p0, p1)
-            S.stream(buf[:m], out[c:c + m])
+        h = s + min(e - s, S.unaligned(out[s:]))
+        m = h + S.whole(e - h, out)
+        L.threshold_grad(g[s:h], x[s:h], out[s:h], p0, p1)
+        L.threshold_grad_nt(g[h:m], x[h:m], out[h:m], p0, p1)
+        L.threshold_grad(g[m:e], x[m:e], out[m:e], p0, p1)
         S.fence()
 
 

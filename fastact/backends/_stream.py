@@ -2,20 +2,23 @@
 
 An ordinary store to a line that is not in cache first reads the line (a read for ownership),
 so a loop that reads one array and writes another moves 1.5x the bytes it needs. A
-non-temporal vector store writes the line without reading it (and without keeping it in cache):
-the ``<loop>_stream`` loops of ``_par_loops`` compute each STREAM_BYTES of output into a
-buffer that stays in L1, with the kernel's own vectorized serial loop, and copy it out with
-32-byte non-temporal stores. Whether that wins depends on the machine (it lost on a Zen 3 VM);
+non-temporal vector store writes the line without reading it (and without keeping it in cache).
+The ``<loop>_stream`` loops of ``_par_loops`` run each block's first elements, up to a 32-byte
+boundary, and its last, past the last whole vector, through the plain serial loop, and the
+rest through ``<loop>_nt`` of ``_cpu_loops``: the serial loop with its stores made by
+:func:`put`. Whether that wins depends on the machine (an earlier form lost on a Zen 3 VM);
 :func:`fastact.tuning.tune` measures it, and the parallel backend streams only where the tuned
 profile says so (:func:`fastact.dispatch.streaming_bytes`).
 
-LLVM's loop vectorizer leaves a store marked non-temporal scalar (x86 has no scalar
-non-temporal store of a float), so the copy writes its 32-byte vectors itself (``_store32``).
+LLVM's loop vectorizer widens a store marked non-temporal only where the vector store is legal
+as one (x86: aligned to the vector's size), so :func:`put` declares the 32-byte alignment that
+the vectorized loop's stores have (``<loop>_nt`` is only called on a run that starts on a
+32-byte boundary and holds whole 32-byte vectors); an element the vectorizer leaves scalar is
+an ordinary scalar store on x86, which has no alignment requirement.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
@@ -25,11 +28,7 @@ from fastact.kernels._jit import FASTMATH
 
 _OPTIONS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "numpy"}
 
-#: bytes of output computed into the buffer at a time, then streamed out: 8192 float32
-#: elements (measured on relu out= of 1e8 float32 elements: 4096 to 16384 elements within 7%)
-STREAM_BYTES = 32768
-
-#: bytes of a streaming store: an AVX vector
+#: bytes of a streaming store: an AVX vector, the alignment :func:`put` declares
 VECTOR = 32
 
 
@@ -47,29 +46,24 @@ def _address(typingctx, arr):
 
 
 @intrinsic
-def _store32(typingctx, src, i, dst, j):
-    """``dst[j:j + k] = src[i:i + k]`` (k elements of 32 bytes) as one non-temporal store;
-    ``dst`` at ``j`` aligned to 32 bytes, ``src`` anywhere."""
-    if not (isinstance(src, types.Array) and isinstance(dst, types.Array)
-            and src.dtype == dst.dtype):
+def put(typingctx, arr, i, v):
+    """``arr[i] = v`` (``v`` cast to the array's dtype, as an assignment casts it), a store
+    marked non-temporal and declared 32-byte aligned: see the module's docstring for where that
+    holds."""
+    if not (isinstance(arr, types.Array) and isinstance(v, types.Number)):
         return None
 
     def codegen(context, builder, sig, args):
-        sty, dty = sig.args[0], sig.args[2]
-        s = context.make_array(sty)(context, builder, args[0])
-        d = context.make_array(dty)(context, builder, args[2])
-        element = context.get_data_type(dty.dtype)
-        size = context.get_abi_sizeof(element)
-        vector = ir.VectorType(element, VECTOR // size)
-        sp = cgutils.get_item_pointer(context, builder, sty, s, [args[1]], wraparound=False)
-        dp = cgutils.get_item_pointer(context, builder, dty, d, [args[3]], wraparound=False)
-        value = builder.load(builder.bitcast(sp, vector.as_pointer()), align=size)
-        store = builder.store(value, builder.bitcast(dp, vector.as_pointer()), align=VECTOR)
+        aty = sig.args[0]
+        a = context.make_array(aty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aty, a, [args[1]], wraparound=False)
+        value = context.cast(builder, args[2], sig.args[2], aty.dtype)
+        store = builder.store(value, ptr, align=VECTOR)
         store.set_metadata("nontemporal",
                            builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
         return context.get_dummy_value()
 
-    return types.void(src, i, dst, j), codegen
+    return types.void(arr, i, v), codegen
 
 
 @intrinsic
@@ -92,24 +86,7 @@ def unaligned(out):
 
 
 @njit(**_OPTIONS)
-def buffer(out):
-    """A buffer of STREAM_BYTES of ``out``'s dtype, for one thread's blocks."""
-    return np.empty(STREAM_BYTES // out.itemsize, out.dtype)
-
-
-@njit(**_OPTIONS)
-def stream(src, dst):
-    """``dst[:] = src`` with streaming stores; ``dst`` starts on a 32-byte boundary."""
-    n, k = dst.size, VECTOR // dst.itemsize
-    j = 0
-    while j + 4 * k <= n:
-        _store32(src, j, dst, j)
-        _store32(src, j + k, dst, j + k)
-        _store32(src, j + 2 * k, dst, j + 2 * k)
-        _store32(src, j + 3 * k, dst, j + 3 * k)
-        j += 4 * k
-    while j + k <= n:
-        _store32(src, j, dst, j)
-        j += k
-    for i in range(j, n):
-        dst[i] = src[i]
+def whole(count, out):
+    """The most elements of ``out``'s dtype, at most ``count``, that fill whole 32-byte
+    vectors."""
+    return count - count % (VECTOR // out.itemsize)

@@ -176,11 +176,13 @@ def _launch(loop, n_operands, n, itemsize, run, module=None) -> bool:
 def run_loop(loop, views, scalars, itemsize, stream=False):
     """Run generated loop ``loop`` on 1-D views with all threads (serially where it must not
     launch now: see _launch). Where ``stream`` (the output is the caller's ``out=``), the loop
-    has a streaming-store form and the output is as large as :func:`streaming_limit`, that form:
-    a new array's first touch reads its pages in anyway (the kernel zeroes them), so streaming
-    into one only adds the misses of a line written after its zeroing left the cache."""
+    has a streaming-store form and the output is as large as :func:`streaming_limit`, that form.
+    Not into a new array: the kernel zeroes each of its pages on first touch, which costs what
+    streaming saves (relu on 1e8 float32 elements: the same time either way); not for bfloat16
+    words, which LLVM stores with ordinary stores there (x86 has no 16-bit non-temporal
+    store for the vectorizer to widen)."""
     n = views[0].size
-    if (stream and n * itemsize >= _stream_from()
+    if (stream and itemsize >= 4 and n * itemsize >= _stream_from()
             and hasattr(_par_loops(), f"{loop}_stream")):
         loop = f"{loop}_stream"
 
