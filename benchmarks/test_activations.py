@@ -24,7 +24,7 @@ import pytest
 from numba import njit, prange
 
 import fastact
-from fastact.backends import parallel
+from fastact.backends import _stream, parallel
 from fastact.registry import ACTIVATIONS, PIECEWISE_LINEAR
 from tests.reference import REFS, first_cases, ref_params
 
@@ -353,6 +353,24 @@ def _add_blocks(a, b, out, block):
 
 
 @njit(parallel=True, cache=True)
+def _copy_stream(a, out, block):
+    """A copy in the blocks and with the streaming stores of fastact's ``<loop>_stream``."""
+    n = out.size
+    for b in prange((n + block - 1) // block):
+        s, e = b * block, min(b * block + block, n)
+        h = s + min(e - s, _stream.unaligned(out[s:]))
+        m = h + _stream.whole(e - h, out)
+        ah, oh, am, om, at, ot = a[s:h], out[s:h], a[h:m], out[h:m], a[m:e], out[m:e]
+        for i in range(oh.size):
+            oh[i] = ah[i]
+        for i in range(om.size):
+            _stream.put(om, i, am[i])
+        for i in range(ot.size):
+            ot[i] = at[i]
+        _stream.fence()
+
+
+@njit(parallel=True, cache=True)
 def _scale(a, one, out):
     for i in prange(a.size):
         out[i] = a[i] * one
@@ -372,7 +390,8 @@ def _ceilings(direction, style, d):
     the same style, the fastest of which counts. In place: a read-modify-write of an array of
     the same size (over the whole range per thread, and in fastact's cache-sized blocks);
     ``out=``: a copy into a preallocated array, as a loop of plain stores (both ways) and as
-    the ``memcpy`` LLVM makes of a copy loop (the C library's, which may stream its stores), or
+    the ``memcpy`` LLVM makes of a copy loop (the C library's, which may stream its stores) and
+    in fastact's blocks with its streaming stores (fastact.backends._stream), or
     for a backward the sum of two arrays (both ways); allocating: the same into a new array
     (its page faults included)."""
     x, g = d["x"], d["g"]
@@ -387,10 +406,13 @@ def _ceilings(direction, style, d):
         return {"ceiling": lambda: _add(g, x, np.empty_like(x) if new else buf),
                 "ceiling:blocks": lambda: _add_blocks(g, x, np.empty_like(x) if new else buf,
                                                       block)}
-    return {"ceiling": lambda: _scale(x, one, np.empty_like(x) if new else buf),
-            "ceiling:blocks": lambda: _scale_blocks(x, one, np.empty_like(x) if new else buf,
-                                                    block),
-            "ceiling:memcpy": lambda: _copy(x, np.empty_like(x) if new else buf)}
+    ceilings = {"ceiling": lambda: _scale(x, one, np.empty_like(x) if new else buf),
+                "ceiling:blocks": lambda: _scale_blocks(x, one, np.empty_like(x) if new else buf,
+                                                        block),
+                "ceiling:memcpy": lambda: _copy(x, np.empty_like(x) if new else buf)}
+    if not new and parallel.STREAMING_STORES and x.itemsize >= 4:  # as fastact may stream
+        ceilings["ceiling:stream"] = lambda: _copy_stream(x, buf, block)
+    return ceilings
 
 
 def _bound_by_memory(variant, n):

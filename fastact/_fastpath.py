@@ -258,8 +258,9 @@ def make_forward(spec):
             if (type(w) is float and type(x) is np.ndarray and x.ndim
                     and x.dtype in LOOP_DTYPES and x.flags.c_contiguous
                     and (par := route(x.size, x.dtype, backend)) is not None
-                    and (res := _fast_out(spec.name, loops_for(x.dtype, par)[0], x, out,
-                                          (x.dtype.type(w),))) is not None):
+                    and (res := _fast_out(spec.name, loops_for(x.dtype, par)[0 if out is None
+                                                                           else 3],
+                                          x, out, (x.dtype.type(w),))) is not None):
                 return res
             bias = kwargs.pop("bias", None)
             params = bind(spec, spec.name, args, kwargs)
@@ -335,9 +336,9 @@ def _weight_fast_path(spec):
 
 
 def _weight_fast(spec):
-    """(route, loops_for(dtype, parallel) -> (forward, gradient, weight-gradient loop)) for the
-    fast paths of an activation with a weight: a float weight is one value for every channel, a
-    scalar to the loops."""
+    """(route, loops_for(dtype, parallel) -> (forward, gradient, weight-gradient loop, forward
+    into ``out=``)) for the fast paths of an activation with a weight: a float weight is one
+    value for every channel, a scalar to the loops."""
     route = _fast_path(spec, spec.name)[1]
     loops = {}
     names = (spec.name, f"{spec.name}_grad", spec.weight_grad_kernel)
@@ -347,9 +348,11 @@ def _weight_fast(spec):
         if (dtype, par) not in loops:
             from .backends import cpu
 
-            loops[dtype, par] = tuple(
+            run = tuple(
                 _parallel_runner(n, k, dtype.itemsize) if par else getattr(cpu.loops(), n)
                 for n, k in zip(names, scalars, strict=True))
+            into = _parallel_runner(names[0], 1, dtype.itemsize, stream=True) if par else run[0]
+            loops[dtype, par] = (*run, into)
         return loops[dtype, par]
 
     return route, loops_for
@@ -371,7 +374,7 @@ def _weight_grad_fn(spec, fname):
                 and x.flags.c_contiguous and grad_output.flags.c_contiguous
                 and _plain_out(out, x, x, grad_output)
                 and (par := route(x.size, x.dtype, backend)) is not None):
-            _, grad_loop, weight_loop = loops_for(x.dtype, par)
+            _, grad_loop, weight_loop, _ = loops_for(x.dtype, par)
             hardware.check_fits(fname, x.nbytes * (2 if out is None else 1))
             res = np.empty_like(x) if out is None else out
             contrib = np.empty_like(x)

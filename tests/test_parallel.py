@@ -252,6 +252,11 @@ def test_streaming_stores_where_the_profile_says(monkeypatch):
         assert names == ["relu"]  # bfloat16 words: no 16-bit streaming store to widen
         np.testing.assert_array_equal(out.view(np.uint16),
                                       fastact.relu(xb, backend="cpu").view(np.uint16))
+        out = np.empty_like(x)
+        names.clear()
+        fastact.prelu(x, 0.25, out=out)  # a float weight: its own fast path
+        assert names == ["prelu_stream"]
+        np.testing.assert_array_equal(out, fastact.prelu(x, 0.25, backend="cpu"))
         names.clear()
         fastact.relu(x)  # a new array
         fastact.relu(x.copy(), inplace=True)
