@@ -574,17 +574,25 @@ def test_parallel_calls_leave_torch_threads_alone():
     assert "torch threads 1" in r.stdout, r.stdout
 
 
-def test_fast_path_for_backend_cpu_and_gradient_out(monkeypatch):
-    """backend="cpu" and gradients with out= skip binding and dispatch too (the general path cost
-    ~8-14 us a call): same values as the general path, which still takes every other case."""
+def _general_calls(monkeypatch):
+    """([names of the general-path calls from now on], the real forward, the real grad), after
+    one "auto" call has loaded the profile (the first takes the general path)."""
     from fastact import _calls
 
-    fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
+    fastact.relu(np.ones(3))
     general = []
     fwd, grd = _calls.forward, _calls.grad
     monkeypatch.setattr(_calls, "forward",
                         lambda *a, **k: general.append("forward") or fwd(*a, **k))
     monkeypatch.setattr(_calls, "grad", lambda *a, **k: general.append("grad") or grd(*a, **k))
+    return general, fwd, grd
+
+
+def test_fast_path_for_backend_cpu_and_gradient_out(monkeypatch):
+    """backend="cpu" and gradients with out= skip binding and dispatch too (the general path cost
+    ~8-14 us a call): same values as the general path, which still takes every other case."""
+
+    general, fwd, grd = _general_calls(monkeypatch)
     x = np.linspace(-6, 6, 1001, dtype=np.float32)
     g = np.linspace(2, -2, 1001, dtype=np.float32)
     y = fastact.sigmoid(x)
@@ -624,14 +632,9 @@ def test_fast_path_with_parameters(monkeypatch):
     default), skip the general path after their first call: the same values, the variant kernel
     a choice selects, -0.0 apart from 0.0, and bad values, bools, arrays and other keywords
     still the general path's to refuse or handle."""
-    from fastact import _calls, _fastpath
+    from fastact import _fastpath
 
-    fastact.relu(np.ones(3))  # "auto" takes the general path once, to load the profile
-    general = []
-    fwd, grd = _calls.forward, _calls.grad
-    monkeypatch.setattr(_calls, "forward",
-                        lambda *a, **k: general.append("forward") or fwd(*a, **k))
-    monkeypatch.setattr(_calls, "grad", lambda *a, **k: general.append("grad") or grd(*a, **k))
+    general, fwd, grd = _general_calls(monkeypatch)
     x = np.linspace(-3, 3, 1001, dtype=np.float32)
     x[:3] = [np.nan, -np.inf, -0.0]
     g = np.linspace(2, -2, 1001, dtype=np.float32)
