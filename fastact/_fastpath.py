@@ -59,13 +59,32 @@ def _entry_point(loop, arrays, item, scalar, n_scalars):
     return loop.compile((array,) * arrays + (from_dtype(scalar),) * n_scalars)
 
 
+def _allocating(loop, scalars):
+    """``run(*inputs)``: a new array from ``loop`` (a serial or parallel runner of the inputs
+    and ``out``, C-contiguous, as 1-D views) with ``scalars``."""
+    empty = np.empty
+
+    def run(*inputs):
+        x = inputs[-1]
+        res = empty(x.shape, x.dtype)
+        if x.ndim == 1:  # reshape(-1) costs ~0.2 us a view
+            loop(*inputs, res, *scalars)
+        else:
+            loop(*[a.reshape(-1) for a in inputs], res.reshape(-1), *scalars)
+        return res
+
+    return run
+
+
 def _fast_path(spec, kernel_name, values=None):
-    """(loop_for(dtype, parallel) -> (loop, scalars, in-place loop, loop into ``out=``), route)
+    """(loop_for(dtype, parallel) -> (loop, scalars, in-place loop, loop into ``out=``,
+    ``new(*inputs)`` returning a new array), route)
     for one generated function with the kernel scalars ``values`` (Python numbers; None: the
-    defaults'); ``route(size, dtype, backend)`` (:func:`fastact.dispatch.router`) is None
-    (take the general path), False (the serial loop) or True (the parallel loop). The serial
-    loops are entry points (:func:`_entry_point`): the fast paths call them only with 1-D
-    C-contiguous arrays."""
+    defaults'); ``new`` is, for the serial loop of float32 and float64 arrays, a ufunc
+    (:func:`fastact.backends.cpu.loop_ufunc`) where this machine has one. ``route(size, dtype,
+    backend)`` (:func:`fastact.dispatch.router`) is None (take the general path), False (the
+    serial loop) or True (the parallel loop). The serial loops are entry points
+    (:func:`_entry_point`): the fast paths call them only with 1-D C-contiguous arrays."""
     tables = ({}, {})  # dtype -> entry, for the serial loops and the parallel ones
     if values is None:
         values = spec.scalars(spec.defaults()) if _plain_fast_path(spec) else ()
@@ -103,10 +122,13 @@ def _fast_path(spec, kernel_name, values=None):
 
             loop = lazy((0, 3), kernel_name, k + 1)
             in_place = lazy((2,), inplace, k) if hasattr(loops, inplace) else None
-            return loop, scalars, in_place, loop
+            new = _allocating(lambda *a: tables[par][dtype][0](*a), scalars)
+            if not bf16:
+                new = cpu.loop_ufunc(kernel_name, dtype, scalars, k) or new
+            return loop, scalars, in_place, loop, new
         if bf16:  # the float32 loops on the arrays' 16-bit words
             loop, in_place, into = _on_words(loop), _on_words(in_place), _on_words(into)
-        return loop, scalars, in_place, into
+        return loop, scalars, in_place, into, _allocating(loop, scalars)
 
     def loop_for(dtype, par):
         table = tables[par]
@@ -217,13 +239,38 @@ def _fast_out(name, loop, x, out, scalars):
     return res
 
 
+def _small_calls(family):
+    """(small, keep(dtype, new)) for the plain calls on small arrays, the array(s) alone and
+    C-contiguous: the commonest call, whose checks here cost ~0.3 us where the fast path's
+    cost ~0.6. ``small`` maps a dtype to (the thresholds table, the size below which "auto"
+    runs the serial loop while that table is in force and no override or FASTACT_BACKEND
+    says otherwise, ``new`` of that dtype's serial entry); ``keep`` fills it from a call that
+    took the serial loop (see :func:`fastact.dispatch.serial_below`), the size capped below
+    the sizes whose allocation is checked against the free memory."""
+    small = {}
+
+    def keep(dtype, new):
+        table, n = dispatch.serial_below(family, dtype)
+        small[dtype] = table, min(n, hardware.MEMORY_CHECK_BYTES // dtype.itemsize), new
+
+    return small, keep
+
+
 def make_forward(spec):
     loop_for = _fast_path(spec, spec.name)[0] if _plain_fast_path(spec) else None
     route, paths = dispatch.router(spec.family), _param_paths(spec, "")
 
-    name, ndarray, empty, check = spec.name, np.ndarray, np.empty, hardware.MEMORY_CHECK_BYTES
+    name, ndarray, check = spec.name, np.ndarray, hardware.MEMORY_CHECK_BYTES
+    small, keep_small = _small_calls(spec.family)
+    state, get_override, environ_size, env_quiet = dispatch.small_call_state()
 
     def fn(x, *args, out=None, inplace=False, backend=None, stream=None, **kwargs):
+        if (type(x) is ndarray and backend is None and out is None
+                and not (args or kwargs or inplace)
+                and (s := small.get(x.dtype)) is not None and s[0] is state["thresholds"]
+                and x.size < s[1] and x.ndim and x.flags.c_contiguous
+                and get_override() is None and environ_size() == env_quiet[0]):
+            return s[2](x)  # a plain call on a small array (see _small_calls)
         if ((pick := paths(args, kwargs) if args or kwargs else loop_for) is not None
                 and type(x) is ndarray and x.ndim and x.flags.c_contiguous
                 and (par := route(x.size, x.dtype, backend)) is not None
@@ -232,15 +279,12 @@ def make_forward(spec):
                 if out is None and x.flags.writeable:
                     entry[2](x if x.ndim == 1 else x.reshape(-1), *entry[1])
                     return x
-            elif out is None:  # the common call, written out: it is most of a small call's time
+            elif out is None:
                 if x.nbytes >= check:
                     hardware.check_fits(name, x.nbytes)
-                res = empty(x.shape, x.dtype)
-                if x.ndim == 1:  # reshape(-1) costs ~0.2 us a view
-                    entry[0](x, res, *entry[1])
-                else:
-                    entry[0](x.reshape(-1), res.reshape(-1), *entry[1])
-                return res
+                if not (par or args or kwargs or backend):
+                    keep_small(x.dtype, entry[4])
+                return entry[4](x)
             elif (res := _fast_out(name, entry[3], x, out, entry[1])) is not None:
                 return res
         bias = kwargs.pop("bias", None)
@@ -277,10 +321,20 @@ def make_grad(spec):
     result_loop_for = _fast_path(spec, f"{fname}_result")[0] if (
         loop_for is not None and spec.result_grad is not None) else None
 
-    ndarray, empty, check = np.ndarray, np.empty, hardware.MEMORY_CHECK_BYTES
+    ndarray, check = np.ndarray, hardware.MEMORY_CHECK_BYTES
+    small, keep_small = _small_calls(spec.family)
+    state, get_override, environ_size, env_quiet = dispatch.small_call_state()
 
     def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
            stream=None, **kwargs):
+        if (type(x) is ndarray and type(grad_output) is ndarray and backend is None
+                and out is None and result is None and not (args or kwargs or inplace)
+                and (s := small.get(x.dtype)) is not None and s[0] is state["thresholds"]
+                and x.size < s[1] and x.ndim and grad_output.dtype is x.dtype
+                and grad_output.shape == x.shape
+                and x.flags.c_contiguous and grad_output.flags.c_contiguous
+                and get_override() is None and environ_size() == env_quiet[0]):
+            return s[2](grad_output, x)  # see make_forward
         pick, arr = (paths(args, kwargs) if args or kwargs else loop_for), x
         if result is not None:  # y takes x's place in the loop; both given: the general path
             pick, arr = ((result_loop_for, result) if x is None and not (args or kwargs)
@@ -296,14 +350,15 @@ def make_grad(spec):
                 if out is None:
                     if arr.nbytes >= check:
                         hardware.check_fits(fname, arr.nbytes)
-                    res, run = empty(arr.shape, arr.dtype), entry[0]
-                else:
-                    res, run = out, entry[3]
+                    if not (par or args or kwargs or backend or result is not None):
+                        keep_small(arr.dtype, entry[4])
+                    return entry[4](grad_output, arr)
                 if arr.ndim == 1:
-                    run(grad_output, arr, res, *entry[1])
+                    entry[3](grad_output, arr, out, *entry[1])
                 else:
-                    run(grad_output.reshape(-1), arr.reshape(-1), res.reshape(-1), *entry[1])
-                return res
+                    entry[3](grad_output.reshape(-1), arr.reshape(-1), out.reshape(-1),
+                             *entry[1])
+                return out
         bias = kwargs.pop("bias", None)
         sampling = _sampling_args(spec, kwargs, ("noise",))
         params = bind(spec, fname, args, kwargs)

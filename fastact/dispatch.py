@@ -102,13 +102,37 @@ def override() -> str | None:
 # os.environ itself (:func:`resolve`), and the fast path declines whenever it sees the variable.
 _environ_size = getattr(os.environ, "_data", os.environ).__len__  # the dict's own: ~15 ns
 _env_seen = [(-1, False)]  # [(size of os.environ then, FASTACT_BACKEND set then)]
+_env_quiet = [-1]  # [the size at which FASTACT_BACKEND was last seen unset; -1: it was set]
 
 
 def _env_backend_set() -> bool:
     seen = _env_seen[0]
     if seen[0] != _environ_size():
         seen = _env_seen[0] = (_environ_size(), "FASTACT_BACKEND" in os.environ)
+        _env_quiet[0] = -1 if seen[1] else seen[0]
     return seen[1]
+
+
+def serial_below(family: str, dtype: np.dtype) -> tuple[dict, int]:
+    """(the thresholds table in force, n): while that table is in force, no override is active
+    and FASTACT_BACKEND is unset, "auto" runs a host array of ``dtype`` (float32, float64 or
+    bfloat16) of activation family ``family`` with fewer than n elements on the serial loop,
+    whatever the machine. The fast paths keep the pair and check the rest on each call (see
+    :func:`small_call_state`)."""
+    table = thresholds()[0]
+    key = "float64" if dtype.itemsize == 8 else "float32"
+    n = table[family][key]
+    gpu = (table.get("cuda") or {}).get(family, {}).get(key)
+    return table, n if gpu is None else min(n, gpu)
+
+
+def small_call_state():
+    """(the dispatch state, the override's getter, the environment's size, [the size at which
+    FASTACT_BACKEND was last seen unset]): a small call may take the serial loop when
+    ``state["thresholds"]`` is the table :func:`serial_below` gave, the getter returns None and
+    the environment's size is that size (a call through :func:`router` looks again whenever
+    the size changes)."""
+    return _state, _override.get, _environ_size, _env_quiet
 
 
 def router(family: str):

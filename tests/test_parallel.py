@@ -740,3 +740,49 @@ def test_prelu_grad_with_a_float_weight_fast_path(monkeypatch):
     big = np.full(10, 3e38, np.float32)
     _, gw = fastact.prelu_grad(big, -big, 0.5)  # the sum overflows to -inf, no warning raised
     assert gw == -np.inf
+
+
+def test_small_calls_run_the_serial_loop_as_a_ufunc(monkeypatch):
+    """A plain call on a small array runs the serial loop through a NumPy ufunc made from it
+    (fastact.backends.cpu.loop_ufunc): the general path's values bit for bit, for every layout the
+    loop is given, no floating-point warning NumPy would raise for a ufunc (the loops set the
+    flags on NaN and inf as a matter of course), and a change of thresholds seen at once."""
+    from fastact import _calls
+    from fastact.backends import cpu
+
+    if not cpu.X86:
+        pytest.skip("the ufuncs are built on x86 only")
+    general, fwd, grd = _general_calls(monkeypatch)
+    x = np.linspace(-9, 9, 999, dtype=np.float32)
+    x[:6] = [np.nan, -np.inf, np.inf, -0.0, 1e-40, -1e-40]
+    g = np.linspace(2, -2, 999, dtype=np.float32)
+    for dtype in (np.float32, np.float64):
+        xd, gd = x.astype(dtype), g.astype(dtype)
+        gelu, silu_grad = fastact.ACTIVATIONS["gelu"], fastact.ACTIVATIONS["silu"]
+        want_f = fwd(gelu, xd, {"approximate": "none"}, None, False, "cpu", None)
+        want_g = grd(silu_grad, gd, xd, {}, None, "cpu", None, False, None)
+        for _ in range(2):  # the first call fills the small calls' table
+            with warnings.catch_warnings(), np.errstate(all="raise"):
+                warnings.simplefilter("error")
+                np.testing.assert_array_equal(fastact.gelu(xd), want_f)
+                np.testing.assert_array_equal(fastact.silu_grad(gd, xd), want_g)
+                np.testing.assert_array_equal(fastact.gelu(xd.reshape(27, 37)),
+                                              want_f.reshape(27, 37))
+        # the ufunc itself on operands that are not contiguous: strided, reversed, broadcast
+        uf = cpu.loop_ufunc("silu_grad", np.dtype(dtype), (), 2)
+        for a, b in ((gd[::3], xd[::3]), (gd[::-1], xd[::-1]), (gd[:1], xd)):
+            a, b = np.broadcast_arrays(a, b)
+            np.testing.assert_array_equal(
+                uf(a, b), grd(silu_grad, np.ascontiguousarray(a), np.ascontiguousarray(b), {},
+                              None, "cpu", None, False, None))
+    assert general == []
+    # a threshold below the array's size: the parallel loop, from the next call on
+    ran = []
+    real = parallel.run_loop
+    monkeypatch.setattr(parallel, "run_loop", lambda loop, *a: ran.append(loop) or real(loop, *a))
+    table = {family: {"float32": 64, "float64": 64} for family in dispatch.DEFAULT_THRESHOLDS}
+    with dispatch.use_thresholds(table, "test"):
+        np.testing.assert_array_equal(fastact.gelu(x), fastact.gelu(x, backend="cpu"))
+    if parallel.threads() > 1:
+        assert ran == ["gelu"]
+    assert _calls.forward is not fwd and general == []

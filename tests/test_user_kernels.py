@@ -155,7 +155,7 @@ CACHE_CHILD = textwrap.dedent("""
     import fastact
     from fastact.backends import _cpu_loops as L, cpu
     x = np.linspace(-5, 5, 1000, dtype=np.float32)
-    fastact.gelu(x, backend="cpu")  # the generated loop
+    fastact.gelu(x, out=np.empty_like(x), backend="cpu")  # the generated loop
     cache = cpu._dufunc("softplus")._dispatcher.cache  # the ufunc's (it keeps no stats)
     loaded, load = [], cache.load_overload
     cache.load_overload = lambda *a, **k: loaded.append(load(*a, **k)) or loaded[-1]

@@ -11,6 +11,7 @@ vectorize for the larger kernels. Both are compiled on first use with ``cache=Tr
 
 from __future__ import annotations
 
+import platform
 import threading
 
 import numpy as np
@@ -99,6 +100,48 @@ def ufunc(name: str) -> np.ufunc:
     for t in KERNELS[name][2]:
         uf = _ensure(name, np.dtype("bool" if t == "boolean" else t))
     return uf
+
+
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
+
+_callbacks: dict = {}  # (loop, dtype name) -> its ufunc inner loop, compiled or loaded
+
+
+def _callback(loop, dtype):
+    key = (loop, dtype.name)
+    with _lock:
+        if key not in _callbacks:
+            from numba import cfunc
+
+            from . import _ufunc_loops
+            from ._ufunc_steps import SIGNATURE
+
+            source = getattr(_ufunc_loops, f"{loop}__{dtype.name}", None)
+            _callbacks[key] = None if source is None else cfunc(SIGNATURE, cache=True)(source)
+        return _callbacks[key]
+
+
+def loop_ufunc(loop: str, dtype: np.dtype, scalars: tuple, arrays: int):
+    """A NumPy ufunc of ``arrays`` inputs and one output of ``dtype`` (float32 or float64)
+    running serial loop ``loop`` with the kernel's ``scalars`` (see
+    fastact.backends._ufunc_steps), or None where this machine or this Numba cannot make one.
+    The fast paths call it with C-contiguous operands of ``dtype`` and no ``out=``: it has no
+    loop for another dtype, and its parameters are fixed."""
+    if not X86:
+        return None
+    try:
+        from numba.np.ufunc import _internal
+
+        callback = _callback(loop, dtype)
+        if callback is None:
+            return None
+        data = np.array(scalars, dtype) if scalars else None
+        return _internal.fromfunc(
+            loop, None, [callback.address], [[dtype.num] * (arrays + 1)], arrays, 1,
+            [None if data is None else data.ctypes.data], [callback, data],
+            _internal.PyUFunc_None)
+    except (ImportError, AttributeError, TypeError):  # Numba's internal constructor changed
+        return None
 
 
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
