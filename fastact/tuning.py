@@ -36,20 +36,24 @@ PROBES = {PIECEWISE_LINEAR: "relu", TRANSCENDENTAL: "sigmoid"}
 SIZES = tuple(1 << k for k in range(10, 23))
 
 
-def _median_time(fn, budget=0.04, min_runs=7):
-    fn()  # warm: compiled, caches filled
-    times = []
+def _median_times(a, b, budget=0.08, min_runs=7):
+    """The median times of calls ``a`` and ``b``, alternating (A/B/A/B): on a shared machine a
+    busy moment then slows both, where timing one after the other could credit it to one."""
+    a(), b()  # warm: compiled, caches filled
+    times = ([], [])
     start = time.perf_counter()
-    while len(times) < min_runs or (time.perf_counter() - start < budget and len(times) < 200):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    return times[len(times) // 2]
+    while len(times[0]) < min_runs or (time.perf_counter() - start < budget
+                                       and len(times[0]) < 200):
+        for fn, into in ((a, times[0]), (b, times[1])):
+            t = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - t)
+    return tuple(float(np.median(t)) for t in times)
 
 
 def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, list]:
-    """Smallest size from which ``parallel`` beats ``cpu`` on ``name`` (medians of timings).
+    """Smallest size from which ``parallel`` beats ``cpu`` on ``name`` (medians of timings,
+    the two alternating).
 
     The smallest measured size where the parallel backend is faster there and at the next two
     sizes (one noisy point on a shared machine must not move the crossover by 8x). Returns
@@ -63,8 +67,8 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, l
     rows = []
     for n in sizes:
         xs, os_ = x[:n], out[:n]
-        serial = _median_time(lambda xs=xs, os_=os_: cpu.call(name, [xs], os_, dt))
-        par = _median_time(lambda xs=xs, os_=os_: parallel.call(name, [xs], os_, dt))
+        serial, par = _median_times(lambda xs=xs, os_=os_: cpu.call(name, [xs], os_, dt),
+                                    lambda xs=xs, os_=os_: parallel.call(name, [xs], os_, dt))
         rows.append((n, serial, par))
         if progress is not None:
             progress()
@@ -147,8 +151,9 @@ def gpu_crossover(name: str, dtype: str, sizes=GPU_SIZES, progress=None):
         best = dispatch.backend_for("auto", spec, (n,), dt)
         if best is cuda:  # a profile already sending this size to the GPU: compare with parallel
             best = parallel
-        host = _median_time(lambda xs=xs, os_=os_, b=best: b.call(name, [xs], os_, dt))
-        gpu = _median_time(lambda xs=xs, os_=os_: cuda.call(name, [xs], os_, dt))
+        host, gpu = _median_times(
+            lambda xs=xs, os_=os_, b=best: b.call(name, [xs], os_, dt),
+            lambda xs=xs, os_=os_: cuda.call(name, [xs], os_, dt))
         rows.append((n, host, gpu))
         if progress is not None:
             progress()
