@@ -2,9 +2,10 @@
 
 A libm call (exp, tanh, erf, ...) inside the loop stops LLVM's vectorizer (llvmlite has no SVML),
 and so does a bare float64 literal in float32 math (it halves the width). For each loop of
-fastact/backends/_cpu_loops.py (out-of-place and in place) and each dtype, this recompiles the
-loop's source with the backends' options (the cached original cannot be inspected) and reads the
-optimized LLVM IR: it must contain vector operations of the full width (``<8 x float>`` or
+fastact/backends/_cpu_loops.py (out-of-place and in place) and each dtype, this reads the
+optimized LLVM IR of the loop as this process compiled it (or, where its machine code came from
+Numba's disk cache, which keeps no IR, of a fresh compile of its source with the same options):
+it must contain vector operations of the full width (``<8 x float>`` or
 ``<4 x double>`` with AVX2; wider with AVX-512) and no call to a math library function. On x86 the
 machine code must also have no masked store: LLVM's x86 back end turns
 ``store(select(c, v, load p), p)`` into ``vmaskmovps`` (microcoded on AMD, 2-5x slower), which is
@@ -35,11 +36,23 @@ CASES = sorted([(k, d) for k in KERNELS for d in ("float32", "float64")]
                + [(f"{k}_inplace", "float32") for k in KERNELS])
 
 
-def _loop(name):
-    """A fresh, uncached compile of the generated loop ``name`` (same source, same options)."""
+def _compiled(name, *args):
+    """(the generated loop ``name`` compiled for ``args``, its signature), run once on them: the
+    loop itself where this process compiled it, else (the machine code came from Numba's disk
+    cache, which keeps no IR to inspect) a fresh compile of the same source with the same
+    options. A loop another test file has not compiled yet is compiled once, here, and cached
+    for the rest of the suite."""
+    from numba import typeof
+
     from fastact.backends import _cpu_loops
 
-    return njit(fastmath=FASTMATH, error_model="numpy")(getattr(_cpu_loops, name).py_func)
+    loop = getattr(_cpu_loops, name)
+    loop(*args)
+    sig = tuple(typeof(a) for a in args)
+    if loop.stats.cache_hits[sig]:
+        loop = njit(fastmath=FASTMATH, error_model="numpy")(loop.py_func)
+        loop(*args)
+    return loop, sig
 
 
 def _vector_bytes(ir):
@@ -56,12 +69,11 @@ def test_loop_is_simd_without_libm(name, dtype):
     nin = KERNELS[kernel][1]
     arrays = n_arrays(kernel) + (name == kernel)  # inputs, then out (none in place)
     params = [dtype(0.5)] * (nin - n_arrays(kernel))
-    loop = _loop(name)
-    loop(*[np.ones(64, dtype) for _ in range(arrays)], *params)
-    ir = next(iter(loop.inspect_llvm().values()))
+    loop, sig = _compiled(name, *[np.ones(64, dtype) for _ in range(arrays)], *params)
+    ir = loop.inspect_llvm(sig)
     calls = LIBM.findall(ir)
     assert not calls, f"{name}[{np.dtype(dtype)}] calls libm: {sorted(set(calls))}"
-    asm = loop.inspect_asm(loop.signatures[0])
+    asm = loop.inspect_asm(sig)
     masked = MASKED_STORE.findall(asm)
     assert not masked, f"{name}[{np.dtype(dtype)}] has masked stores: {sorted(set(masked))}"
     # 256-bit vectors with AVX2 (or wider), 128-bit otherwise (SSE, NEON); a float32 kernel that
@@ -85,13 +97,12 @@ def test_streaming_loops_store_whole_vectors(name, dtype):
     t = np.dtype(dtype).type
     kernel = KERNELS[name]
     arrays = n_arrays(name)
-    loop = _loop(f"{name}_nt")
     compute = np.float32 if t is np.uint16 else t
     buf = np.ones(64 + 32, t)  # out: 64 elements from a 32-byte boundary, as _stream calls it
     start = (-buf.ctypes.data % 32) // buf.itemsize
-    loop(*[np.ones(64, t) for _ in range(arrays)], buf[start:start + 64],
-         *[compute(0.5)] * (kernel[1] - arrays))
-    asm = loop.inspect_asm(loop.signatures[0])
+    loop, sig = _compiled(f"{name}_nt", *[np.ones(64, t) for _ in range(arrays)],
+                          buf[start:start + 64], *[compute(0.5)] * (kernel[1] - arrays))
+    asm = loop.inspect_asm(sig)
     stores = re.findall(r"\bv?movnt(?:ps|pd|dq)\s+%([xyz])mm", asm)
     assert "y" in stores or "z" in stores, f"{name}_nt[{dtype}]: no vector streaming store"
 
@@ -124,12 +135,8 @@ def _gated_cases():
 def test_gated_float32_hot_loop_is_simd(fast, name, arrays):
     """The float32 loop a gated call spends its time in is vectorized and calls no libm."""
     x = [np.ones(64, np.float32) for _ in range(arrays)]
-    if fast is None:
-        loop = _loop(name)
-        loop(*x, 1, 64, *([64] * arrays))
-    else:
-        loop = _loop(fast)
-        loop(*x)
-    ir = next(iter(loop.inspect_llvm().values()))
+    loop, sig = _compiled(name, *x, 1, 64, *([64] * arrays)) if fast is None else _compiled(
+        fast, *x)
+    ir = loop.inspect_llvm(sig)
     assert not LIBM.findall(ir), f"{name} calls libm"
     assert _vector_bytes(ir) >= (32 if HOST_AVX2 else 16), f"{name}'s float32 loop is not SIMD"
