@@ -78,7 +78,7 @@ def _allocating(loop, scalars):
 
 def _fast_path(spec, kernel_name, values=None):
     """(loop_for(dtype, parallel) -> (loop, scalars, in-place loop, loop into ``out=``,
-    ``new(*inputs)`` returning a new array), route)
+    ``new(*inputs)`` returning a new array, built at its first call), route)
     for one generated function with the kernel scalars ``values`` (Python numbers; None: the
     defaults'); ``new`` is, for the serial loop of float32 and float64 arrays, a ufunc
     (:func:`fastact.backends.cpu.loop_ufunc`) where this machine has one. ``route(size, dtype,
@@ -122,9 +122,15 @@ def _fast_path(spec, kernel_name, values=None):
 
             loop = lazy((0, 3), kernel_name, k + 1)
             in_place = lazy((2,), inplace, k) if hasattr(loops, inplace) else None
-            new = _allocating(lambda *a: tables[par][dtype][0](*a), scalars)
-            if not bf16:
-                new = cpu.loop_ufunc(kernel_name, dtype, scalars, k) or new
+            by_entry = _allocating(lambda *a: tables[par][dtype][0](*a), scalars)
+            if bf16:
+                return loop, scalars, in_place, loop, by_entry
+
+            def new(*args):  # the ufunc, built at the first allocating call
+                run = cpu.loop_ufunc(kernel_name, dtype, scalars, k) or by_entry
+                tables[par][dtype] = (*tables[par][dtype][:4], run)
+                return run(*args)
+
             return loop, scalars, in_place, loop, new
         if bf16:  # the float32 loops on the arrays' 16-bit words
             loop, in_place, into = _on_words(loop), _on_words(in_place), _on_words(into)
@@ -282,9 +288,10 @@ def make_forward(spec):
             elif out is None:
                 if x.nbytes >= check:
                     hardware.check_fits(name, x.nbytes)
-                if not (par or args or kwargs or backend):
-                    keep_small(x.dtype, entry[4])
-                return entry[4](x)
+                res = entry[4](x)
+                if not (par or args or kwargs or backend):  # (new is built by now)
+                    keep_small(x.dtype, pick(x.dtype, par)[4])
+                return res
             elif (res := _fast_out(name, entry[3], x, out, entry[1])) is not None:
                 return res
         bias = kwargs.pop("bias", None)
@@ -350,9 +357,10 @@ def make_grad(spec):
                 if out is None:
                     if arr.nbytes >= check:
                         hardware.check_fits(fname, arr.nbytes)
+                    res = entry[4](grad_output, arr)
                     if not (par or args or kwargs or backend or result is not None):
-                        keep_small(arr.dtype, entry[4])
-                    return entry[4](grad_output, arr)
+                        keep_small(arr.dtype, pick(arr.dtype, par)[4])
+                    return res
                 if arr.ndim == 1:
                     entry[3](grad_output, arr, out, *entry[1])
                 else:
