@@ -55,10 +55,11 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, l
     """Smallest size from which ``parallel`` beats ``cpu`` on ``name`` (medians of timings,
     the two alternating).
 
-    The smallest measured size where the parallel backend is faster there and at the next two
-    sizes (one noisy point on a shared machine must not move the crossover by 8x). Returns
-    (threshold, rows of (size, serial seconds, parallel seconds)); the threshold is one past the
-    largest size measured where the parallel backend never wins.
+    The smallest measured size where the parallel backend takes under CROSSOVER_GAIN of the
+    serial loop's time there and at the next two sizes (one noisy point on a shared machine
+    must not move the crossover by 8x). Returns (threshold, rows of (size, serial seconds,
+    parallel seconds)); the threshold is one past the largest size measured where the parallel
+    backend never wins.
     """
     rng = np.random.default_rng(0)
     x = rng.standard_normal(max(sizes)).astype(dtype)
@@ -75,13 +76,27 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, l
     return _first_win(rows, sizes), rows
 
 
+#: the share of the serial loop's time the parallel loop (or the GPU, of the best CPU
+#: backend's) must stay under to count as a win: where the two are within noise of each
+#: other the serial loop is kept, which leaves the other cores free
+CROSSOVER_GAIN = 0.9
+
+
 def _first_win(rows, sizes):
-    """The smallest size where the second timing wins there and at the next two sizes, else one
-    past the largest size."""
-    wins = [b < a for _, a, b in rows]
+    """The size from which the second timing wins (by CROSSOVER_GAIN): the first measured size
+    where it wins there and at the next two sizes, moved down to where the ratio of the two
+    timings crosses CROSSOVER_GAIN between the size before it and that one (interpolated in
+    log-size: the sizes are a factor 2 apart, and a crossover at 1.9x one of them should not
+    become 2x); one past the largest size where it never does."""
+    ratios = [b / a for _, a, b in rows]
+    wins = [r < CROSSOVER_GAIN for r in ratios]
     for i, (n, _, _) in enumerate(rows):
         if all(wins[i:i + 3]):
-            return n
+            if i == 0:
+                return n
+            before, r0, r1 = rows[i - 1][0], ratios[i - 1], ratios[i]
+            t = (r0 - CROSSOVER_GAIN) / (r0 - r1)  # in (0, 1]: r1 < gain <= r0
+            return int(round(before * (n / before) ** t))
     return max(sizes) + 1
 
 

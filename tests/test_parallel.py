@@ -180,6 +180,24 @@ def test_crossover_is_measured():
     assert all(s > 0 and p > 0 for _, s, p in rows)
 
 
+def test_crossover_needs_a_margin_at_three_sizes_in_a_row():
+    """Parallel must take under CROSSOVER_GAIN of the serial time at a size and the next two:
+    a tie within noise (as a memory-bound loop on two cores shows for a while) keeps the serial
+    loop, and so does one winning size between losing ones."""
+    sizes = [1 << k for k in range(10, 17)]
+
+    def win(ratios):
+        return tuning._first_win([(n, 1.0, r) for n, r in zip(sizes, ratios, strict=True)],
+                                 sizes)
+
+    # a tie, then wins: 0.9 crossed between 8192 (0.98) and 16384 (0.8)
+    assert win([1.0, 1.0, 0.97, 0.98, 0.8, 0.7, 0.6]) == round(8192 * 2 ** (4 / 9))
+    # a lone win: crossed between 4096 (1.1) and 8192 (0.8)
+    assert win([1.2, 0.8, 1.1, 0.8, 0.85, 0.7, 0.6]) == round(4096 * 2 ** (2 / 3))
+    assert win([0.95] * 7) == (1 << 16) + 1
+    assert win([0.5] * 7) == 1 << 10
+
+
 @pytest.mark.parametrize("content, match", [
     ("{not json", "corrupted"),
     ('{"version": 1, "thresholds": {"piecewise-linear": {"float32": -3}}}', "corrupted"),
