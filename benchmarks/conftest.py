@@ -136,8 +136,9 @@ def interleaved(calls: dict, seconds: float | None = None, setups: dict | None =
     drawn anew each round, so that a slow moment of a shared machine lands on all of them;
     ``setups`` ({impl: fn}) run untimed before their call. A call shorter than 0.1 ms is
     timed as a loop of enough calls for 0.1 ms, per sample (counted from the fastest of three
-    calls: from a slow first call, an impl got few calls a sample, each sample then charged
-    with the wait the first call of a loop pays after another impl's parallel launch).
+    calls), after one untimed call: the first call after another impl pays for the caches and
+    pages that impl left (and a wait after its parallel launch), a cost an impl whose loop
+    held fewer calls carried more of per call.
     Returns {impl: {"median", "spread", "rounds", "noisy"}}: a set of rounds whose spread is
     above NOISY for some impl is followed by as many again, once, and the impl is marked noisy
     if it stays there."""
@@ -167,6 +168,8 @@ def interleaved(calls: dict, seconds: float | None = None, setups: dict | None =
                 if k in setups:
                     setups[k]()
                 reps = loops[k]
+                if reps > 1:  # a loop of short calls: its first call, untimed, takes the
+                    fn()  # misses the previous impl left (counted once in a loop of few calls)
                 t0 = time.perf_counter()
                 for _ in range(reps):
                     fn()
