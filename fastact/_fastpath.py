@@ -165,6 +165,12 @@ def _same_value(a, b):
     return type(a) is type(b) and (type(a) is not float or copysign(1.0, a) == copysign(1.0, b))
 
 
+def _unambiguous(value):
+    """Whether every parameter value equal to ``value`` gives its result: a string, or a number
+    that no bool equals and that is not a zero (0.0 == -0.0; leaky_relu's slope -0.0 differs)."""
+    return type(value) is str or (value == value and value != 0 and value != 1)
+
+
 def _param_paths(spec, suffix):
     """``lookup(args, kwargs)``: the ``loop_for`` of :func:`_fast_path` for the kernel and the
     scalars that these parameters (Python scalars, passed positionally or by name) select, bound
@@ -246,20 +252,44 @@ def _fast_out(name, loop, x, out, scalars):
 
 
 def _small_calls(family):
-    """(small, keep(dtype, new)) for the plain calls on small arrays, the array(s) alone and
-    C-contiguous: the commonest call, whose checks here cost ~0.3 us where the fast path's
-    cost ~0.6. ``small`` maps a dtype to (the thresholds table, the size below which "auto"
-    runs the serial loop while that table is in force and no override or FASTACT_BACKEND
-    says otherwise, ``new`` of that dtype's serial entry); ``keep`` fills it from a call that
-    took the serial loop (see :func:`fastact.dispatch.serial_below`), the size capped below
-    the sizes whose allocation is checked against the free memory."""
+    """(small, keep(dtype, new, args, kwargs), lookup(dtype, size, args, kwargs)) for the
+    calls on small arrays without options (the array(s) and the parameters alone, the arrays
+    C-contiguous): the commonest calls, whose checks here cost ~0.3 us where the fast path's
+    cost ~0.6. ``small`` maps a dtype (a plain call) or (dtype, positional parameters, named
+    ones) to (the thresholds table, the size below which "auto" runs the serial loop while
+    that table is in force and no override or FASTACT_BACKEND says otherwise, ``new`` of that
+    dtype's serial entry, the parameter values); ``keep`` fills it from a call that took the
+    serial loop (see :func:`fastact.dispatch.serial_below`), the size capped below the sizes
+    whose allocation is checked against the free memory; ``lookup`` gives the ``new`` of a call
+    with parameters, or None where the fast path decides. Equal keys are equal values, which
+    give the same result (a real parameter is converted with float()) unless a key's value is
+    one a bool or a zero of the other sign equals: those are checked with :func:`_same_value`."""
     small = {}
+    state, get_override, environ_size, env_quiet = dispatch.small_call_state()
 
-    def keep(dtype, new):
+    def keep(dtype, new, args, kwargs):
+        key = dtype if not (args or kwargs) else (
+            (dtype, args, *kwargs.items()) if kwargs else (dtype, args))
+        if ((held := small.get(key)) is not None and held[0] is state["thresholds"]
+                or len(small) >= 4 * PARAM_PATHS):  # (a NaN parameter is a new key each time)
+            return
         table, n = dispatch.serial_below(family, dtype)
-        small[dtype] = table, min(n, hardware.MEMORY_CHECK_BYTES // dtype.itemsize), new
+        values = (*args, *kwargs.values())
+        small[key] = (table, min(n, hardware.MEMORY_CHECK_BYTES // dtype.itemsize), new,
+                      values, all(map(_unambiguous, values)))
 
-    return small, keep
+    def lookup(dtype, size, args, kwargs):
+        try:
+            s = small.get((dtype, args, *kwargs.items()) if kwargs else (dtype, args))
+        except TypeError:  # an unhashable value (an array: bias=)
+            return None
+        if (s is not None and s[0] is state["thresholds"] and size < s[1]
+                and get_override() is None and environ_size() == env_quiet[0]
+                and (s[4] or all(map(_same_value, s[3], (*args, *kwargs.values()))))):
+            return s[2]
+        return None
+
+    return small, keep, lookup
 
 
 def make_forward(spec):
@@ -267,16 +297,19 @@ def make_forward(spec):
     route, paths = dispatch.router(spec.family), _param_paths(spec, "")
 
     name, ndarray, check = spec.name, np.ndarray, hardware.MEMORY_CHECK_BYTES
-    small, keep_small = _small_calls(spec.family)
+    small, keep_small, small_lookup = _small_calls(spec.family)
     state, get_override, environ_size, env_quiet = dispatch.small_call_state()
 
     def fn(x, *args, out=None, inplace=False, backend=None, stream=None, **kwargs):
-        if (type(x) is ndarray and backend is None and out is None
-                and not (args or kwargs or inplace)
-                and (s := small.get(x.dtype)) is not None and s[0] is state["thresholds"]
-                and x.size < s[1] and x.ndim and x.flags.c_contiguous
-                and get_override() is None and environ_size() == env_quiet[0]):
-            return s[2](x)  # a plain call on a small array (see _small_calls)
+        if type(x) is ndarray and backend is None and out is None and not inplace:
+            if not (args or kwargs):
+                if ((s := small.get(x.dtype)) is not None and s[0] is state["thresholds"]
+                        and x.size < s[1] and x.ndim and x.flags.c_contiguous
+                        and get_override() is None and environ_size() == env_quiet[0]):
+                    return s[2](x)  # a plain call on a small array (see _small_calls)
+            elif (x.ndim and x.flags.c_contiguous
+                  and (new := small_lookup(x.dtype, x.size, args, kwargs)) is not None):
+                return new(x)
         if ((pick := paths(args, kwargs) if args or kwargs else loop_for) is not None
                 and type(x) is ndarray and x.ndim and x.flags.c_contiguous
                 and (par := route(x.size, x.dtype, backend)) is not None
@@ -289,8 +322,8 @@ def make_forward(spec):
                 if x.nbytes >= check:
                     hardware.check_fits(name, x.nbytes)
                 res = entry[4](x)
-                if not (par or args or kwargs or backend):  # (new is built by now)
-                    keep_small(x.dtype, pick(x.dtype, par)[4])
+                if not (par or backend):  # (new is built by now)
+                    keep_small(x.dtype, pick(x.dtype, par)[4], args, kwargs)
                 return res
             elif (res := _fast_out(name, entry[3], x, out, entry[1])) is not None:
                 return res
@@ -329,19 +362,24 @@ def make_grad(spec):
         loop_for is not None and spec.result_grad is not None) else None
 
     ndarray, check = np.ndarray, hardware.MEMORY_CHECK_BYTES
-    small, keep_small = _small_calls(spec.family)
+    small, keep_small, small_lookup = _small_calls(spec.family)
     state, get_override, environ_size, env_quiet = dispatch.small_call_state()
 
     def fn(grad_output, x=None, *args, result=None, out=None, inplace=False, backend=None,
            stream=None, **kwargs):
         if (type(x) is ndarray and type(grad_output) is ndarray and backend is None
-                and out is None and result is None and not (args or kwargs or inplace)
-                and (s := small.get(x.dtype)) is not None and s[0] is state["thresholds"]
-                and x.size < s[1] and x.ndim and grad_output.dtype is x.dtype
-                and grad_output.shape == x.shape
-                and x.flags.c_contiguous and grad_output.flags.c_contiguous
-                and get_override() is None and environ_size() == env_quiet[0]):
-            return s[2](grad_output, x)  # see make_forward
+                and out is None and result is None and not inplace):
+            if not (args or kwargs):
+                if ((s := small.get(x.dtype)) is not None and s[0] is state["thresholds"]
+                        and x.size < s[1] and x.ndim and grad_output.dtype is x.dtype
+                        and grad_output.shape == x.shape
+                        and x.flags.c_contiguous and grad_output.flags.c_contiguous
+                        and get_override() is None and environ_size() == env_quiet[0]):
+                    return s[2](grad_output, x)  # see make_forward
+            elif (x.ndim and grad_output.dtype is x.dtype and grad_output.shape == x.shape
+                  and x.flags.c_contiguous and grad_output.flags.c_contiguous
+                  and (new := small_lookup(x.dtype, x.size, args, kwargs)) is not None):
+                return new(grad_output, x)
         pick, arr = (paths(args, kwargs) if args or kwargs else loop_for), x
         if result is not None:  # y takes x's place in the loop; both given: the general path
             pick, arr = ((result_loop_for, result) if x is None and not (args or kwargs)
@@ -358,8 +396,8 @@ def make_grad(spec):
                     if arr.nbytes >= check:
                         hardware.check_fits(fname, arr.nbytes)
                     res = entry[4](grad_output, arr)
-                    if not (par or args or kwargs or backend or result is not None):
-                        keep_small(arr.dtype, pick(arr.dtype, par)[4])
+                    if not (par or backend or result is not None):
+                        keep_small(arr.dtype, pick(arr.dtype, par)[4], args, kwargs)
                     return res
                 if arr.ndim == 1:
                     entry[3](grad_output, arr, out, *entry[1])
@@ -411,8 +449,9 @@ def _weight_fast(spec):
         if (dtype, par) not in loops:
             from .backends import cpu
 
-            run = tuple(
-                _parallel_runner(n, k, dtype.itemsize) if par else getattr(cpu.loops(), n)
+            run = tuple(  # the serial loops' entry points (see _entry_point)
+                _parallel_runner(n, k, dtype.itemsize) if par else
+                _entry_point(getattr(cpu.loops(), n), 2 + (n != names[0]), dtype, dtype, k)
                 for n, k in zip(names, scalars, strict=True))
             into = _parallel_runner(names[0], 1, dtype.itemsize, stream=True) if par else run[0]
             loops[dtype, par] = (*run, into)
@@ -452,3 +491,223 @@ def _weight_grad_fn(spec, fname):
                            bias=bias)
 
     return fn
+
+
+# -- the gated and axis-wise kinds: plain calls on small arrays ----------------------------------
+#
+# Their general paths (the split geometry, the axes, layouts, dtypes, the backend) cost 15-50 us a
+# call, many times the kernel's time on a thousand elements. A plain call (C-contiguous float32 or
+# float64 arrays of one dtype, the defaults: the split along the last axis, the reduction along it)
+# that "auto" runs serially calls the serial loop's compiled entry point directly instead.
+
+
+def _serial_loops(family, build):
+    """``loops(dtype, size)``: ``build(dtype)`` (a gated or axis-wise activation's serial loops,
+    built at the first call for that dtype) where "auto" runs a plain call of ``size`` elements
+    of ``dtype`` serially, else None (the general path decides: another dtype, an override,
+    FASTACT_BACKEND, a size for the parallel loop or above the memory check)."""
+    state, get_override, environ_size, env_quiet = dispatch.small_call_state()
+    built, small = {}, {}
+
+    def loops(dtype, size):
+        s = small.get(dtype)
+        if s is None or s[0] is not state["thresholds"]:
+            if dtype not in LOOP_DTYPES:
+                return None
+            table, n = dispatch.serial_below(family, dtype)
+            if dtype not in built:
+                built[dtype] = build(dtype)
+            s = small[dtype] = (table, min(n, hardware.MEMORY_CHECK_BYTES // dtype.itemsize),
+                                built[dtype])
+        if (size < s[1] and get_override() is None
+                and (environ_size() == env_quiet[0] or not dispatch.backend_env_set())):
+            return s[2]
+        return None
+
+    return loops
+
+
+def _compiled(loop, *argtypes):
+    """The compiled entry point of Numba dispatcher ``loop`` for these argument types (loaded
+    from the cache where it is there): a call skips the dispatcher's type resolution."""
+    return loop.compile(argtypes)
+
+
+def _numba_types(dtype):
+    """(1-D C-contiguous array of ``dtype``, ``dtype``, intp) as Numba types."""
+    from numba import from_dtype, types
+
+    return types.Array(from_dtype(dtype), 1, "C"), from_dtype(dtype), types.intp
+
+
+def gated_small(spec):
+    """(forward(x, up), grad(grad_output, x, up)) for the plain calls of gated activation
+    ``spec`` with the default parameters: ``x`` split along its last axis (``up`` None) or gate
+    ``x`` and ``up`` of one shape, C-contiguous, of one float dtype, small enough for the serial
+    loop; each returns None (nothing run) where the general path must decide."""
+    kernel = spec.kernels(spec.defaults())[0]
+    values = spec.scalars(spec.defaults())
+
+    def build(name, arrays, ints):
+        def loops(dtype):
+            from .backends import cpu
+
+            loop = name
+            if dtype == F32 and cpu.FAST_FORMS and name in spec.fast_kernels:
+                loop += "_f32"  # the float32 loop through the kernel's fast form
+            arr, scalar, intp = _numba_types(dtype)
+            entry = _compiled(getattr(cpu.loops(), loop), *(arr,) * arrays, *(intp,) * ints,
+                              *(scalar,) * len(values))
+            return entry, tuple(dtype.type(v) for v in values)
+
+        return loops
+
+    forward_loops = _serial_loops(spec.family, build(kernel, 3, 5))
+    grad_loops = _serial_loops(spec.family, build(f"{kernel}_grad", 5, 7))
+
+    def forward(x, up):
+        if up is None:
+            m = x.shape[-1]
+            if m & 1 or not m or (run := forward_loops(x.dtype, x.size >> 1)) is None:
+                return None
+            n = m >> 1
+            res = np.empty((*x.shape[:-1], n), x.dtype)
+            f = x.reshape(-1) if x.ndim != 1 else x
+            run[0](f, f[n:], res.reshape(-1), x.size // m, n, m, m, n, *run[1])
+            return res
+        if (type(up) is not np.ndarray or up.dtype is not x.dtype or up.shape != x.shape
+                or not up.flags.c_contiguous or not x.size
+                or (run := forward_loops(x.dtype, x.size)) is None):
+            return None
+        res = np.empty(x.shape, x.dtype)
+        n = x.size
+        run[0](x.reshape(-1), up.reshape(-1), res.reshape(-1), 1, n, n, n, n, *run[1])
+        return res
+
+    def grad(g, x, up):
+        if up is None:
+            m = x.shape[-1]
+            if (m & 1 or not m or g.shape != (*x.shape[:-1], m >> 1)
+                    or (run := grad_loops(x.dtype, x.size >> 1)) is None):
+                return None
+            n = m >> 1
+            res = np.empty(x.shape, x.dtype)
+            f, fr = x.reshape(-1), res.reshape(-1)
+            run[0](g.reshape(-1), f, f[n:], fr, fr[n:], x.size // m, n, n, m, m, m, m,
+                   *run[1])
+            return res
+        if (type(up) is not np.ndarray or up.dtype is not x.dtype or up.shape != x.shape
+                or g.shape != x.shape or not up.flags.c_contiguous or not x.size
+                or (run := grad_loops(x.dtype, x.size)) is None):
+            return None
+        ga, gb = np.empty(x.shape, x.dtype), np.empty(x.shape, x.dtype)
+        n = x.size
+        run[0](g.reshape(-1), x.reshape(-1), up.reshape(-1), ga.reshape(-1), gb.reshape(-1),
+               1, n, n, n, n, n, n, *run[1])
+        return ga, gb
+
+    return forward, grad
+
+
+def axis_small(spec):
+    """(forward(x), grad(grad_output, x, result)) for the plain calls of axis-wise activation
+    ``spec`` along the last axis of C-contiguous arrays of one float dtype (``x`` or
+    ``result`` None where not given), small enough for the serial loop; each returns None
+    (nothing run) where the general path must decide."""
+    from numba import types
+
+    reduction = spec.reduction
+
+    def scalars(dtype):  # a softmax-family loop's sign and whether it returns the log
+        return (dtype.type(spec.sign), spec.log) if reduction == "softmax" else ()
+
+    def build(*names):
+        def loops(dtype):
+            from .backends import cpu
+
+            arr, scalar, intp = _numba_types(dtype)
+            tail = (intp,) * 5 + ((scalar, types.boolean) if reduction == "softmax" else ())
+            entries = []
+            for name in names:
+                arrays = _AXIS_OPERANDS[name]
+                entries.append(_compiled(getattr(cpu.axis_loops(), name),
+                                         *(types.none if a is None else arr for a in arrays),
+                                         *tail))
+            return (*entries, scalars(dtype))
+
+        return loops
+
+    if reduction == "softmax":
+        forward_loops = _serial_loops(spec.family, build("softmax"))
+        grad_loops = _serial_loops(spec.family, build("softmax_grad_x", "softmax_grad"))
+    elif reduction == "sparsemax":
+        forward_loops = _serial_loops(spec.family, build("sparsemax"))
+        grad_loops = _serial_loops(spec.family, build("sparsemax", "sparsemax_grad"))
+    else:
+        forward_loops = _serial_loops(spec.family, build("logsumexp"))
+        grad_loops = _serial_loops(spec.family, build("logsumexp_grad"))
+
+    def forward(x):
+        L = x.shape[-1]
+        if not L or (run := forward_loops(x.dtype, x.size)) is None:
+            return None
+        rows = x.size // L
+        f = x.reshape(-1) if x.ndim != 1 else x
+        if spec.reduces:
+            res = np.empty(x.shape[:-1], x.dtype)
+            run[0](f, None, res.reshape(-1), 0, rows, L, 1, 1)
+            return res if res.ndim else res[()]
+        res = np.empty(x.shape, x.dtype)
+        if reduction == "softmax":
+            run[0](f, None, res.reshape(-1), 0, rows, L, 1, 1, *run[-1])
+        else:
+            run[0](f, res.reshape(-1), 0, rows, L, 1, 1)
+        return res
+
+    def grad(g, x, result):
+        full = x if x is not None else result
+        L = full.shape[-1]
+        if (not L or (x is not None and result is not None and not spec.reduces)
+                or (run := grad_loops(full.dtype, full.size)) is None):
+            return None
+        for a in (g, x, result):
+            if a is not None and (type(a) is not np.ndarray or a.dtype is not full.dtype
+                                  or not a.flags.c_contiguous):
+                return None
+        if spec.reduces:
+            if g.shape != full.shape[:-1] or x is None or (
+                    result is not None and result.shape != g.shape):
+                return None
+            lse = result if result is not None else np.full(g.shape, np.nan, x.dtype)
+        elif g.shape != full.shape:
+            return None
+        rows = full.size // L
+        res = np.empty(full.shape, full.dtype)
+        fg, fr = g.reshape(-1), res.reshape(-1)
+        if spec.reduces:
+            run[0](fg, x.reshape(-1), lse.reshape(-1), None, fr, 0, rows, L, 1, 1)
+        elif reduction == "softmax":
+            run[0 if x is not None else 1](fg, full.reshape(-1), None, fr, 0, rows, L, 1, 1,
+                                           *run[-1])
+        else:
+            y = result
+            if x is not None:  # the support from sparsemax(x)
+                y = np.empty(x.shape, x.dtype)
+                run[0](x.reshape(-1), y.reshape(-1), 0, rows, L, 1, 1)
+            run[1](fg, y.reshape(-1), fr, 0, rows, L, 1, 1)
+        return res
+
+    return forward, grad
+
+
+#: the array operands of the axis-wise loops the small calls run, in order (None: the mask,
+#: absent in a plain call)
+_AXIS_OPERANDS = {
+    "softmax": ("x", None, "y"),
+    "softmax_grad_x": ("g", "x", None, "dx"),
+    "softmax_grad": ("g", "y", None, "dx"),
+    "sparsemax": ("x", "y"),
+    "sparsemax_grad": ("g", "y", "dx"),
+    "logsumexp": ("x", None, "out"),
+    "logsumexp_grad": ("g", "x", "lse", None, "dx"),
+}

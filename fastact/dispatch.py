@@ -113,6 +113,12 @@ def _env_backend_set() -> bool:
     return seen[1]
 
 
+def backend_env_set() -> bool:
+    """Whether FASTACT_BACKEND is set, looked up again only when the environment's size changed
+    (then :func:`small_call_state`'s size is updated)."""
+    return _env_backend_set()
+
+
 def serial_below(family: str, dtype: np.dtype) -> tuple[dict, int]:
     """(the thresholds table in force, n): while that table is in force, no override is active
     and FASTACT_BACKEND is unset, "auto" runs a host array of ``dtype`` (float32, float64 or

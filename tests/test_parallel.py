@@ -804,3 +804,107 @@ def test_small_calls_run_the_serial_loop_as_a_ufunc(monkeypatch):
     if parallel.threads() > 1:
         assert ran == ["gelu"]
     assert _calls.forward is not fwd and general == []
+
+
+def test_small_calls_with_parameters_skip_the_general_path(monkeypatch):
+    """A small call passing parameters (positionally or by name) takes the small calls' table
+    from its second call on: the general path's values, and a value that equals another but
+    means something else (a zero of the other sign, a bool for a number) still gets its own."""
+    general, fwd, _ = _general_calls(monkeypatch)
+    x = np.linspace(-4, 4, 777, dtype=np.float32)
+    x[:3] = [np.nan, -np.inf, -0.0]
+    for dtype in (np.float32, np.float64):
+        xd = x.astype(dtype)
+        spec = fastact.ACTIVATIONS
+        cases = [("leaky_relu", (0.2,), {}, {"negative_slope": 0.2}),
+                 ("leaky_relu", (0.0,), {}, {"negative_slope": 0.0}),
+                 ("leaky_relu", (-0.0,), {}, {"negative_slope": -0.0}),
+                 ("leaky_relu", (2,), {}, {"negative_slope": 2.0}),
+                 ("hardtanh", (-2.0, 3.0), {}, {"min_val": -2.0, "max_val": 3.0}),
+                 ("elu", (), {"alpha": 0.5}, {"alpha": 0.5}),
+                 ("gelu", (), {"approximate": "tanh"}, {"approximate": "tanh"})]
+        for _ in range(2):  # the first call of each fills the table
+            for name, args, kwargs, params in cases:
+                want = fwd(spec[name], xd, params, None, False, "cpu", None)
+                got = getattr(fastact, name)(xd, *args, **kwargs)
+                np.testing.assert_array_equal(got, want)
+                assert np.array_equal(np.signbit(got), np.signbit(want)), (name, args)
+                grad = getattr(fastact, f"{name}_grad")(xd, xd, *args, **kwargs)
+                np.testing.assert_array_equal(
+                    grad, getattr(fastact, f"{name}_grad")(xd, xd, *args, backend="cpu",
+                                                            **kwargs))
+    general.clear()
+    for _ in range(2):
+        fastact.leaky_relu(x, 0.2)
+        fastact.elu(x, alpha=0.5)
+    assert general == []
+    fastact.leaky_relu(x, 1.0)
+    with pytest.raises(TypeError, match="real number"):
+        fastact.leaky_relu(x, True)
+    for _ in range(3 * fastact._fastpath.PARAM_PATHS):  # NaN: a new key each time, bounded
+        assert np.isnan(fastact.leaky_relu(x, float("nan"))[x < 0]).all()
+
+
+def test_small_gated_and_axiswise_calls_skip_the_general_path(monkeypatch):
+    """Plain gated and axis-wise calls on small arrays (the split along the last axis, or gate
+    and up of one shape; the reduction along the last axis) run the serial loops directly: the
+    general path's values bit for bit, for every form and gradient, and the general path for
+    everything else (an override, FASTACT_BACKEND, the parallel loop's sizes, bad input)."""
+    from fastact import _axis, _gated
+
+    calls = []
+    for module in (_gated, _axis):
+        for fn in ("forward", "grad"):
+            real = getattr(module, fn)
+            monkeypatch.setattr(module, fn, lambda *a, _r=real, _n=fn, **k:
+                                calls.append(_n) or _r(*a, **k))
+    rng = np.random.default_rng(7)
+    gated = ("glu", "swiglu", "geglu", "reglu")
+    axiswise = ("softmax", "log_softmax", "softmin", "logsumexp", "sparsemax")
+
+    def runs(dtype, shape):
+        """(function, arguments, keywords) of every plain call on arrays of this shape."""
+        x = rng.standard_normal(shape).astype(dtype) * 4
+        x.flat[:3] = [np.nan, np.inf, -0.0]
+        half = (*shape[:-1], shape[-1] // 2)
+        h = rng.standard_normal(half).astype(dtype)
+        a, b = x[..., :shape[-1] // 2].copy(), x[..., shape[-1] // 2:].copy()
+        for name in gated:
+            f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+            yield from ((f, (x,), {}), (f, (a, b), {}), (fg, (h, x), {}), (fg, (h, a, b), {}))
+        for name in axiswise:
+            f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+            y = f(x, backend="cpu")
+            gr = rng.standard_normal(np.shape(y)).astype(dtype)
+            yield from ((f, (x,), {}), (fg, (gr, x), {}))
+            yield (fg, (gr, x), {"result": np.asarray(y)}) if name == "logsumexp" else \
+                (fg, (gr,), {"result": y})
+
+    for dtype in (np.float32, np.float64):
+        for shape in ((10,), (3, 8), (2, 3, 6), (0, 4)):
+            for fn, args, kwargs in runs(dtype, shape):
+                want = fn(*args, backend="cpu", **kwargs)
+                calls.clear()
+                got = fn(*args, **kwargs)
+                assert calls == [] or 0 in shape, shape  # (empty: either path)
+                for w, o in zip(*((want, got) if isinstance(want, tuple) else
+                                  ((want,), (got,))), strict=True):
+                    assert type(o) is type(w) and o.dtype == w.dtype and o.shape == w.shape
+                    np.testing.assert_array_equal(o, w)
+    x = np.ones((4, 6), np.float32)
+    calls.clear()
+    with fastact.use_backend("cpu"):
+        fastact.swiglu(x), fastact.softmax(x)
+    monkeypatch.setenv("FASTACT_BACKEND", "cpu")
+    fastact.swiglu(x), fastact.softmax(x)
+    monkeypatch.delenv("FASTACT_BACKEND")
+    table = {family: {"float32": 8, "float64": 8} for family in dispatch.DEFAULT_THRESHOLDS}
+    with dispatch.use_thresholds(table, "test"):
+        fastact.swiglu(x), fastact.softmax(x)
+    assert calls == ["forward"] * 6
+    with pytest.raises(ValueError, match="odd"):
+        fastact.swiglu(np.ones((2, 5), np.float32))
+    with pytest.raises(ValueError, match="broadcast"):
+        fastact.swiglu_grad(np.ones((2, 2), np.float32), np.ones((2, 6), np.float32))
+    with pytest.raises(TypeError, match="not both"):
+        fastact.softmax_grad(x, x, result=x)

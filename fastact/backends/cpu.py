@@ -398,7 +398,8 @@ def axis_tile(outer, inner, threads=1):
     return max(min(inner, 64), -(-inner // tiles))
 
 
-def _axis_loops():
+def axis_loops():
+    """The generated axis-wise loop module, imported on first use."""
     from . import _axis_loops
 
     return _axis_loops
@@ -430,7 +431,7 @@ def axis_runner(loop, arrays, scalars, outer, L, inner, tile):
     last), with its trailing ``scalars``. bfloat16 operands are read as their words by the loops
     of BF16_WORDS; for the others, rows (``inner == 1``) are computed a chunk of rows at a time
     in float32 and :func:`with_bf16` has made float32 copies of a non-last axis' operands."""
-    fn = getattr(_axis_loops(), loop)
+    fn = getattr(axis_loops(), loop)
     if not any(_bf16_array(a) for a in arrays):
         return lambda lo, hi: fn(*arrays, lo, hi, L, inner, tile, *scalars)
     if loop in BF16_WORDS:
@@ -438,7 +439,7 @@ def axis_runner(loop, arrays, scalars, outer, L, inner, tile):
         return lambda lo, hi: fn(*views, lo, hi, L, inner, tile, *scalars)
     if inner != 1:
         raise ValueError(f"{loop}: bfloat16 operands of a non-last axis need with_bf16 first")
-    convert = _axis_loops().convert
+    convert = axis_loops().convert
     per = [L if a is not None and a.size == outer * L else 1 for a in arrays]
     written = len(arrays) - 1
     rows = max(1, BF16_CHUNK // L)
@@ -472,7 +473,7 @@ def with_bf16(loop, arrays, inner):
     rows chunk by chunk)."""
     if inner == 1 or loop in BF16_WORDS or not any(_bf16_array(a) for a in arrays):
         return arrays, lambda: None
-    convert = _axis_loops().convert
+    convert = axis_loops().convert
     copies = [np.empty(a.size, F32) if _bf16_array(a) else a for a in arrays]
     for a, c in zip(arrays[:-1], copies[:-1], strict=True):
         if c is not a:
