@@ -57,4 +57,5 @@ def reduce_to(full, shape):
     lead = full.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
                                       if s == 1 and full.shape[lead + i] != 1)
-    return full.sum(axis=axes, keepdims=True).reshape(shape)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf, or NaN from inf - inf: no warning
+        return full.sum(axis=axes, keepdims=True).reshape(shape)

@@ -53,5 +53,7 @@ def weight_grad(spec, params, g, arr, w, shape, compute, res_dtype, backend):
 
 def weight_sum(contrib, dtype, axes=None):
     """A weight's gradient from the per-element contributions (NumPy's pairwise sum)."""
-    with np.errstate(over="ignore"):  # a sum of huge values overflows to inf, as torch's
+    # a sum of huge values overflows to inf, and one of inf and -inf is NaN, as torch's: no
+    # warning
+    with np.errstate(over="ignore", invalid="ignore"):
         return contrib.sum(axis=axes, dtype=dtype)

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -343,6 +344,15 @@ def test_prelu_channels_and_weight_grad():
     x32 = x.astype(np.float32)
     gi, gw = fastact.prelu_grad(g.astype(np.float32), x32, w)
     assert gi.dtype == gw.dtype == np.float32
+    # contributions of -inf and inf (and sums past float32's range): NaN and inf, as torch's, and
+    # no warning
+    x = np.array([-np.inf, -np.inf, -3e38, -3e38], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for weight in (0.25, np.float32([0.25])):
+            assert np.isnan(fastact.prelu_grad(np.float32([1, -1, 1, 1]), x, weight)[1]).all()
+            big = np.full(4, -3e38, np.float32)  # finite contributions whose sum overflows
+            assert np.isinf(fastact.prelu_grad(np.ones(4, np.float32), big, weight)[1]).all()
 
 
 def test_gelu_approximate():

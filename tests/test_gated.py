@@ -10,6 +10,7 @@ threads. The CUDA simulator suite is tests/cuda/test_gated_cuda.py.
 """
 
 import threading
+import warnings
 
 import mpmath as mp
 import numpy as np
@@ -205,6 +206,11 @@ def test_broadcasting_and_the_reduced_gradients(name):
     assert ga.shape == gate.shape and gb.shape == up.shape
     np.testing.assert_allclose(ga, ga_full.sum(axis=1, keepdims=True), rtol=1e-13)
     np.testing.assert_allclose(gb, gb_full.sum(axis=0), rtol=1e-13)
+    # a reduced gradient past the dtype's range: inf, as torch's, and no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big, three = np.full((64, 5), 1e38, np.float32), np.full((64, 5), 3.0, np.float32)
+        assert np.isinf(fg(big, three, np.ones(5, np.float32))[1]).all()
     # a scalar up, and grad_output broadcast to the result
     np.testing.assert_array_equal(f(gate, 2.0), f(gate, np.full(gate.shape, 2.0)))
     np.testing.assert_array_equal(fg(1.0, gate, up)[0], fg(np.ones(want.shape), gate, up)[0])
