@@ -1,8 +1,11 @@
-"""analyze, dead_fraction, plot, the command line, and the NumPy MLP example."""
+"""analyze, dead_fraction, plot, the command line, the NumPy MLP example, and the README's and
+docstrings' examples."""
 
+import doctest
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,9 @@ import numpy as np
 import pytest
 
 import fastact
+from fastact import ufuncs
+
+from .reference import ELEMENTWISE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -181,3 +187,41 @@ def test_readme_analysis_table_is_up_to_date():
     import gen_analysis
 
     assert gen_analysis.main(["--check"]) == 0, "run: python tools/gen_analysis.py"
+
+
+# -- the README's and the docstrings' examples: here, late in a run, the loops they call are
+# mostly compiled and cached by the other test files ---------------------------------------------
+
+
+def test_docstrings_run():
+    """The generated docstrings' examples are doctests: run them."""
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    objs = [getattr(fastact, n) for n in ELEMENTWISE] + [
+        fastact.derivative, fastact.explain, fastact.use_backend, fastact, ufuncs]
+    ran = 0
+    for obj in objs:
+        for test in finder.find(obj, globs={"fastact": fastact, "np": np}):
+            result = runner.run(test)
+            assert result.failed == 0, test.name
+            ran += result.attempted
+    assert ran >= len(ELEMENTWISE)
+    for name in ELEMENTWISE:
+        doc = getattr(fastact, name).__doc__
+        assert ".. math::" in doc and "Convention:" in doc and ">>>" in doc
+
+
+def test_readme_example_runs():
+    """The README's usage example runs as written."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks
+    ran = 0
+    for code in blocks:
+        # the examples of optional integrations run where their library is installed (CI)
+        needs = set(re.findall(r"^\s*(?:import|from) (torch|sklearn|dask)\b", code, flags=re.M))
+        if any(importlib.util.find_spec(m) is None for m in needs):
+            continue
+        exec(compile(code, "README.md", "exec"), {})
+        ran += 1
+    assert ran >= 3
