@@ -198,9 +198,10 @@ def reduce(gi, b, dtype):
     """grad_input summed over the axes ``b`` was broadcast along, in ``b``'s shape: float64
     sums (NumPy's pairwise summation along the contiguous axis)."""
     axes = _reduced_axes(gi.shape, b.shape)
-    with np.errstate(invalid="ignore"):  # inf - inf in a sum: NaN, as in the fused sums
+    # inf - inf in a sum: NaN, as in the fused sums; a float64 sum past the result dtype: inf
+    with np.errstate(invalid="ignore", over="ignore"):
         total = np.sum(gi, axis=axes, dtype=np.float64, keepdims=True) if axes else gi
-    return np.array(total, dtype=dtype).reshape(b.shape)
+        return np.array(total, dtype=dtype).reshape(b.shape)
 
 
 def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, call,

@@ -1,15 +1,18 @@
 """The public functions' fast paths, and the general call each falls back to.
 
 At N = 1e3 the kernels take well under a microsecond and at 1e6 a relu takes ~70 us; the general
-path (binding, validation, dispatch) costs ~10-20 us. A call with only an array (forward) or two
-arrays (gradient) of one float dtype (float32, float64 or bfloat16), C-contiguous, 1-D or more,
-the default parameters or parameters given as Python scalars (bound and checked once per set of
-values, :func:`_param_paths`), ``out=`` only of the same dtype, shape and layout, not
-overlapping, where
-"auto" is in force (backend="auto", or no backend= and no override active) goes straight to the loop
-"auto" would pick: the serial loop below the parallel threshold, the parallel one from it on; with
-backend="cpu", to the serial loop. Everything else takes the general path, which gives the same
-result.
+path (binding, validation, dispatch) costs ~10-20 us (15-50 us for the gated and axis-wise kinds).
+An element-wise call with only an array (forward) or two arrays (gradient) of one float dtype
+(float32, float64 or bfloat16), C-contiguous, 1-D or more, the default parameters or parameters
+given as Python scalars (bound and checked once per set of values, :func:`_param_paths`),
+``out=`` only of the same dtype, shape and layout, not overlapping, where "auto" is in force
+(backend="auto", or no backend= and no override active) goes straight to the loop "auto" would
+pick: the serial loop below the parallel threshold, the parallel one from it on; with
+backend="cpu", to the serial loop. Below the threshold, a call of the arrays and parameters
+alone runs the serial loop as a NumPy ufunc (:func:`_small_calls`). Plain gated and axis-wise
+calls below it (the split along the last axis or gate and up of one shape; the reduction along
+the last axis) call the serial loop's entry point (:func:`gated_small`, :func:`axis_small`).
+Everything else takes the general path, which gives the same result.
 """
 
 from __future__ import annotations
@@ -51,12 +54,24 @@ def _on_words(loop):
 def _entry_point(loop, arrays, item, scalar, n_scalars):
     """Generated serial loop ``loop`` (a Numba dispatcher) compiled for ``arrays`` 1-D
     C-contiguous arrays of dtype ``item`` and ``n_scalars`` scalars of dtype ``scalar``, as its
-    compiled entry point: a call skips the dispatcher's type resolution (~0.2 us of a 1e3-element
-    call), and an array of another dtype is still a TypeError, never a wrong read."""
+    compiled entry point (:func:`_compiled`)."""
+    return _compiled(loop, *(_numba_types(item)[0],) * arrays,
+                     *(_numba_types(scalar)[1],) * n_scalars)
+
+
+def _compiled(loop, *argtypes):
+    """The compiled entry point of Numba dispatcher ``loop`` for these argument types (loaded
+    from the cache where it is there): a call skips the dispatcher's type resolution (~0.2 us
+    of a 1e3-element call), and an array of another dtype is still a TypeError, never a wrong
+    read."""
+    return loop.compile(argtypes)
+
+
+def _numba_types(dtype):
+    """(1-D C-contiguous array of ``dtype``, ``dtype``, intp) as Numba types."""
     from numba import from_dtype, types
 
-    array = types.Array(from_dtype(item), 1, "C")
-    return loop.compile((array,) * arrays + (from_dtype(scalar),) * n_scalars)
+    return types.Array(from_dtype(dtype), 1, "C"), from_dtype(dtype), types.intp
 
 
 def _allocating(loop, scalars):
@@ -165,12 +180,6 @@ def _same_value(a, b):
     return type(a) is type(b) and (type(a) is not float or copysign(1.0, a) == copysign(1.0, b))
 
 
-def _unambiguous(value):
-    """Whether every parameter value equal to ``value`` gives its result: a string, or a number
-    that no bool equals and that is not a zero (0.0 == -0.0; leaky_relu's slope -0.0 differs)."""
-    return type(value) is str or (value == value and value != 0 and value != 1)
-
-
 def _param_paths(spec, suffix):
     """``lookup(args, kwargs)``: the ``loop_for`` of :func:`_fast_path` for the kernel and the
     scalars that these parameters (Python scalars, passed positionally or by name) select, bound
@@ -184,7 +193,8 @@ def _param_paths(spec, suffix):
 
     def add(key, given, args, kwargs):
         if (len(paths) >= PARAM_PATHS or not kwargs.keys() <= names
-                or not _SCALAR_TYPES.issuperset(map(type, given))):
+                or not _SCALAR_TYPES.issuperset(map(type, given))
+                or any(v != v for v in given)):  # NaN: a new key each time, never kept
             return None
         try:
             params = bind(spec, fname, args, dict(kwargs))
@@ -251,6 +261,15 @@ def _fast_out(name, loop, x, out, scalars):
     return res
 
 
+def _small_size(n, dtype, arrays):
+    """The size below which a small call runs: ``n``, "auto"'s serial limit, capped where one
+    piece of a serial run ends (fastact.backends.cpu.PIECE: Ctrl-C is seen between pieces) and
+    where ``arrays`` new arrays of the result's size would be checked against the free memory."""
+    from .backends import cpu
+
+    return min(n, cpu.PIECE, hardware.MEMORY_CHECK_BYTES // (arrays * dtype.itemsize))
+
+
 def _small_calls(family):
     """(small, keep(dtype, new, args, kwargs), lookup(dtype, size, args, kwargs)) for the
     calls on small arrays without options (the array(s) and the parameters alone, the arrays
@@ -261,31 +280,32 @@ def _small_calls(family):
     dtype's serial entry, the parameter values); ``keep`` fills it from a call that took the
     serial loop (see :func:`fastact.dispatch.serial_below`), the size capped below the sizes
     whose allocation is checked against the free memory; ``lookup`` gives the ``new`` of a call
-    with parameters, or None where the fast path decides. Equal keys are equal values, which
-    give the same result (a real parameter is converted with float()) unless a key's value is
-    one a bool or a zero of the other sign equals: those are checked with :func:`_same_value`."""
+    with parameters, or None where the fast path decides: equal values of the same types (a
+    float zero: of the same sign, :func:`_same_value`) as a kept call's. The parameter sets are
+    those :func:`_param_paths` keeps (at most PARAM_PATHS, no NaN)."""
     small = {}
     state, get_override, environ_size, env_quiet = dispatch.small_call_state()
 
     def keep(dtype, new, args, kwargs):
         key = dtype if not (args or kwargs) else (
             (dtype, args, *kwargs.items()) if kwargs else (dtype, args))
-        if ((held := small.get(key)) is not None and held[0] is state["thresholds"]
-                or len(small) >= 4 * PARAM_PATHS):  # (a NaN parameter is a new key each time)
+        if (held := small.get(key)) is not None and held[0] is state["thresholds"]:
             return
         table, n = dispatch.serial_below(family, dtype)
         values = (*args, *kwargs.values())
-        small[key] = (table, min(n, hardware.MEMORY_CHECK_BYTES // dtype.itemsize), new,
-                      values, all(map(_unambiguous, values)))
+        small[key] = (table, _small_size(n, dtype, 1), new, values, tuple(map(type, values)),
+                      not any(type(v) is float and v == 0 for v in values))
 
     def lookup(dtype, size, args, kwargs):
         try:
             s = small.get((dtype, args, *kwargs.items()) if kwargs else (dtype, args))
         except TypeError:  # an unhashable value (an array: bias=)
             return None
+        given = (*args, *kwargs.values()) if kwargs else args
         if (s is not None and s[0] is state["thresholds"] and size < s[1]
                 and get_override() is None and environ_size() == env_quiet[0]
-                and (s[4] or all(map(_same_value, s[3], (*args, *kwargs.values()))))):
+                and all(map(is_, map(type, given), s[4]))
+                and (s[5] or all(map(_same_value, s[3], given)))):
             return s[2]
         return None
 
@@ -517,8 +537,7 @@ def _serial_loops(family, build):
             table, n = dispatch.serial_below(family, dtype)
             if dtype not in built:
                 built[dtype] = build(dtype)
-            s = small[dtype] = (table, min(n, hardware.MEMORY_CHECK_BYTES // dtype.itemsize),
-                                built[dtype])
+            s = small[dtype] = (table, _small_size(n, dtype, 2), built[dtype])
         if (size < s[1] and get_override() is None
                 and (environ_size() == env_quiet[0] or not dispatch.backend_env_set())):
             return s[2]
@@ -527,24 +546,28 @@ def _serial_loops(family, build):
     return loops
 
 
-def _compiled(loop, *argtypes):
-    """The compiled entry point of Numba dispatcher ``loop`` for these argument types (loaded
-    from the cache where it is there): a call skips the dispatcher's type resolution."""
-    return loop.compile(argtypes)
+def _plain_array(a):
+    """Whether ``a`` is an ndarray a small call can run on as is: 1-D or more, C-contiguous."""
+    return type(a) is np.ndarray and a.ndim and a.flags.c_contiguous
 
 
-def _numba_types(dtype):
-    """(1-D C-contiguous array of ``dtype``, ``dtype``, intp) as Numba types."""
-    from numba import from_dtype, types
+def _last_axis(axis, ndim):
+    """Whether ``axis`` is a Python int naming the last of ``ndim`` axes."""
+    return type(axis) is int and (axis == -1 or axis == ndim - 1)
 
-    return types.Array(from_dtype(dtype), 1, "C"), from_dtype(dtype), types.intp
+
+def _no_small_call(*args):
+    return None
 
 
 def gated_small(spec):
-    """(forward(x, up), grad(grad_output, x, up)) for the plain calls of gated activation
-    ``spec`` with the default parameters: ``x`` split along its last axis (``up`` None) or gate
-    ``x`` and ``up`` of one shape, C-contiguous, of one float dtype, small enough for the serial
-    loop; each returns None (nothing run) where the general path must decide."""
+    """(forward(x, up, axis), grad(grad_output, x, up, axis)) for the plain calls of gated
+    activation ``spec`` with the default parameters: ``x`` split along its last axis (``up``
+    None, or the axis as an int) or gate ``x`` and ``up`` of one shape, C-contiguous arrays of
+    one float dtype, small enough for the serial loop; each returns None (nothing run) where
+    the general path must decide."""
+    if not _plain_fast_path(spec):
+        return _no_small_call, _no_small_call
     kernel = spec.kernels(spec.defaults())[0]
     values = spec.scalars(spec.defaults())
 
@@ -565,40 +588,58 @@ def gated_small(spec):
     forward_loops = _serial_loops(spec.family, build(kernel, 3, 5))
     grad_loops = _serial_loops(spec.family, build(f"{kernel}_grad", 5, 7))
 
-    def forward(x, up):
+    def form(x, up, axis):
+        """(up, m: the split axis' length; 0 for the two-input form), or None."""
+        if not _plain_array(x):
+            return None
+        if type(up) is int:  # the axis, as torch's dim
+            if axis is not None:
+                return None
+            up, axis = None, up
         if up is None:
             m = x.shape[-1]
-            if m & 1 or not m or (run := forward_loops(x.dtype, x.size >> 1)) is None:
+            return (None, m) if ((axis is None or _last_axis(axis, x.ndim))
+                                 and m and not m & 1) else None
+        if (axis is None and type(up) is np.ndarray and up.dtype is x.dtype
+                and up.shape == x.shape and up.flags.c_contiguous and x.size):
+            return up, 0
+        return None
+
+    def forward(x, up, axis):
+        if (f := form(x, up, axis)) is None:
+            return None
+        up, m = f
+        if up is None:
+            if (run := forward_loops(x.dtype, x.size >> 1)) is None:
                 return None
             n = m >> 1
             res = np.empty((*x.shape[:-1], n), x.dtype)
-            f = x.reshape(-1) if x.ndim != 1 else x
-            run[0](f, f[n:], res.reshape(-1), x.size // m, n, m, m, n, *run[1])
+            flat = x.reshape(-1) if x.ndim != 1 else x
+            run[0](flat, flat[n:], res.reshape(-1), x.size // m, n, m, m, n, *run[1])
             return res
-        if (type(up) is not np.ndarray or up.dtype is not x.dtype or up.shape != x.shape
-                or not up.flags.c_contiguous or not x.size
-                or (run := forward_loops(x.dtype, x.size)) is None):
+        if (run := forward_loops(x.dtype, x.size)) is None:
             return None
         res = np.empty(x.shape, x.dtype)
         n = x.size
         run[0](x.reshape(-1), up.reshape(-1), res.reshape(-1), 1, n, n, n, n, *run[1])
         return res
 
-    def grad(g, x, up):
+    def grad(g, x, up, axis):
+        if (not _plain_array(g) or (f := form(x, up, axis)) is None
+                or g.dtype is not x.dtype):
+            return None
+        up, m = f
         if up is None:
-            m = x.shape[-1]
-            if (m & 1 or not m or g.shape != (*x.shape[:-1], m >> 1)
+            if (g.shape != (*x.shape[:-1], m >> 1)
                     or (run := grad_loops(x.dtype, x.size >> 1)) is None):
                 return None
             n = m >> 1
             res = np.empty(x.shape, x.dtype)
-            f, fr = x.reshape(-1), res.reshape(-1)
-            run[0](g.reshape(-1), f, f[n:], fr, fr[n:], x.size // m, n, n, m, m, m, m,
+            flat, fr = x.reshape(-1), res.reshape(-1)
+            run[0](g.reshape(-1), flat, flat[n:], fr, fr[n:], x.size // m, n, n, m, m, m, m,
                    *run[1])
             return res
-        if (type(up) is not np.ndarray or up.dtype is not x.dtype or up.shape != x.shape
-                or g.shape != x.shape or not up.flags.c_contiguous or not x.size
-                or (run := grad_loops(x.dtype, x.size)) is None):
+        if g.shape != x.shape or (run := grad_loops(x.dtype, x.size)) is None:
             return None
         ga, gb = np.empty(x.shape, x.dtype), np.empty(x.shape, x.dtype)
         n = x.size
@@ -609,11 +650,24 @@ def gated_small(spec):
     return forward, grad
 
 
+#: the array operands of the axis-wise loops the small calls run, in order (None: the mask,
+#: absent in a plain call)
+_AXIS_OPERANDS = {
+    "softmax": ("x", None, "y"),
+    "softmax_grad_x": ("g", "x", None, "dx"),
+    "softmax_grad": ("g", "y", None, "dx"),
+    "sparsemax": ("x", "y"),
+    "sparsemax_grad": ("g", "y", "dx"),
+    "logsumexp": ("x", None, "out"),
+    "logsumexp_grad": ("g", "x", "lse", None, "dx"),
+}
+
+
 def axis_small(spec):
-    """(forward(x), grad(grad_output, x, result)) for the plain calls of axis-wise activation
-    ``spec`` along the last axis of C-contiguous arrays of one float dtype (``x`` or
-    ``result`` None where not given), small enough for the serial loop; each returns None
-    (nothing run) where the general path must decide."""
+    """(forward(x, axis), grad(grad_output, x, result, axis)) for the plain calls of axis-wise
+    activation ``spec`` along the last axis (an int) of C-contiguous arrays of one float dtype
+    (``x`` or ``result`` None where not given), small enough for the serial loop; each returns
+    None (nothing run) where the general path must decide."""
     from numba import types
 
     reduction = spec.reduction
@@ -647,9 +701,9 @@ def axis_small(spec):
         forward_loops = _serial_loops(spec.family, build("logsumexp"))
         grad_loops = _serial_loops(spec.family, build("logsumexp_grad"))
 
-    def forward(x):
-        L = x.shape[-1]
-        if not L or (run := forward_loops(x.dtype, x.size)) is None:
+    def forward(x, axis):
+        if (not _plain_array(x) or not _last_axis(axis, x.ndim) or not (L := x.shape[-1])
+                or (run := forward_loops(x.dtype, x.size)) is None):
             return None
         rows = x.size // L
         f = x.reshape(-1) if x.ndim != 1 else x
@@ -664,16 +718,18 @@ def axis_small(spec):
             run[0](f, res.reshape(-1), 0, rows, L, 1, 1)
         return res
 
-    def grad(g, x, result):
+    def grad(g, x, result, axis):
         full = x if x is not None else result
-        L = full.shape[-1]
-        if (not L or (x is not None and result is not None and not spec.reduces)
-                or (run := grad_loops(full.dtype, full.size)) is None):
+        if (not _plain_array(full) or not _last_axis(axis, full.ndim)
+                or not (L := full.shape[-1])
+                or (x is not None and result is not None and not spec.reduces)):
             return None
         for a in (g, x, result):
             if a is not None and (type(a) is not np.ndarray or a.dtype is not full.dtype
                                   or not a.flags.c_contiguous):
                 return None
+        if (run := grad_loops(full.dtype, full.size)) is None:
+            return None
         if spec.reduces:
             if g.shape != full.shape[:-1] or x is None or (
                     result is not None and result.shape != g.shape):
@@ -699,15 +755,3 @@ def axis_small(spec):
 
     return forward, grad
 
-
-#: the array operands of the axis-wise loops the small calls run, in order (None: the mask,
-#: absent in a plain call)
-_AXIS_OPERANDS = {
-    "softmax": ("x", None, "y"),
-    "softmax_grad_x": ("g", "x", None, "dx"),
-    "softmax_grad": ("g", "y", None, "dx"),
-    "sparsemax": ("x", "y"),
-    "sparsemax_grad": ("g", "y", "dx"),
-    "logsumexp": ("x", None, "out"),
-    "logsumexp_grad": ("g", "x", "lse", None, "dx"),
-}

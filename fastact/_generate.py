@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import inspect
 
-import numpy as np
-
 from . import _axis, _gated
 from ._binding import bind
 from ._fastpath import axis_small, gated_small, make_forward, make_grad
@@ -176,24 +174,20 @@ def _gated_docstring(spec, grad_fn):
 
 def _gated_functions(spec):
     small_forward, small_grad = gated_small(spec)
-    ndarray = np.ndarray
 
     def forward(x, up=None, *, axis=None, out=None, inplace=False, backend=None, bias=None,
                 stream=None, **kwargs):
-        if (type(x) is ndarray and axis is None and out is None and backend is None
-                and bias is None and stream is None and not (kwargs or inplace) and x.ndim
-                and x.flags.c_contiguous and (res := small_forward(x, up)) is not None):
+        if (out is None and backend is None and bias is None and stream is None
+                and not (kwargs or inplace) and (res := small_forward(x, up, axis)) is not None):
             return res  # a plain call on small arrays (see fastact._fastpath.gated_small)
         params = bind(spec, spec.name, (), kwargs)
         return _gated.forward(spec, x, up, axis, params, out, inplace, backend, stream, bias)
 
     def grad(grad_output, x, up=None, *, axis=None, out=None, inplace=False, backend=None,
              bias=None, stream=None, **kwargs):
-        if (type(x) is ndarray and type(grad_output) is ndarray and axis is None
-                and out is None and backend is None and bias is None and stream is None
-                and not (kwargs or inplace) and x.ndim and grad_output.dtype is x.dtype
-                and x.flags.c_contiguous and grad_output.flags.c_contiguous
-                and (res := small_grad(grad_output, x, up)) is not None):
+        if (out is None and backend is None and bias is None and stream is None
+                and not (kwargs or inplace)
+                and (res := small_grad(grad_output, x, up, axis)) is not None):
             return res
         params = bind(spec, f"{spec.name}_grad", (), kwargs)
         return _gated.grad(spec, grad_output, x, up, axis, params, out, inplace, backend,
@@ -264,23 +258,18 @@ def _axis_docstring(spec, grad_fn):
 
 def _axis_functions(spec):
     small_forward, small_grad = axis_small(spec)
-    ndarray = np.ndarray
 
     def forward(x, axis=-1, keepdims=False, *, where=None, out=None, backend=None, stream=None):
-        if (type(x) is ndarray and type(axis) is int and axis == -1 and keepdims is False
-                and where is None and out is None and backend is None and stream is None
-                and x.ndim and x.flags.c_contiguous and (res := small_forward(x)) is not None):
+        if (keepdims is False and where is None and out is None and backend is None
+                and stream is None and (res := small_forward(x, axis)) is not None):
             return res  # a plain call on small arrays (see fastact._fastpath.axis_small)
         return _axis.forward(spec, x, axis, keepdims, where, out, backend, stream)
 
     def grad(grad_output, x=None, axis=-1, keepdims=False, *, result=None, where=None, out=None,
              inplace=False, backend=None, stream=None):
-        if (type(grad_output) is ndarray and type(axis) is int and axis == -1
-                and keepdims is False and where is None and out is None and not inplace
+        if (keepdims is False and where is None and out is None and not inplace
                 and backend is None and stream is None
-                and (x is not None or result is not None)
-                and (x if x is not None else result).ndim
-                and (res := small_grad(grad_output, x, result)) is not None):
+                and (res := small_grad(grad_output, x, result, axis)) is not None):
             return res
         return _axis.grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace,
                           backend, stream)

@@ -46,7 +46,8 @@ def weight_grad(spec, params, g, arr, w, shape, compute, res_dtype, backend):
     )
     contrib = np.broadcast_to(contrib, shape)
     axes = None if w.ndim == 0 else tuple(i for i in range(len(shape)) if i != 1)
-    total = np.asarray(weight_sum(contrib, compute, axes), dtype=res_dtype)
+    with np.errstate(over="ignore"):  # a float32 sum past float16's range: inf, no warning
+        total = np.asarray(weight_sum(contrib, compute, axes), dtype=res_dtype)
     total = total.reshape(np.shape(params[spec.weight_param.name]))
     return total if total.ndim else total[()]
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -810,7 +811,7 @@ def test_small_calls_with_parameters_skip_the_general_path(monkeypatch):
     """A small call passing parameters (positionally or by name) takes the small calls' table
     from its second call on: the general path's values, and a value that equals another but
     means something else (a zero of the other sign, a bool for a number) still gets its own."""
-    general, fwd, _ = _general_calls(monkeypatch)
+    general, fwd, grd = _general_calls(monkeypatch)
     x = np.linspace(-4, 4, 777, dtype=np.float32)
     x[:3] = [np.nan, -np.inf, -0.0]
     for dtype in (np.float32, np.float64):
@@ -831,17 +832,24 @@ def test_small_calls_with_parameters_skip_the_general_path(monkeypatch):
                 assert np.array_equal(np.signbit(got), np.signbit(want)), (name, args)
                 grad = getattr(fastact, f"{name}_grad")(xd, xd, *args, **kwargs)
                 np.testing.assert_array_equal(
-                    grad, getattr(fastact, f"{name}_grad")(xd, xd, *args, backend="cpu",
-                                                            **kwargs))
+                    grad, grd(spec[name], xd, xd, params, None, "cpu", None, False, None))
+    # (celu's and softshrink's parameter tables are their own: another test fills leaky_relu's)
+    fastact.celu(x, 0.75), fastact.softshrink(x, lambd=0.25), fastact.celu(x, 1.0)
     general.clear()
     for _ in range(2):
-        fastact.leaky_relu(x, 0.2)
-        fastact.elu(x, alpha=0.5)
+        fastact.celu(x, 0.75)
+        fastact.softshrink(x, lambd=0.25)
     assert general == []
-    fastact.leaky_relu(x, 1.0)
+    # values equal to a kept one but of another type: the general path's answer
     with pytest.raises(TypeError, match="real number"):
-        fastact.leaky_relu(x, True)
-    for _ in range(3 * fastact._fastpath.PARAM_PATHS):  # NaN: a new key each time, bounded
+        fastact.celu(x, True)
+    for bad in (Decimal("0.75"), 0.75 + 0j):
+        with pytest.raises(TypeError, match="real number"):
+            fastact.celu(x, bad)
+    general.clear()
+    np.testing.assert_array_equal(fastact.celu(x, np.float64(0.75)), fastact.celu(x, 0.75))
+    assert general == ["forward"]
+    for _ in range(3):  # NaN: never kept (a new key each time)
         assert np.isnan(fastact.leaky_relu(x, float("nan"))[x < 0]).all()
 
 
@@ -908,3 +916,17 @@ def test_small_gated_and_axiswise_calls_skip_the_general_path(monkeypatch):
         fastact.swiglu_grad(np.ones((2, 2), np.float32), np.ones((2, 6), np.float32))
     with pytest.raises(TypeError, match="not both"):
         fastact.softmax_grad(x, x, result=x)
+    # the last axis named as an int takes the small calls too; lists the general path
+    want = fastact.swiglu(x, backend="cpu"), fastact.softmax(x, backend="cpu")
+    calls.clear()
+    for got, w in ((fastact.swiglu(x, -1), want[0]), (fastact.swiglu(x, axis=1), want[0]),
+                   (fastact.softmax(x, 1), want[1])):
+        np.testing.assert_array_equal(got, w)
+    assert calls == []
+    np.testing.assert_array_equal(fastact.softmax_grad(np.ones(3), [1.0, 2.0, 3.0]),
+                                  fastact.softmax_grad(np.ones(3), np.array([1.0, 2.0, 3.0])))
+    np.testing.assert_array_equal(fastact.logsumexp_grad(np.ones(()), [1.0, 2.0]),
+                                  fastact.logsumexp_grad(np.ones(()), np.array([1.0, 2.0])))
+    np.testing.assert_array_equal(fastact.softmax_grad(np.ones(2), result=[0.5, 0.5]),
+                                  fastact.softmax_grad(np.ones(2), result=np.full(2, 0.5)))
+    assert fastact.swiglu(np.ones((2, 6)), 0).shape == (1, 6)
