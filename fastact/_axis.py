@@ -116,7 +116,7 @@ def _run(spec, loop, arrays, call, compute, backend, shape, scalars=()):
     impl.run_axis(loop, arrays, scalars, call.outer, call.L, call.inner, compute.itemsize)
 
 
-def _params(spec, compute):
+def loop_scalars(spec, compute):
     """The loops' trailing scalars of a softmax-family activation: its sign (in the computing
     dtype) and whether it returns the log."""
     return (compute.type(spec.sign), spec.log) if spec.reduction == "softmax" else ()
@@ -178,7 +178,7 @@ def forward(spec, x, axis, keepdims, where, out, backend, stream=None):
         _run(spec, "sparsemax", args, call, compute, backend, arr.shape)
     else:
         args = (call.flat(cx), call.flat(m), call.flat(res))
-        _run(spec, "softmax", args, call, compute, backend, arr.shape, _params(spec, compute))
+        _run(spec, "softmax", args, call, compute, backend, arr.shape, loop_scalars(spec, compute))
     return deliver(call.to_shape(res), out, result)
 
 
@@ -285,5 +285,5 @@ def grad(spec, grad_output, x, axis, keepdims, where, result, out, inplace, back
     else:
         loop = "softmax_grad_x" if xa is not None else "softmax_grad"
         args = (call.flat(cg), call.flat(co), call.flat(m), call.flat(res))
-        _run(spec, loop, args, call, compute, backend, full.shape, _params(spec, compute))
+        _run(spec, loop, args, call, compute, backend, full.shape, loop_scalars(spec, compute))
     return deliver(call.to_shape(res), out, res_dtype)

@@ -17,12 +17,13 @@ Everything else takes the general path, which gives the same result.
 
 from __future__ import annotations
 
+import inspect
 from math import copysign
 from operator import is_
 
 import numpy as np
 
-from . import _calls, dispatch, hardware
+from . import _axis, _calls, _gated, dispatch, hardware
 from ._binding import bind
 from ._dtypes import F32, LOOP_DTYPES, WORD, is_bf16, words
 from ._weight import weight_sum
@@ -578,10 +579,8 @@ def gated_small(spec):
         def loops(dtype):
             from .backends import cpu
 
-            loop = name
-            if dtype == F32 and cpu.FAST_FORMS and name in spec.fast_kernels:
-                loop += "_f32"  # the float32 loop through the kernel's fast form
             arr, scalar, intp = _numba_types(dtype)
+            loop = _gated.fast_form(spec, name, dtype, cpu.FAST_FORMS)
             entry = _compiled(getattr(cpu.loops(), loop), *(arr,) * arrays, *(intp,) * ints,
                               *(scalar,) * len(values))
             return entry, tuple(dtype.type(v) for v in values)
@@ -653,19 +652,6 @@ def gated_small(spec):
     return forward, grad
 
 
-#: the array operands of the axis-wise loops the small calls run, in order (None: the mask,
-#: absent in a plain call)
-_AXIS_OPERANDS = {
-    "softmax": ("x", None, "y"),
-    "softmax_grad_x": ("g", "x", None, "dx"),
-    "softmax_grad": ("g", "y", None, "dx"),
-    "sparsemax": ("x", "y"),
-    "sparsemax_grad": ("g", "y", "dx"),
-    "logsumexp": ("x", None, "out"),
-    "logsumexp_grad": ("g", "x", "lse", None, "dx"),
-}
-
-
 def axis_small(spec):
     """(forward(x, axis), grad(grad_output, x, result, axis)) for the plain calls of axis-wise
     activation ``spec`` along the last axis (an int) of C-contiguous arrays of one float dtype
@@ -675,9 +661,6 @@ def axis_small(spec):
 
     reduction = spec.reduction
 
-    def scalars(dtype):  # a softmax-family loop's sign and whether it returns the log
-        return (dtype.type(spec.sign), spec.log) if reduction == "softmax" else ()
-
     def build(*names):
         def loops(dtype):
             from .backends import cpu
@@ -685,12 +668,12 @@ def axis_small(spec):
             arr, scalar, intp = _numba_types(dtype)
             tail = (intp,) * 5 + ((scalar, types.boolean) if reduction == "softmax" else ())
             entries = []
-            for name in names:
-                arrays = _AXIS_OPERANDS[name]
-                entries.append(_compiled(getattr(cpu.axis_loops(), name),
-                                         *(types.none if a is None else arr for a in arrays),
-                                         *tail))
-            return (*entries, scalars(dtype))
+            for name in names:  # its arrays: the parameters before "lo"; no mask (None)
+                loop = getattr(cpu.axis_loops(), name)
+                params = list(inspect.signature(loop.py_func).parameters)
+                entries.append(_compiled(loop, *(types.none if p == "mask" else arr
+                                                 for p in params[:params.index("lo")]), *tail))
+            return (*entries, _axis.loop_scalars(spec, dtype))
 
         return loops
 

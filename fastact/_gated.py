@@ -64,12 +64,19 @@ def _split_operands(x, axis, order):
 _WRITTEN = {(3, False): (2,), (2, True): (0,), (5, False): (3, 4), (3, True): (1, 2)}
 
 
+def fast_form(spec, kernel, compute, fast_forms=True):
+    """The name of gated loop ``kernel`` (``<kernel>[_inplace]``) to run in ``compute``: in
+    float32, the loop through the kernel's fast form (``..._f32``) where it has one and the
+    backend's loops do (``fast_forms``: the backend module's FAST_FORMS)."""
+    if compute == _F32 and fast_forms and kernel.removesuffix("_inplace") in spec.fast_kernels:
+        return f"{kernel}_f32"
+    return kernel
+
+
 def _run(spec, kernel, ops, compute, backend, shape, params):
     impl = dispatch.backend_for(backend, spec, shape, compute)
     written = _WRITTEN[len(ops.views), kernel.endswith("_inplace")]
-    if compute == _F32 and impl.FAST_FORMS and \
-            kernel.removesuffix("_inplace") in spec.fast_kernels:
-        kernel += "_f32"  # the float32 loop through the kernel's fast form
+    kernel = fast_form(spec, kernel, compute, impl.FAST_FORMS)
     impl.run_rows(kernel, ops.views, ops.rows, ops.n, ops.strides,
                   [compute.type(v) for v in spec.scalars(params)], compute.itemsize, written)
 
@@ -132,9 +139,7 @@ def _bias_plan(name, x, axis, bias, extra_dtypes=()):
 def _bias_loop(spec, kernel, compute, backend, shape):
     """(the fused loop's name, the backend that runs it: a CUDA one forms the sum first)."""
     where = _bias.backend_name(backend, spec, shape, compute)
-    if compute == _F32 and kernel in spec.fast_kernels:
-        kernel += "_f32"  # the float32 loop through the kernel's fast form
-    return f"{kernel}_bias", where
+    return f"{fast_form(spec, kernel, compute)}_bias", where
 
 
 def _run_bias(loop, where, ops, compact, geo, scalars, sums=None):

@@ -105,18 +105,14 @@ _env_seen = [(-1, False)]  # [(size of os.environ then, FASTACT_BACKEND set then
 _env_quiet = [-1]  # [the size at which FASTACT_BACKEND was last seen unset; -1: it was set]
 
 
-def _env_backend_set() -> bool:
+def backend_env_set() -> bool:
+    """Whether FASTACT_BACKEND is set, looked up again only when the environment's size changed
+    (then :func:`small_call_state`'s size is updated)."""
     seen = _env_seen[0]
     if seen[0] != _environ_size():
         seen = _env_seen[0] = (_environ_size(), "FASTACT_BACKEND" in os.environ)
         _env_quiet[0] = -1 if seen[1] else seen[0]
     return seen[1]
-
-
-def backend_env_set() -> bool:
-    """Whether FASTACT_BACKEND is set, looked up again only when the environment's size changed
-    (then :func:`small_call_state`'s size is updated)."""
-    return _env_backend_set()
 
 
 def serial_below(family: str, dtype: np.dtype) -> tuple[dict, int]:
@@ -172,7 +168,7 @@ def router(family: str):
                 return None
             seen = env_seen[0]
             if seen[0] != environ_size() or seen[1]:
-                if _env_backend_set():
+                if backend_env_set():
                     return None
         elif backend != "auto":
             return None
