@@ -169,7 +169,7 @@ def _sparsemax_tau(x, o, L, st):
     mx = -math.inf
     for r in range(L):
         mx = _bigger(mx, np.float64(x[o + r * st]))
-    if not mx - mx == 0:
+    if not math.isfinite(mx):  # NaN or +inf in the line, or only -inf
         return math.nan
     tau = -1.0
     for _ in range(L + 1):
