@@ -246,8 +246,11 @@ def _half_erfc_scaled(x):
 def _gelu_from(x, q, h):
     """x Phi(x) from q = exp(-x*x/2) and h = Phi(-|x|) / q (the tail's smooth factor)."""
     T = type(x)
-    tail = (x * h) * q  # x Phi(-|x|)
-    y = tail if x < T(0) else x - tail  # x (1 - Phi(-x)) for x >= 0
+    xh = x * h
+    # x Phi(-|x|); for x >= 0, x (1 - Phi(-x)) with the product unrounded: an explicit fma, so the
+    # vectorized loop and its scalar remainder round alike (LLVM's contraction of ``x - xh * q``
+    # differs between the two where ``xh * q`` has other uses)
+    y = xh * q if x < T(0) else fma(-xh, q, x)
     y = x if (x > T(GELU_LINEAR) or x == T(0)) else y  # gelu(-0.0) = -0.0
     y = y if x == x else x
     return signed_zero(x) if (x < T(0) and q == T(0)) else y
