@@ -19,6 +19,7 @@ import pytest
 from llvmlite import binding as llvm
 from numba import njit
 
+from fastact.backends._width import wide_kernels
 from fastact.backends.cpu import FASTMATH, KERNELS, n_arrays
 
 LIBM = re.compile(
@@ -29,6 +30,7 @@ LIBM = re.compile(
 #: vmov between registers is a blend, which AVX-512 code uses for every select)
 MASKED_STORE = re.compile(r"\bv(?:p?maskmov\w+)|\bvmov\w+\s+%[xyz]mm\d+, [^\n]*\)\s*\{%k[1-7]\}")
 HOST_AVX2 = bool(llvm.get_host_cpu_features().get("avx2", False))
+HOST_AVX512 = bool(llvm.get_host_cpu_features().get("avx512f", False))
 #: (loop, dtype): every loop in float32 and float64; the in-place forms (the same generated body
 #: writing its first input) in float32, the width where LLVM emitted masked stores before
 #: ``freeze``
@@ -55,6 +57,13 @@ def _compiled(name, *args):
     return loop, sig
 
 
+def _need(kernel):
+    """The widest vector, in bytes, kernel ``kernel``'s loops must have on this host."""
+    if HOST_AVX512 and kernel in wide_kernels():
+        return 64
+    return 32 if HOST_AVX2 else 16
+
+
 def _vector_bytes(ir):
     """The widest vector of floating-point values in the IR, in bytes."""
     widths = [int(n) * (4 if ty == "float" else 8)
@@ -77,8 +86,9 @@ def test_loop_is_simd_without_libm(name, dtype):
     masked = MASKED_STORE.findall(asm)
     assert not masked, f"{name}[{np.dtype(dtype)}] has masked stores: {sorted(set(masked))}"
     # 256-bit vectors with AVX2 (or wider), 128-bit otherwise (SSE, NEON); a float32 kernel that
-    # evaluates in float64 (kernels._jit.wide) shows full-width <4 x double> vectors
-    need = 32 if HOST_AVX2 else 16
+    # evaluates in float64 (kernels._jit.wide) shows full-width <4 x double> vectors; with
+    # AVX-512, 512-bit ones for the loops that ask for them (fastact.backends._width)
+    need = _need(kernel)
     width = _vector_bytes(ir)
     assert width >= need, f"{name}[{np.dtype(dtype)}] is not vectorized (widest: {width} bytes)"
 
@@ -139,4 +149,5 @@ def test_gated_float32_hot_loop_is_simd(fast, name, arrays):
         fast, *x)
     ir = loop.inspect_llvm(sig)
     assert not LIBM.findall(ir), f"{name} calls libm"
-    assert _vector_bytes(ir) >= (32 if HOST_AVX2 else 16), f"{name}'s float32 loop is not SIMD"
+    width = _vector_bytes(ir)
+    assert width >= _need(name), f"{name}'s float32 loop is not SIMD at full width ({width} B)"

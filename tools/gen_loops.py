@@ -16,6 +16,7 @@ cached. The kernels' math stays in kernels/; these loops only index arrays.
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +38,8 @@ fastact.kernels._bits.freeze).
 ``<name>_nt`` (the memory-bound kernels' out-of-place loops) writes with streaming stores, on a
 run of ``out`` that starts on a 32-byte boundary and holds whole 32-byte vectors (see
 fastact.backends._stream).
+The loops of the transcendental family's kernels begin with ``wide()``: 512-bit vectors where the
+CPU has AVX-512 (see fastact.backends._width).
 Numba inlines the kernel and vectorizes the loop; ``cache=True`` keeps the machine code on disk.
 """
 
@@ -44,6 +47,7 @@ from numba import njit
 
 from fastact import kernels as K
 from fastact.backends import _stream as S
+from fastact.backends._width import wide
 from fastact.kernels._bits import freeze, narrow, widen
 from fastact.kernels._jit import FASTMATH
 
@@ -66,13 +70,15 @@ vectorized and inlines the kernel. The math stays in fastact.kernels. ``<loop>_s
 memory-bound kernels' out-of-place loops) writes its output with streaming stores: the run of
 each block from its first 32-byte boundary through its last whole 32-byte vector through the
 serial ``<loop>_nt``, the elements around it through the plain loop (see
-fastact.backends._stream).
+fastact.backends._stream). A block of a transcendental kernel's loop runs at the serial loop's
+vector width (``wide()``: see fastact.backends._width).
 """
 
 from numba import njit, prange
 
 from fastact.backends import _cpu_loops as L
 from fastact.backends import _stream as S
+from fastact.backends._width import wide
 from fastact.kernels._jit import FASTMATH
 
 _OPTIONS = {"cache": True, "nogil": True, "parallel": True, "fastmath": FASTMATH,
@@ -125,6 +131,22 @@ def _gated_loops():
                     yield f"{loop}_f32", kern, ins, written, params, fast
 
 
+def _wide_line(loop, indent=4):
+    """``wide()`` as a statement at ``indent`` where ``loop`` asks for 512-bit vectors
+    (:func:`_wide`), else nothing."""
+    return f"{' ' * indent}wide()\n" if loop in _wide() else ""
+
+
+@cache
+def _wide():
+    """The loops that ask for 512-bit vectors: every loop of the kernels of
+    fastact.backends._width.wide_kernels, with their in-place and float32 fast forms."""
+    from fastact.backends._width import wide_kernels
+
+    return frozenset(f"{k}{suffix}" for k in wide_kernels()
+                     for suffix in ("", "_inplace", "_f32", "_inplace_f32"))
+
+
 def _gated_signature(ins, outs, params, extra=()):
     """The loop's arguments: the arrays (inputs, then outputs not among them), rows, n, a stride
     per array, ``extra`` (the parallel loops' block), the scalar parameters."""
@@ -148,7 +170,9 @@ def _gated_source(name, kern, ins, outs, params, fast=()):
     loops are functions of their own (``_<loop>_fast``, ``_each``, ``_tail``), each vectorized
     on its own."""
     arrays, sig = _gated_signature(ins, outs, params)
-    head = f"\n\n@njit(**_OPTIONS)\ndef {name}({', '.join(sig)}):\n    for r in range(rows):\n"
+    w = _wide_line(name)
+    head = (f"\n\n@njit(**_OPTIONS)\ndef {name}({', '.join(sig)}):\n" + w
+            + "    for r in range(rows):\n")
     views = "".join(f"        {a}r = {a}[r * s{a}:r * s{a} + n]\n" for a in arrays)
     call = ", ".join([f"freeze(widen({a}[i]))" if a in outs else f"widen({a}[i])" for a in ins]
                      + params)
@@ -163,26 +187,27 @@ def _gated_source(name, kern, ins, outs, params, fast=()):
     plain = ", ".join([f"widen({a}[i])" for a in ins] + params)
     extra = "".join(", " + p for p in params)
     sig_arrays, loop_over = ", ".join(arrays), f"range({arrays[0]}.size)"
-    each = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_each({sig_arrays}{extra}):\n"
-            f"    for i in {loop_over}:\n" + _store(outs, f"K.{kern}({call})", "        "))
+    each = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_each({sig_arrays}{extra}):\n" + w
+            + f"    for i in {loop_over}:\n" + _store(outs, f"K.{kern}({call})", "        "))
     chunk = ", ".join(f"{a}r[s:e]" for a in arrays)
     loop = ("        for s in range(0, n, GATED_CHUNK):\n"
             "            e = min(s + GATED_CHUNK, n)\n")
     if not set(outs) & set(ins):
         # out of place: the fast pass also tells whether the chunk had a tail element; if it
         # had, the chunk (in cache) is computed again exactly
-        fast_fn = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_fast({sig_arrays}{extra}):\n"
-                   f"    tail = False\n    for i in {loop_over}:\n"
+        fast_fn = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_fast({sig_arrays}{extra}):\n" + w
+                   + f"    tail = False\n    for i in {loop_over}:\n"
                    + _store(outs, f"K.{fast_kern}({call})", "        ")
                    + f"        tail |= K.{tail}({plain})\n    return tail\n")
         body = (loop + f"            if _{name}_fast({chunk}{extra}):\n"
                 f"                _{name}_each({chunk}{extra})\n")
         return fast_fn + each + head + views + body
     # in place: the tail check first (the chunk's inputs are about to be overwritten)
-    fast_fn = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_fast({sig_arrays}{extra}):\n"
-               f"    for i in {loop_over}:\n" + _store(outs, f"K.{fast_kern}({call})", "        "))
-    check = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_tail({', '.join(ins)}{extra}):\n"
-             f"    tail = False\n    for i in range({ins[0]}.size):\n"
+    fast_fn = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_fast({sig_arrays}{extra}):\n" + w
+               + f"    for i in {loop_over}:\n"
+               + _store(outs, f"K.{fast_kern}({call})", "        "))
+    check = (f"\n\n@njit(**_OPTIONS)\ndef _{name}_tail({', '.join(ins)}{extra}):\n" + w
+             + f"    tail = False\n    for i in range({ins[0]}.size):\n"
              f"        tail |= K.{tail}({plain})\n    return tail\n")
     body = (loop + f"            if _{name}_tail({', '.join(f'{a}r[s:e]' for a in ins)}{extra}):\n"
             f"                _{name}_each({chunk}{extra})\n"
@@ -201,6 +226,7 @@ def source() -> str:
                           for a in ins] + params)
         parts.append(
             f"\n\n@njit(**_OPTIONS)\ndef {name}({sig}):\n"
+            + _wide_line(name) +
             f"    for i in range({target}.size):\n"
             + _store([target], f"K.{kern}({call})", "        ")
         )
@@ -224,6 +250,7 @@ def _gated_par_source(name, kern, ins, outs, params, fast=()):
             f"    for t in prange(rows * nb):\n"
             f"        r = t // nb\n"
             f"        s = (t - r * nb) * block\n"
+            + _wide_line(name, 8) +
             f"        L.{name}({views}, 1, min(block, n - s), {zeros}"
             f"{''.join(', ' + p for p in params)})\n")
 
@@ -249,6 +276,7 @@ def par_source() -> str:
             f"    for b in prange((n + block - 1) // block):\n"
             f"        s = b * block\n"
             f"        e = min(s + block, n)\n"
+            + _wide_line(name, 8) +
             f"        L.{name}({call})\n"
         )
         if name in streamed:
@@ -290,7 +318,8 @@ fastact.backends._bias_steps.accumulate) a chunk of GRAD_CHUNK elements at a tim
 ``add``: False where its second input is the forward's output (``result=``), which needs no
 bias added.
 ``<loop>_inplace`` writes the first input (x, or grad_output). The loops release the GIL: the
-parallel backend runs ranges of rows on a pool of threads.
+parallel backend runs ranges of rows on a pool of threads. The transcendental family's loops
+ask for 512-bit vectors (``wide()``: see fastact.backends._width).
 """
 
 from numba import njit
@@ -298,6 +327,7 @@ from numba import njit
 from fastact import kernels as K
 from fastact.backends import _cpu_loops as L
 from fastact.backends._bias_steps import CHUNK, GRAD_CHUNK, accumulate, add_to
+from fastact.backends._width import wide
 from fastact.kernels._bits import freeze, narrow, widen
 from fastact.kernels._jit import FASTMATH
 
@@ -332,7 +362,7 @@ def _biased_loops(name, kern, params, grad):
         else:
             value = f"K.{kern}({'freeze(h)' if inplace else 'h'}{extra})"
         out.append(f"\n\n@njit(**_OPTIONS)\ndef _{name}_b{'_inplace' if inplace else ''}"
-                   f"({arrays}{extra}):\n"
+                   f"({arrays}{extra}):\n" + _wide_line(name) +
                    f"    for i in range({o}.size):\n"
                    f"        h = {h}\n"
                    f"        {o}[i] = narrow({o}, {value})\n")
@@ -387,7 +417,7 @@ def bias_source() -> str:
             head = f"def {name}_bias{suffix}({sig}):"
             if len(head) > 100:  # the scalar parameters on a line of their own
                 head = f"def {name}_bias{suffix}({sig[:-len(extra)]},\n        {extra[2:]}):"
-            parts.append(f"\n\n@njit(**_OPTIONS)\n{head}\n" + body)
+            parts.append(f"\n\n@njit(**_OPTIONS)\n{head}\n" + _wide_line(name) + body)
     parts.append(_GATED_BIAS_HEADER)
     for loop, _, ins, outs, params, _ in _gated_loops():
         if not loop.endswith(("_inplace", "_inplace_f32")):
@@ -436,7 +466,8 @@ def _gated_bias_source(loop, ins, outs, params):
         body += ("            if red:\n"
                  "                accumulate(dac, acc, ka, sn)\n"
                  "                accumulate(dbc, acc, kb, sn)\n")
-    return f"\n\n@njit(**_OPTIONS)\n{head}\n" + body + "            c += m\n"
+    return (f"\n\n@njit(**_OPTIONS)\n{head}\n" + _wide_line(loop) + body
+            + "            c += m\n")
 
 
 UFUNC_TARGET = ROOT / "fastact" / "backends" / "_ufunc_loops.py"
@@ -456,6 +487,7 @@ from numba import carray
 
 from fastact.backends import _cpu_loops as L
 from fastact.backends import _ufunc_steps as U
+from fastact.backends._width import wide
 '''
 
 
@@ -472,7 +504,8 @@ def ufunc_source() -> str:
             scalars = "".join(f", p[{i}]" for i in range(len(params)))
             parts.append(
                 f"\n\ndef {name}__{dtype}(args, dims, steps, data):\n"
-                f"    n = dims[0]\n"
+                + _wide_line(name)
+                + "    n = dims[0]\n"
                 + (f"    p = carray(data, {len(params)}, np.{dtype})\n" if params else "")
                 + f"    if {contiguous}:\n"
                 f"        L.{name}({whole}{scalars})\n"

@@ -13,7 +13,8 @@ fastact.backends._bias_steps.accumulate) a chunk of GRAD_CHUNK elements at a tim
 ``add``: False where its second input is the forward's output (``result=``), which needs no
 bias added.
 ``<loop>_inplace`` writes the first input (x, or grad_output). The loops release the GIL: the
-parallel backend runs ranges of rows on a pool of threads.
+parallel backend runs ranges of rows on a pool of threads. The transcendental family's loops
+ask for 512-bit vectors (``wide()``: see fastact.backends._width).
 """
 
 from numba import njit
@@ -21,6 +22,7 @@ from numba import njit
 from fastact import kernels as K
 from fastact.backends import _cpu_loops as L
 from fastact.backends._bias_steps import CHUNK, GRAD_CHUNK, accumulate, add_to
+from fastact.backends._width import wide
 from fastact.kernels._bits import freeze, narrow, widen
 from fastact.kernels._jit import FASTMATH
 
@@ -29,6 +31,7 @@ _OPTIONS = {"cache": True, "nogil": True, "fastmath": FASTMATH, "error_model": "
 
 @njit(**_OPTIONS)
 def _celu_b(x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.celu(h, p0))
@@ -36,6 +39,7 @@ def _celu_b(x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _celu_b_inplace(x, bs, p0):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.celu(freeze(h), p0))
@@ -43,6 +47,7 @@ def _celu_b_inplace(x, bs, p0):
 
 @njit(**_OPTIONS)
 def celu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -55,6 +60,7 @@ def celu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0):
 
 @njit(**_OPTIONS)
 def celu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -67,6 +73,7 @@ def celu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0):
 
 @njit(**_OPTIONS)
 def _celu_grad_b(g, x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.celu_grad(widen(g[i]), h, p0))
@@ -74,6 +81,7 @@ def _celu_grad_b(g, x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _celu_grad_b_inplace(g, x, bs, p0):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.celu_grad(freeze(widen(g[i])), h, p0))
@@ -81,6 +89,7 @@ def _celu_grad_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def celu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -100,6 +109,7 @@ def celu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red,
 
 @njit(**_OPTIONS)
 def celu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -119,6 +129,7 @@ def celu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, r
 
 @njit(**_OPTIONS)
 def _celu_grad_result_b(g, x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.celu_grad_result(widen(g[i]), h, p0))
@@ -126,6 +137,7 @@ def _celu_grad_result_b(g, x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _celu_grad_result_b_inplace(g, x, bs, p0):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.celu_grad_result(freeze(widen(g[i])), h, p0))
@@ -133,6 +145,7 @@ def _celu_grad_result_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def celu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -152,6 +165,7 @@ def celu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, ad
 
 @njit(**_OPTIONS)
 def celu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -171,6 +185,7 @@ def celu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn,
 
 @njit(**_OPTIONS)
 def _elu_b(x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.elu(h, p0))
@@ -178,6 +193,7 @@ def _elu_b(x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _elu_b_inplace(x, bs, p0):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.elu(freeze(h), p0))
@@ -185,6 +201,7 @@ def _elu_b_inplace(x, bs, p0):
 
 @njit(**_OPTIONS)
 def elu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -197,6 +214,7 @@ def elu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0):
 
 @njit(**_OPTIONS)
 def elu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -209,6 +227,7 @@ def elu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0):
 
 @njit(**_OPTIONS)
 def _elu_grad_b(g, x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.elu_grad(widen(g[i]), h, p0))
@@ -216,6 +235,7 @@ def _elu_grad_b(g, x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _elu_grad_b_inplace(g, x, bs, p0):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.elu_grad(freeze(widen(g[i])), h, p0))
@@ -223,6 +243,7 @@ def _elu_grad_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def elu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -242,6 +263,7 @@ def elu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, 
 
 @njit(**_OPTIONS)
 def elu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -261,6 +283,7 @@ def elu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, re
 
 @njit(**_OPTIONS)
 def _elu_grad_result_b(g, x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.elu_grad_result(widen(g[i]), h, p0))
@@ -268,6 +291,7 @@ def _elu_grad_result_b(g, x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _elu_grad_result_b_inplace(g, x, bs, p0):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.elu_grad_result(freeze(widen(g[i])), h, p0))
@@ -275,6 +299,7 @@ def _elu_grad_result_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def elu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -294,6 +319,7 @@ def elu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add
 
 @njit(**_OPTIONS)
 def elu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -313,6 +339,7 @@ def elu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, 
 
 @njit(**_OPTIONS)
 def _gelu_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.gelu(h))
@@ -320,6 +347,7 @@ def _gelu_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _gelu_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.gelu(freeze(h)))
@@ -327,6 +355,7 @@ def _gelu_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def gelu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -339,6 +368,7 @@ def gelu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def gelu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -351,6 +381,7 @@ def gelu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _gelu_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.gelu_grad(widen(g[i]), h))
@@ -358,6 +389,7 @@ def _gelu_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _gelu_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.gelu_grad(freeze(widen(g[i])), h))
@@ -365,6 +397,7 @@ def _gelu_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def gelu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -384,6 +417,7 @@ def gelu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red)
 
 @njit(**_OPTIONS)
 def gelu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -403,6 +437,7 @@ def gelu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, r
 
 @njit(**_OPTIONS)
 def _gelu_tanh_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.gelu_tanh(h))
@@ -410,6 +445,7 @@ def _gelu_tanh_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _gelu_tanh_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.gelu_tanh(freeze(h)))
@@ -417,6 +453,7 @@ def _gelu_tanh_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def gelu_tanh_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -429,6 +466,7 @@ def gelu_tanh_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def gelu_tanh_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -441,6 +479,7 @@ def gelu_tanh_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _gelu_tanh_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.gelu_tanh_grad(widen(g[i]), h))
@@ -448,6 +487,7 @@ def _gelu_tanh_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _gelu_tanh_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.gelu_tanh_grad(freeze(widen(g[i])), h))
@@ -455,6 +495,7 @@ def _gelu_tanh_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def gelu_tanh_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -474,6 +515,7 @@ def gelu_tanh_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add,
 
 @njit(**_OPTIONS)
 def gelu_tanh_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -1102,6 +1144,7 @@ def leaky_relu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, s
 
 @njit(**_OPTIONS)
 def _logsigmoid_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.logsigmoid(h))
@@ -1109,6 +1152,7 @@ def _logsigmoid_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _logsigmoid_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.logsigmoid(freeze(h)))
@@ -1116,6 +1160,7 @@ def _logsigmoid_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def logsigmoid_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -1128,6 +1173,7 @@ def logsigmoid_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def logsigmoid_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -1140,6 +1186,7 @@ def logsigmoid_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _logsigmoid_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.logsigmoid_grad(widen(g[i]), h))
@@ -1147,6 +1194,7 @@ def _logsigmoid_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _logsigmoid_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.logsigmoid_grad(freeze(widen(g[i])), h))
@@ -1154,6 +1202,7 @@ def _logsigmoid_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def logsigmoid_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -1173,6 +1222,7 @@ def logsigmoid_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add
 
 @njit(**_OPTIONS)
 def logsigmoid_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -1192,6 +1242,7 @@ def logsigmoid_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, 
 
 @njit(**_OPTIONS)
 def _mish_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.mish(h))
@@ -1199,6 +1250,7 @@ def _mish_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _mish_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.mish(freeze(h)))
@@ -1206,6 +1258,7 @@ def _mish_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def mish_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -1218,6 +1271,7 @@ def mish_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def mish_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -1230,6 +1284,7 @@ def mish_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _mish_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.mish_grad(widen(g[i]), h))
@@ -1237,6 +1292,7 @@ def _mish_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _mish_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.mish_grad(freeze(widen(g[i])), h))
@@ -1244,6 +1300,7 @@ def _mish_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def mish_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -1263,6 +1320,7 @@ def mish_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red)
 
 @njit(**_OPTIONS)
 def mish_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -1424,6 +1482,7 @@ def prelu_weight_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn
 
 @njit(**_OPTIONS)
 def _quick_gelu_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.quick_gelu(h))
@@ -1431,6 +1490,7 @@ def _quick_gelu_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _quick_gelu_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.quick_gelu(freeze(h)))
@@ -1438,6 +1498,7 @@ def _quick_gelu_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def quick_gelu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -1450,6 +1511,7 @@ def quick_gelu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def quick_gelu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -1462,6 +1524,7 @@ def quick_gelu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _quick_gelu_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.quick_gelu_grad(widen(g[i]), h))
@@ -1469,6 +1532,7 @@ def _quick_gelu_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _quick_gelu_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.quick_gelu_grad(freeze(widen(g[i])), h))
@@ -1476,6 +1540,7 @@ def _quick_gelu_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def quick_gelu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -1495,6 +1560,7 @@ def quick_gelu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add
 
 @njit(**_OPTIONS)
 def quick_gelu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -1888,6 +1954,7 @@ def rrelu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, 
 
 @njit(**_OPTIONS)
 def _selu_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.selu(h))
@@ -1895,6 +1962,7 @@ def _selu_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _selu_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.selu(freeze(h)))
@@ -1902,6 +1970,7 @@ def _selu_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def selu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -1914,6 +1983,7 @@ def selu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def selu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -1926,6 +1996,7 @@ def selu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _selu_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.selu_grad(widen(g[i]), h))
@@ -1933,6 +2004,7 @@ def _selu_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _selu_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.selu_grad(freeze(widen(g[i])), h))
@@ -1940,6 +2012,7 @@ def _selu_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def selu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -1959,6 +2032,7 @@ def selu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red)
 
 @njit(**_OPTIONS)
 def selu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -1978,6 +2052,7 @@ def selu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, r
 
 @njit(**_OPTIONS)
 def _selu_grad_result_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.selu_grad_result(widen(g[i]), h))
@@ -1985,6 +2060,7 @@ def _selu_grad_result_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _selu_grad_result_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.selu_grad_result(freeze(widen(g[i])), h))
@@ -1992,6 +2068,7 @@ def _selu_grad_result_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def selu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2011,6 +2088,7 @@ def selu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, ad
 
 @njit(**_OPTIONS)
 def selu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2030,6 +2108,7 @@ def selu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn,
 
 @njit(**_OPTIONS)
 def _sigmoid_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.sigmoid(h))
@@ -2037,6 +2116,7 @@ def _sigmoid_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _sigmoid_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.sigmoid(freeze(h)))
@@ -2044,6 +2124,7 @@ def _sigmoid_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def sigmoid_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2056,6 +2137,7 @@ def sigmoid_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def sigmoid_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2068,6 +2150,7 @@ def sigmoid_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _sigmoid_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.sigmoid_grad(widen(g[i]), h))
@@ -2075,6 +2158,7 @@ def _sigmoid_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _sigmoid_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.sigmoid_grad(freeze(widen(g[i])), h))
@@ -2082,6 +2166,7 @@ def _sigmoid_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def sigmoid_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2101,6 +2186,7 @@ def sigmoid_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, r
 
 @njit(**_OPTIONS)
 def sigmoid_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2120,6 +2206,7 @@ def sigmoid_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add
 
 @njit(**_OPTIONS)
 def _sigmoid_grad_result_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.sigmoid_grad_result(widen(g[i]), h))
@@ -2127,6 +2214,7 @@ def _sigmoid_grad_result_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _sigmoid_grad_result_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.sigmoid_grad_result(freeze(widen(g[i])), h))
@@ -2134,6 +2222,7 @@ def _sigmoid_grad_result_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def sigmoid_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2153,6 +2242,7 @@ def sigmoid_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn,
 
 @njit(**_OPTIONS)
 def sigmoid_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2172,6 +2262,7 @@ def sigmoid_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, 
 
 @njit(**_OPTIONS)
 def _silu_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.silu(h))
@@ -2179,6 +2270,7 @@ def _silu_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _silu_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.silu(freeze(h)))
@@ -2186,6 +2278,7 @@ def _silu_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def silu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2198,6 +2291,7 @@ def silu_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def silu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2210,6 +2304,7 @@ def silu_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _silu_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.silu_grad(widen(g[i]), h))
@@ -2217,6 +2312,7 @@ def _silu_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _silu_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.silu_grad(freeze(widen(g[i])), h))
@@ -2224,6 +2320,7 @@ def _silu_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def silu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2243,6 +2340,7 @@ def silu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red)
 
 @njit(**_OPTIONS)
 def silu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2262,6 +2360,7 @@ def silu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, r
 
 @njit(**_OPTIONS)
 def _softplus_b(x, bs, out, p0, p1):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.softplus(h, p0, p1))
@@ -2269,6 +2368,7 @@ def _softplus_b(x, bs, out, p0, p1):
 
 @njit(**_OPTIONS)
 def _softplus_b_inplace(x, bs, p0, p1):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.softplus(freeze(h), p0, p1))
@@ -2276,6 +2376,7 @@ def _softplus_b_inplace(x, bs, p0, p1):
 
 @njit(**_OPTIONS)
 def softplus_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0, p1):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2288,6 +2389,7 @@ def softplus_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0, p1):
 
 @njit(**_OPTIONS)
 def softplus_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0, p1):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2300,6 +2402,7 @@ def softplus_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0, p1):
 
 @njit(**_OPTIONS)
 def _softplus_grad_b(g, x, bs, out, p0, p1):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.softplus_grad(widen(g[i]), h, p0, p1))
@@ -2307,6 +2410,7 @@ def _softplus_grad_b(g, x, bs, out, p0, p1):
 
 @njit(**_OPTIONS)
 def _softplus_grad_b_inplace(g, x, bs, p0, p1):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.softplus_grad(freeze(widen(g[i])), h, p0, p1))
@@ -2314,6 +2418,7 @@ def _softplus_grad_b_inplace(g, x, bs, p0, p1):
 
 @njit(**_OPTIONS)
 def softplus_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0, p1):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2333,6 +2438,7 @@ def softplus_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, 
 
 @njit(**_OPTIONS)
 def softplus_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0, p1):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2495,6 +2601,7 @@ def softshrink_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, s
 
 @njit(**_OPTIONS)
 def _softsign_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.softsign(h))
@@ -2502,6 +2609,7 @@ def _softsign_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _softsign_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.softsign(freeze(h)))
@@ -2509,6 +2617,7 @@ def _softsign_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def softsign_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2521,6 +2630,7 @@ def softsign_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def softsign_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2533,6 +2643,7 @@ def softsign_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _softsign_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.softsign_grad(widen(g[i]), h))
@@ -2540,6 +2651,7 @@ def _softsign_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _softsign_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.softsign_grad(freeze(widen(g[i])), h))
@@ -2547,6 +2659,7 @@ def _softsign_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def softsign_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2566,6 +2679,7 @@ def softsign_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, 
 
 @njit(**_OPTIONS)
 def softsign_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2585,6 +2699,7 @@ def softsign_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, ad
 
 @njit(**_OPTIONS)
 def _softsign_grad_result_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.softsign_grad_result(widen(g[i]), h))
@@ -2592,6 +2707,7 @@ def _softsign_grad_result_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _softsign_grad_result_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.softsign_grad_result(freeze(widen(g[i])), h))
@@ -2599,6 +2715,7 @@ def _softsign_grad_result_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def softsign_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2618,6 +2735,7 @@ def softsign_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn
 
 @njit(**_OPTIONS)
 def softsign_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2907,6 +3025,7 @@ def squared_relu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn
 
 @njit(**_OPTIONS)
 def _squareplus_b(x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.squareplus(h, p0))
@@ -2914,6 +3033,7 @@ def _squareplus_b(x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _squareplus_b_inplace(x, bs, p0):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.squareplus(freeze(h), p0))
@@ -2921,6 +3041,7 @@ def _squareplus_b_inplace(x, bs, p0):
 
 @njit(**_OPTIONS)
 def squareplus_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2933,6 +3054,7 @@ def squareplus_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0):
 
 @njit(**_OPTIONS)
 def squareplus_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -2945,6 +3067,7 @@ def squareplus_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0):
 
 @njit(**_OPTIONS)
 def _squareplus_grad_b(g, x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.squareplus_grad(widen(g[i]), h, p0))
@@ -2952,6 +3075,7 @@ def _squareplus_grad_b(g, x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _squareplus_grad_b_inplace(g, x, bs, p0):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.squareplus_grad(freeze(widen(g[i])), h, p0))
@@ -2959,6 +3083,7 @@ def _squareplus_grad_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def squareplus_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2978,6 +3103,7 @@ def squareplus_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add
 
 @njit(**_OPTIONS)
 def squareplus_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -2997,6 +3123,7 @@ def squareplus_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, 
 
 @njit(**_OPTIONS)
 def _swish_b(x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.swish(h, p0))
@@ -3004,6 +3131,7 @@ def _swish_b(x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _swish_b_inplace(x, bs, p0):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.swish(freeze(h), p0))
@@ -3011,6 +3139,7 @@ def _swish_b_inplace(x, bs, p0):
 
 @njit(**_OPTIONS)
 def swish_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -3023,6 +3152,7 @@ def swish_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn, p0):
 
 @njit(**_OPTIONS)
 def swish_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -3035,6 +3165,7 @@ def swish_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn, p0):
 
 @njit(**_OPTIONS)
 def _swish_grad_b(g, x, bs, out, p0):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.swish_grad(widen(g[i]), h, p0))
@@ -3042,6 +3173,7 @@ def _swish_grad_b(g, x, bs, out, p0):
 
 @njit(**_OPTIONS)
 def _swish_grad_b_inplace(g, x, bs, p0):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.swish_grad(freeze(widen(g[i])), h, p0))
@@ -3049,6 +3181,7 @@ def _swish_grad_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def swish_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -3068,6 +3201,7 @@ def swish_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red
 
 @njit(**_OPTIONS)
 def swish_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -3087,6 +3221,7 @@ def swish_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, 
 
 @njit(**_OPTIONS)
 def _tanh_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.tanh(h))
@@ -3094,6 +3229,7 @@ def _tanh_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _tanh_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.tanh(freeze(h)))
@@ -3101,6 +3237,7 @@ def _tanh_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def tanh_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -3113,6 +3250,7 @@ def tanh_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def tanh_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -3125,6 +3263,7 @@ def tanh_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _tanh_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.tanh_grad(widen(g[i]), h))
@@ -3132,6 +3271,7 @@ def _tanh_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _tanh_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.tanh_grad(freeze(widen(g[i])), h))
@@ -3139,6 +3279,7 @@ def _tanh_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def tanh_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -3158,6 +3299,7 @@ def tanh_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red)
 
 @njit(**_OPTIONS)
 def tanh_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -3177,6 +3319,7 @@ def tanh_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, r
 
 @njit(**_OPTIONS)
 def _tanh_grad_result_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.tanh_grad_result(widen(g[i]), h))
@@ -3184,6 +3327,7 @@ def _tanh_grad_result_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _tanh_grad_result_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.tanh_grad_result(freeze(widen(g[i])), h))
@@ -3191,6 +3335,7 @@ def _tanh_grad_result_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def tanh_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -3210,6 +3355,7 @@ def tanh_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, ad
 
 @njit(**_OPTIONS)
 def tanh_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -3229,6 +3375,7 @@ def tanh_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn,
 
 @njit(**_OPTIONS)
 def _tanhshrink_b(x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.tanhshrink(h))
@@ -3236,6 +3383,7 @@ def _tanhshrink_b(x, bs, out):
 
 @njit(**_OPTIONS)
 def _tanhshrink_b_inplace(x, bs):
+    wide()
     for i in range(x.size):
         h = widen(narrow(x, widen(x[i]) + widen(bs[i])))
         x[i] = narrow(x, K.tanhshrink(freeze(h)))
@@ -3243,6 +3391,7 @@ def _tanhshrink_b_inplace(x, bs):
 
 @njit(**_OPTIONS)
 def tanhshrink_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -3255,6 +3404,7 @@ def tanhshrink_bias(x, b, out, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def tanhshrink_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         if not sn:
@@ -3267,6 +3417,7 @@ def tanhshrink_bias_inplace(x, b, h, rows, n, s, r0, d, q, sq, sn):
 
 @njit(**_OPTIONS)
 def _tanhshrink_grad_b(g, x, bs, out):
+    wide()
     for i in range(out.size):
         h = widen(narrow(out, widen(x[i]) + widen(bs[i])))
         out[i] = narrow(out, K.tanhshrink_grad(widen(g[i]), h))
@@ -3274,6 +3425,7 @@ def _tanhshrink_grad_b(g, x, bs, out):
 
 @njit(**_OPTIONS)
 def _tanhshrink_grad_b_inplace(g, x, bs):
+    wide()
     for i in range(g.size):
         h = widen(narrow(g, widen(x[i]) + widen(bs[i])))
         g[i] = narrow(g, K.tanhshrink_grad(freeze(widen(g[i])), h))
@@ -3281,6 +3433,7 @@ def _tanhshrink_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def tanhshrink_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -3300,6 +3453,7 @@ def tanhshrink_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add
 
 @njit(**_OPTIONS)
 def tanhshrink_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
+    wide()
     for r in range(rows):
         k = ((r0 + r) // d % q) * sq
         for c in range(0, n, GRAD_CHUNK):
@@ -3419,6 +3573,7 @@ def threshold_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, a
 @njit(**_OPTIONS)
 def glu_bias(a, b, out, rows, n, sa, sb, sout,
         bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3436,6 +3591,7 @@ def glu_bias(a, b, out, rows, n, sa, sb, sout,
 @njit(**_OPTIONS)
 def glu_f32_bias(a, b, out, rows, n, sa, sb, sout,
         bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3453,6 +3609,7 @@ def glu_f32_bias(a, b, out, rows, n, sa, sb, sout,
 @njit(**_OPTIONS)
 def glu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
         bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3475,6 +3632,7 @@ def glu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
 @njit(**_OPTIONS)
 def glu_grad_f32_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
         bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3497,6 +3655,7 @@ def glu_grad_f32_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
 @njit(**_OPTIONS)
 def swiglu_bias(a, b, out, rows, n, sa, sb, sout,
         bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3514,6 +3673,7 @@ def swiglu_bias(a, b, out, rows, n, sa, sb, sout,
 @njit(**_OPTIONS)
 def swiglu_f32_bias(a, b, out, rows, n, sa, sb, sout,
         bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3531,6 +3691,7 @@ def swiglu_f32_bias(a, b, out, rows, n, sa, sb, sout,
 @njit(**_OPTIONS)
 def swiglu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
         bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3553,6 +3714,7 @@ def swiglu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
 @njit(**_OPTIONS)
 def swiglu_grad_f32_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
         bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3575,6 +3737,7 @@ def swiglu_grad_f32_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
 @njit(**_OPTIONS)
 def geglu_bias(a, b, out, rows, n, sa, sb, sout,
         bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3592,6 +3755,7 @@ def geglu_bias(a, b, out, rows, n, sa, sb, sout,
 @njit(**_OPTIONS)
 def geglu_f32_bias(a, b, out, rows, n, sa, sb, sout,
         bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3609,6 +3773,7 @@ def geglu_f32_bias(a, b, out, rows, n, sa, sb, sout,
 @njit(**_OPTIONS)
 def geglu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
         bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3631,6 +3796,7 @@ def geglu_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
 @njit(**_OPTIONS)
 def geglu_grad_f32_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
         bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3653,6 +3819,7 @@ def geglu_grad_f32_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
 @njit(**_OPTIONS)
 def geglu_tanh_bias(a, b, out, rows, n, sa, sb, sout,
         bias, pa, pb, nb, d, period, sq, sn, ha, hb):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:
@@ -3670,6 +3837,7 @@ def geglu_tanh_bias(a, b, out, rows, n, sa, sb, sout,
 @njit(**_OPTIONS)
 def geglu_tanh_grad_bias(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb,
         bias, acc, pa, pb, nb, d, period, sq, sn, ha, hb, red):
+    wide()
     for r in range(rows):
         c = 0
         while c < n:

@@ -12,6 +12,8 @@ fastact.kernels._bits.freeze).
 ``<name>_nt`` (the memory-bound kernels' out-of-place loops) writes with streaming stores, on a
 run of ``out`` that starts on a 32-byte boundary and holds whole 32-byte vectors (see
 fastact.backends._stream).
+The loops of the transcendental family's kernels begin with ``wide()``: 512-bit vectors where the
+CPU has AVX-512 (see fastact.backends._width).
 Numba inlines the kernel and vectorizes the loop; ``cache=True`` keeps the machine code on disk.
 """
 
@@ -19,6 +21,7 @@ from numba import njit
 
 from fastact import kernels as K
 from fastact.backends import _stream as S
+from fastact.backends._width import wide
 from fastact.kernels._bits import freeze, narrow, widen
 from fastact.kernels._jit import FASTMATH
 
@@ -31,120 +34,140 @@ GATED_CHUNK = 4096
 
 @njit(**_OPTIONS)
 def celu(x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.celu(widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def celu_inplace(x, p0):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.celu(freeze(widen(x[i])), p0))
 
 
 @njit(**_OPTIONS)
 def celu_grad(g, x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.celu_grad(widen(g[i]), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def celu_grad_inplace(g, x, p0):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.celu_grad(freeze(widen(g[i])), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def celu_grad_result(g, x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.celu_grad_result(widen(g[i]), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def celu_grad_result_inplace(g, x, p0):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.celu_grad_result(freeze(widen(g[i])), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def elu(x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.elu(widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def elu_inplace(x, p0):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.elu(freeze(widen(x[i])), p0))
 
 
 @njit(**_OPTIONS)
 def elu_grad(g, x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.elu_grad(widen(g[i]), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def elu_grad_inplace(g, x, p0):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.elu_grad(freeze(widen(g[i])), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def elu_grad_result(g, x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.elu_grad_result(widen(g[i]), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def elu_grad_result_inplace(g, x, p0):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.elu_grad_result(freeze(widen(g[i])), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def gelu(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.gelu(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def gelu_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.gelu(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def gelu_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.gelu_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def gelu_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.gelu_grad(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def gelu_tanh(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.gelu_tanh(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def gelu_tanh_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.gelu_tanh(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def gelu_tanh_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.gelu_tanh_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def gelu_tanh_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.gelu_tanh_grad(freeze(widen(g[i])), widen(x[i])))
 
@@ -385,48 +408,56 @@ def leaky_relu_grad_result_inplace(g, x, p0):
 
 @njit(**_OPTIONS)
 def logsigmoid(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.logsigmoid(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def logsigmoid_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.logsigmoid(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def logsigmoid_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.logsigmoid_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def logsigmoid_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.logsigmoid_grad(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def mish(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.mish(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def mish_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.mish(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def mish_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.mish_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def mish_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.mish_grad(freeze(widen(g[i])), widen(x[i])))
 
@@ -487,24 +518,28 @@ def prelu_weight_grad_inplace(g, x):
 
 @njit(**_OPTIONS)
 def quick_gelu(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.quick_gelu(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def quick_gelu_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.quick_gelu(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def quick_gelu_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.quick_gelu_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def quick_gelu_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.quick_gelu_grad(freeze(widen(g[i])), widen(x[i])))
 
@@ -673,120 +708,140 @@ def rrelu_noise_inplace(g, x, p0, p1):
 
 @njit(**_OPTIONS)
 def selu(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.selu(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def selu_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.selu(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def selu_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.selu_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def selu_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.selu_grad(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def selu_grad_result(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.selu_grad_result(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def selu_grad_result_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.selu_grad_result(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def sigmoid(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.sigmoid(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def sigmoid_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.sigmoid(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def sigmoid_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.sigmoid_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def sigmoid_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.sigmoid_grad(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def sigmoid_grad_result(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.sigmoid_grad_result(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def sigmoid_grad_result_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.sigmoid_grad_result(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def silu(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.silu(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def silu_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.silu(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def silu_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.silu_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def silu_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.silu_grad(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def softplus(x, out, p0, p1):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.softplus(widen(x[i]), p0, p1))
 
 
 @njit(**_OPTIONS)
 def softplus_inplace(x, p0, p1):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.softplus(freeze(widen(x[i])), p0, p1))
 
 
 @njit(**_OPTIONS)
 def softplus_grad(g, x, out, p0, p1):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.softplus_grad(widen(g[i]), widen(x[i]), p0, p1))
 
 
 @njit(**_OPTIONS)
 def softplus_grad_inplace(g, x, p0, p1):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.softplus_grad(freeze(widen(g[i])), widen(x[i]), p0, p1))
 
@@ -847,36 +902,42 @@ def softshrink_grad_result_inplace(g, x, p0):
 
 @njit(**_OPTIONS)
 def softsign(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.softsign(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def softsign_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.softsign(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def softsign_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.softsign_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def softsign_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.softsign_grad(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def softsign_grad_result(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.softsign_grad_result(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def softsign_grad_result_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.softsign_grad_result(freeze(widen(g[i])), widen(x[i])))
 
@@ -991,108 +1052,126 @@ def squared_relu_grad_inplace(g, x):
 
 @njit(**_OPTIONS)
 def squareplus(x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.squareplus(widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def squareplus_inplace(x, p0):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.squareplus(freeze(widen(x[i])), p0))
 
 
 @njit(**_OPTIONS)
 def squareplus_grad(g, x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.squareplus_grad(widen(g[i]), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def squareplus_grad_inplace(g, x, p0):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.squareplus_grad(freeze(widen(g[i])), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def swish(x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.swish(widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def swish_inplace(x, p0):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.swish(freeze(widen(x[i])), p0))
 
 
 @njit(**_OPTIONS)
 def swish_grad(g, x, out, p0):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.swish_grad(widen(g[i]), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def swish_grad_inplace(g, x, p0):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.swish_grad(freeze(widen(g[i])), widen(x[i]), p0))
 
 
 @njit(**_OPTIONS)
 def tanh(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.tanh(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def tanh_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.tanh(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def tanh_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.tanh_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def tanh_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.tanh_grad(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def tanh_grad_result(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.tanh_grad_result(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def tanh_grad_result_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.tanh_grad_result(freeze(widen(g[i])), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def tanhshrink(x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.tanhshrink(widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def tanhshrink_inplace(x):
+    wide()
     for i in range(x.size):
         x[i] = narrow(x, K.tanhshrink(freeze(widen(x[i]))))
 
 
 @njit(**_OPTIONS)
 def tanhshrink_grad(g, x, out):
+    wide()
     for i in range(out.size):
         out[i] = narrow(out, K.tanhshrink_grad(widen(g[i]), widen(x[i])))
 
 
 @njit(**_OPTIONS)
 def tanhshrink_grad_inplace(g, x):
+    wide()
     for i in range(g.size):
         g[i] = narrow(g, K.tanhshrink_grad(freeze(widen(g[i])), widen(x[i])))
 
@@ -1135,6 +1214,7 @@ def threshold_grad_inplace(g, x, p0, p1):
 
 @njit(**_OPTIONS)
 def glu(a, b, out, rows, n, sa, sb, sout):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1145,6 +1225,7 @@ def glu(a, b, out, rows, n, sa, sb, sout):
 
 @njit(**_OPTIONS)
 def _glu_f32_fast(a, b, out):
+    wide()
     tail = False
     for i in range(a.size):
         out[i] = narrow(out, K.glu_fast(widen(a[i]), widen(b[i])))
@@ -1154,12 +1235,14 @@ def _glu_f32_fast(a, b, out):
 
 @njit(**_OPTIONS)
 def _glu_f32_each(a, b, out):
+    wide()
     for i in range(a.size):
         out[i] = narrow(out, K.glu(widen(a[i]), widen(b[i])))
 
 
 @njit(**_OPTIONS)
 def glu_f32(a, b, out, rows, n, sa, sb, sout):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1172,6 +1255,7 @@ def glu_f32(a, b, out, rows, n, sa, sb, sout):
 
 @njit(**_OPTIONS)
 def glu_inplace(a, b, rows, n, sa, sb):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1181,18 +1265,21 @@ def glu_inplace(a, b, rows, n, sa, sb):
 
 @njit(**_OPTIONS)
 def _glu_inplace_f32_fast(a, b):
+    wide()
     for i in range(a.size):
         a[i] = narrow(a, K.glu_fast(freeze(widen(a[i])), widen(b[i])))
 
 
 @njit(**_OPTIONS)
 def _glu_inplace_f32_each(a, b):
+    wide()
     for i in range(a.size):
         a[i] = narrow(a, K.glu(freeze(widen(a[i])), widen(b[i])))
 
 
 @njit(**_OPTIONS)
 def _glu_inplace_f32_tail(a, b):
+    wide()
     tail = False
     for i in range(a.size):
         tail |= K.glu_tail(widen(a[i]), widen(b[i]))
@@ -1201,6 +1288,7 @@ def _glu_inplace_f32_tail(a, b):
 
 @njit(**_OPTIONS)
 def glu_inplace_f32(a, b, rows, n, sa, sb):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1214,6 +1302,7 @@ def glu_inplace_f32(a, b, rows, n, sa, sb):
 
 @njit(**_OPTIONS)
 def glu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1228,6 +1317,7 @@ def glu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
 
 @njit(**_OPTIONS)
 def _glu_grad_f32_fast(g, a, b, da, db):
+    wide()
     tail = False
     for i in range(g.size):
         v = K.glu_grad_fast(widen(g[i]), widen(a[i]), widen(b[i]))
@@ -1239,6 +1329,7 @@ def _glu_grad_f32_fast(g, a, b, da, db):
 
 @njit(**_OPTIONS)
 def _glu_grad_f32_each(g, a, b, da, db):
+    wide()
     for i in range(g.size):
         v = K.glu_grad(widen(g[i]), widen(a[i]), widen(b[i]))
         da[i] = narrow(da, v[0])
@@ -1247,6 +1338,7 @@ def _glu_grad_f32_each(g, a, b, da, db):
 
 @njit(**_OPTIONS)
 def glu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1261,6 +1353,7 @@ def glu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
 
 @njit(**_OPTIONS)
 def glu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1273,6 +1366,7 @@ def glu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
 
 @njit(**_OPTIONS)
 def _glu_grad_inplace_f32_fast(g, a, b):
+    wide()
     for i in range(g.size):
         v = K.glu_grad_fast(widen(g[i]), freeze(widen(a[i])), freeze(widen(b[i])))
         a[i] = narrow(a, v[0])
@@ -1281,6 +1375,7 @@ def _glu_grad_inplace_f32_fast(g, a, b):
 
 @njit(**_OPTIONS)
 def _glu_grad_inplace_f32_each(g, a, b):
+    wide()
     for i in range(g.size):
         v = K.glu_grad(widen(g[i]), freeze(widen(a[i])), freeze(widen(b[i])))
         a[i] = narrow(a, v[0])
@@ -1289,6 +1384,7 @@ def _glu_grad_inplace_f32_each(g, a, b):
 
 @njit(**_OPTIONS)
 def _glu_grad_inplace_f32_tail(g, a, b):
+    wide()
     tail = False
     for i in range(g.size):
         tail |= K.glu_grad_tail(widen(g[i]), widen(a[i]), widen(b[i]))
@@ -1297,6 +1393,7 @@ def _glu_grad_inplace_f32_tail(g, a, b):
 
 @njit(**_OPTIONS)
 def glu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1311,6 +1408,7 @@ def glu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb):
 
 @njit(**_OPTIONS)
 def swiglu(a, b, out, rows, n, sa, sb, sout):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1321,6 +1419,7 @@ def swiglu(a, b, out, rows, n, sa, sb, sout):
 
 @njit(**_OPTIONS)
 def _swiglu_f32_fast(a, b, out):
+    wide()
     tail = False
     for i in range(a.size):
         out[i] = narrow(out, K.swiglu_fast(widen(a[i]), widen(b[i])))
@@ -1330,12 +1429,14 @@ def _swiglu_f32_fast(a, b, out):
 
 @njit(**_OPTIONS)
 def _swiglu_f32_each(a, b, out):
+    wide()
     for i in range(a.size):
         out[i] = narrow(out, K.swiglu(widen(a[i]), widen(b[i])))
 
 
 @njit(**_OPTIONS)
 def swiglu_f32(a, b, out, rows, n, sa, sb, sout):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1348,6 +1449,7 @@ def swiglu_f32(a, b, out, rows, n, sa, sb, sout):
 
 @njit(**_OPTIONS)
 def swiglu_inplace(a, b, rows, n, sa, sb):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1357,18 +1459,21 @@ def swiglu_inplace(a, b, rows, n, sa, sb):
 
 @njit(**_OPTIONS)
 def _swiglu_inplace_f32_fast(a, b):
+    wide()
     for i in range(a.size):
         a[i] = narrow(a, K.swiglu_fast(freeze(widen(a[i])), widen(b[i])))
 
 
 @njit(**_OPTIONS)
 def _swiglu_inplace_f32_each(a, b):
+    wide()
     for i in range(a.size):
         a[i] = narrow(a, K.swiglu(freeze(widen(a[i])), widen(b[i])))
 
 
 @njit(**_OPTIONS)
 def _swiglu_inplace_f32_tail(a, b):
+    wide()
     tail = False
     for i in range(a.size):
         tail |= K.swiglu_tail(widen(a[i]), widen(b[i]))
@@ -1377,6 +1482,7 @@ def _swiglu_inplace_f32_tail(a, b):
 
 @njit(**_OPTIONS)
 def swiglu_inplace_f32(a, b, rows, n, sa, sb):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1390,6 +1496,7 @@ def swiglu_inplace_f32(a, b, rows, n, sa, sb):
 
 @njit(**_OPTIONS)
 def swiglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1404,6 +1511,7 @@ def swiglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
 
 @njit(**_OPTIONS)
 def _swiglu_grad_f32_fast(g, a, b, da, db):
+    wide()
     tail = False
     for i in range(g.size):
         v = K.swiglu_grad_fast(widen(g[i]), widen(a[i]), widen(b[i]))
@@ -1415,6 +1523,7 @@ def _swiglu_grad_f32_fast(g, a, b, da, db):
 
 @njit(**_OPTIONS)
 def _swiglu_grad_f32_each(g, a, b, da, db):
+    wide()
     for i in range(g.size):
         v = K.swiglu_grad(widen(g[i]), widen(a[i]), widen(b[i]))
         da[i] = narrow(da, v[0])
@@ -1423,6 +1532,7 @@ def _swiglu_grad_f32_each(g, a, b, da, db):
 
 @njit(**_OPTIONS)
 def swiglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1437,6 +1547,7 @@ def swiglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
 
 @njit(**_OPTIONS)
 def swiglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1449,6 +1560,7 @@ def swiglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
 
 @njit(**_OPTIONS)
 def _swiglu_grad_inplace_f32_fast(g, a, b):
+    wide()
     for i in range(g.size):
         v = K.swiglu_grad_fast(widen(g[i]), freeze(widen(a[i])), freeze(widen(b[i])))
         a[i] = narrow(a, v[0])
@@ -1457,6 +1569,7 @@ def _swiglu_grad_inplace_f32_fast(g, a, b):
 
 @njit(**_OPTIONS)
 def _swiglu_grad_inplace_f32_each(g, a, b):
+    wide()
     for i in range(g.size):
         v = K.swiglu_grad(widen(g[i]), freeze(widen(a[i])), freeze(widen(b[i])))
         a[i] = narrow(a, v[0])
@@ -1465,6 +1578,7 @@ def _swiglu_grad_inplace_f32_each(g, a, b):
 
 @njit(**_OPTIONS)
 def _swiglu_grad_inplace_f32_tail(g, a, b):
+    wide()
     tail = False
     for i in range(g.size):
         tail |= K.swiglu_grad_tail(widen(g[i]), widen(a[i]), widen(b[i]))
@@ -1473,6 +1587,7 @@ def _swiglu_grad_inplace_f32_tail(g, a, b):
 
 @njit(**_OPTIONS)
 def swiglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1487,6 +1602,7 @@ def swiglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb):
 
 @njit(**_OPTIONS)
 def geglu(a, b, out, rows, n, sa, sb, sout):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1497,6 +1613,7 @@ def geglu(a, b, out, rows, n, sa, sb, sout):
 
 @njit(**_OPTIONS)
 def _geglu_f32_fast(a, b, out):
+    wide()
     tail = False
     for i in range(a.size):
         out[i] = narrow(out, K.geglu_fast(widen(a[i]), widen(b[i])))
@@ -1506,12 +1623,14 @@ def _geglu_f32_fast(a, b, out):
 
 @njit(**_OPTIONS)
 def _geglu_f32_each(a, b, out):
+    wide()
     for i in range(a.size):
         out[i] = narrow(out, K.geglu(widen(a[i]), widen(b[i])))
 
 
 @njit(**_OPTIONS)
 def geglu_f32(a, b, out, rows, n, sa, sb, sout):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1524,6 +1643,7 @@ def geglu_f32(a, b, out, rows, n, sa, sb, sout):
 
 @njit(**_OPTIONS)
 def geglu_inplace(a, b, rows, n, sa, sb):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1533,18 +1653,21 @@ def geglu_inplace(a, b, rows, n, sa, sb):
 
 @njit(**_OPTIONS)
 def _geglu_inplace_f32_fast(a, b):
+    wide()
     for i in range(a.size):
         a[i] = narrow(a, K.geglu_fast(freeze(widen(a[i])), widen(b[i])))
 
 
 @njit(**_OPTIONS)
 def _geglu_inplace_f32_each(a, b):
+    wide()
     for i in range(a.size):
         a[i] = narrow(a, K.geglu(freeze(widen(a[i])), widen(b[i])))
 
 
 @njit(**_OPTIONS)
 def _geglu_inplace_f32_tail(a, b):
+    wide()
     tail = False
     for i in range(a.size):
         tail |= K.geglu_tail(widen(a[i]), widen(b[i]))
@@ -1553,6 +1676,7 @@ def _geglu_inplace_f32_tail(a, b):
 
 @njit(**_OPTIONS)
 def geglu_inplace_f32(a, b, rows, n, sa, sb):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1566,6 +1690,7 @@ def geglu_inplace_f32(a, b, rows, n, sa, sb):
 
 @njit(**_OPTIONS)
 def geglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1580,6 +1705,7 @@ def geglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
 
 @njit(**_OPTIONS)
 def _geglu_grad_f32_fast(g, a, b, da, db):
+    wide()
     tail = False
     for i in range(g.size):
         v = K.geglu_grad_fast(widen(g[i]), widen(a[i]), widen(b[i]))
@@ -1591,6 +1717,7 @@ def _geglu_grad_f32_fast(g, a, b, da, db):
 
 @njit(**_OPTIONS)
 def _geglu_grad_f32_each(g, a, b, da, db):
+    wide()
     for i in range(g.size):
         v = K.geglu_grad(widen(g[i]), widen(a[i]), widen(b[i]))
         da[i] = narrow(da, v[0])
@@ -1599,6 +1726,7 @@ def _geglu_grad_f32_each(g, a, b, da, db):
 
 @njit(**_OPTIONS)
 def geglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1613,6 +1741,7 @@ def geglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
 
 @njit(**_OPTIONS)
 def geglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1625,6 +1754,7 @@ def geglu_grad_inplace(g, a, b, rows, n, sg, sa, sb):
 
 @njit(**_OPTIONS)
 def _geglu_grad_inplace_f32_fast(g, a, b):
+    wide()
     for i in range(g.size):
         v = K.geglu_grad_fast(widen(g[i]), freeze(widen(a[i])), freeze(widen(b[i])))
         a[i] = narrow(a, v[0])
@@ -1633,6 +1763,7 @@ def _geglu_grad_inplace_f32_fast(g, a, b):
 
 @njit(**_OPTIONS)
 def _geglu_grad_inplace_f32_each(g, a, b):
+    wide()
     for i in range(g.size):
         v = K.geglu_grad(widen(g[i]), freeze(widen(a[i])), freeze(widen(b[i])))
         a[i] = narrow(a, v[0])
@@ -1641,6 +1772,7 @@ def _geglu_grad_inplace_f32_each(g, a, b):
 
 @njit(**_OPTIONS)
 def _geglu_grad_inplace_f32_tail(g, a, b):
+    wide()
     tail = False
     for i in range(g.size):
         tail |= K.geglu_grad_tail(widen(g[i]), widen(a[i]), widen(b[i]))
@@ -1649,6 +1781,7 @@ def _geglu_grad_inplace_f32_tail(g, a, b):
 
 @njit(**_OPTIONS)
 def geglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1663,6 +1796,7 @@ def geglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb):
 
 @njit(**_OPTIONS)
 def geglu_tanh(a, b, out, rows, n, sa, sb, sout):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1673,6 +1807,7 @@ def geglu_tanh(a, b, out, rows, n, sa, sb, sout):
 
 @njit(**_OPTIONS)
 def geglu_tanh_inplace(a, b, rows, n, sa, sb):
+    wide()
     for r in range(rows):
         ar = a[r * sa:r * sa + n]
         br = b[r * sb:r * sb + n]
@@ -1682,6 +1817,7 @@ def geglu_tanh_inplace(a, b, rows, n, sa, sb):
 
 @njit(**_OPTIONS)
 def geglu_tanh_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]
@@ -1696,6 +1832,7 @@ def geglu_tanh_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb):
 
 @njit(**_OPTIONS)
 def geglu_tanh_grad_inplace(g, a, b, rows, n, sg, sa, sb):
+    wide()
     for r in range(rows):
         gr = g[r * sg:r * sg + n]
         ar = a[r * sa:r * sa + n]

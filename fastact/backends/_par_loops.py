@@ -7,13 +7,15 @@ vectorized and inlines the kernel. The math stays in fastact.kernels. ``<loop>_s
 memory-bound kernels' out-of-place loops) writes its output with streaming stores: the run of
 each block from its first 32-byte boundary through its last whole 32-byte vector through the
 serial ``<loop>_nt``, the elements around it through the plain loop (see
-fastact.backends._stream).
+fastact.backends._stream). A block of a transcendental kernel's loop runs at the serial loop's
+vector width (``wide()``: see fastact.backends._width).
 """
 
 from numba import njit, prange
 
 from fastact.backends import _cpu_loops as L
 from fastact.backends import _stream as S
+from fastact.backends._width import wide
 from fastact.kernels._jit import FASTMATH
 
 _OPTIONS = {"cache": True, "nogil": True, "parallel": True, "fastmath": FASTMATH,
@@ -26,6 +28,7 @@ def celu(x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.celu(x[s:e], out[s:e], p0)
 
 
@@ -35,6 +38,7 @@ def celu_inplace(x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.celu_inplace(x[s:e], p0)
 
 
@@ -44,6 +48,7 @@ def celu_grad(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.celu_grad(g[s:e], x[s:e], out[s:e], p0)
 
 
@@ -53,6 +58,7 @@ def celu_grad_inplace(g, x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.celu_grad_inplace(g[s:e], x[s:e], p0)
 
 
@@ -62,6 +68,7 @@ def celu_grad_result(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.celu_grad_result(g[s:e], x[s:e], out[s:e], p0)
 
 
@@ -71,6 +78,7 @@ def celu_grad_result_inplace(g, x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.celu_grad_result_inplace(g[s:e], x[s:e], p0)
 
 
@@ -80,6 +88,7 @@ def elu(x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.elu(x[s:e], out[s:e], p0)
 
 
@@ -89,6 +98,7 @@ def elu_inplace(x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.elu_inplace(x[s:e], p0)
 
 
@@ -98,6 +108,7 @@ def elu_grad(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.elu_grad(g[s:e], x[s:e], out[s:e], p0)
 
 
@@ -107,6 +118,7 @@ def elu_grad_inplace(g, x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.elu_grad_inplace(g[s:e], x[s:e], p0)
 
 
@@ -116,6 +128,7 @@ def elu_grad_result(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.elu_grad_result(g[s:e], x[s:e], out[s:e], p0)
 
 
@@ -125,6 +138,7 @@ def elu_grad_result_inplace(g, x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.elu_grad_result_inplace(g[s:e], x[s:e], p0)
 
 
@@ -134,6 +148,7 @@ def gelu(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.gelu(x[s:e], out[s:e])
 
 
@@ -143,6 +158,7 @@ def gelu_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.gelu_inplace(x[s:e])
 
 
@@ -152,6 +168,7 @@ def gelu_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.gelu_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -161,6 +178,7 @@ def gelu_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.gelu_grad_inplace(g[s:e], x[s:e])
 
 
@@ -170,6 +188,7 @@ def gelu_tanh(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.gelu_tanh(x[s:e], out[s:e])
 
 
@@ -179,6 +198,7 @@ def gelu_tanh_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.gelu_tanh_inplace(x[s:e])
 
 
@@ -188,6 +208,7 @@ def gelu_tanh_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.gelu_tanh_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -197,6 +218,7 @@ def gelu_tanh_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.gelu_tanh_grad_inplace(g[s:e], x[s:e])
 
 
@@ -622,6 +644,7 @@ def logsigmoid(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.logsigmoid(x[s:e], out[s:e])
 
 
@@ -631,6 +654,7 @@ def logsigmoid_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.logsigmoid_inplace(x[s:e])
 
 
@@ -640,6 +664,7 @@ def logsigmoid_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.logsigmoid_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -649,6 +674,7 @@ def logsigmoid_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.logsigmoid_grad_inplace(g[s:e], x[s:e])
 
 
@@ -658,6 +684,7 @@ def mish(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.mish(x[s:e], out[s:e])
 
 
@@ -667,6 +694,7 @@ def mish_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.mish_inplace(x[s:e])
 
 
@@ -676,6 +704,7 @@ def mish_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.mish_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -685,6 +714,7 @@ def mish_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.mish_grad_inplace(g[s:e], x[s:e])
 
 
@@ -790,6 +820,7 @@ def quick_gelu(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.quick_gelu(x[s:e], out[s:e])
 
 
@@ -799,6 +830,7 @@ def quick_gelu_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.quick_gelu_inplace(x[s:e])
 
 
@@ -808,6 +840,7 @@ def quick_gelu_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.quick_gelu_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -817,6 +850,7 @@ def quick_gelu_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.quick_gelu_grad_inplace(g[s:e], x[s:e])
 
 
@@ -1114,6 +1148,7 @@ def selu(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.selu(x[s:e], out[s:e])
 
 
@@ -1123,6 +1158,7 @@ def selu_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.selu_inplace(x[s:e])
 
 
@@ -1132,6 +1168,7 @@ def selu_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.selu_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -1141,6 +1178,7 @@ def selu_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.selu_grad_inplace(g[s:e], x[s:e])
 
 
@@ -1150,6 +1188,7 @@ def selu_grad_result(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.selu_grad_result(g[s:e], x[s:e], out[s:e])
 
 
@@ -1159,6 +1198,7 @@ def selu_grad_result_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.selu_grad_result_inplace(g[s:e], x[s:e])
 
 
@@ -1168,6 +1208,7 @@ def sigmoid(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.sigmoid(x[s:e], out[s:e])
 
 
@@ -1177,6 +1218,7 @@ def sigmoid_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.sigmoid_inplace(x[s:e])
 
 
@@ -1186,6 +1228,7 @@ def sigmoid_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.sigmoid_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -1195,6 +1238,7 @@ def sigmoid_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.sigmoid_grad_inplace(g[s:e], x[s:e])
 
 
@@ -1204,6 +1248,7 @@ def sigmoid_grad_result(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.sigmoid_grad_result(g[s:e], x[s:e], out[s:e])
 
 
@@ -1213,6 +1258,7 @@ def sigmoid_grad_result_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.sigmoid_grad_result_inplace(g[s:e], x[s:e])
 
 
@@ -1222,6 +1268,7 @@ def silu(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.silu(x[s:e], out[s:e])
 
 
@@ -1231,6 +1278,7 @@ def silu_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.silu_inplace(x[s:e])
 
 
@@ -1240,6 +1288,7 @@ def silu_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.silu_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -1249,6 +1298,7 @@ def silu_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.silu_grad_inplace(g[s:e], x[s:e])
 
 
@@ -1258,6 +1308,7 @@ def softplus(x, out, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softplus(x[s:e], out[s:e], p0, p1)
 
 
@@ -1267,6 +1318,7 @@ def softplus_inplace(x, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softplus_inplace(x[s:e], p0, p1)
 
 
@@ -1276,6 +1328,7 @@ def softplus_grad(g, x, out, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softplus_grad(g[s:e], x[s:e], out[s:e], p0, p1)
 
 
@@ -1285,6 +1338,7 @@ def softplus_grad_inplace(g, x, block, p0, p1):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softplus_grad_inplace(g[s:e], x[s:e], p0, p1)
 
 
@@ -1390,6 +1444,7 @@ def softsign(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softsign(x[s:e], out[s:e])
 
 
@@ -1399,6 +1454,7 @@ def softsign_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softsign_inplace(x[s:e])
 
 
@@ -1408,6 +1464,7 @@ def softsign_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softsign_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -1417,6 +1474,7 @@ def softsign_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softsign_grad_inplace(g[s:e], x[s:e])
 
 
@@ -1426,6 +1484,7 @@ def softsign_grad_result(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softsign_grad_result(g[s:e], x[s:e], out[s:e])
 
 
@@ -1435,6 +1494,7 @@ def softsign_grad_result_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.softsign_grad_result_inplace(g[s:e], x[s:e])
 
 
@@ -1636,6 +1696,7 @@ def squareplus(x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.squareplus(x[s:e], out[s:e], p0)
 
 
@@ -1645,6 +1706,7 @@ def squareplus_inplace(x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.squareplus_inplace(x[s:e], p0)
 
 
@@ -1654,6 +1716,7 @@ def squareplus_grad(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.squareplus_grad(g[s:e], x[s:e], out[s:e], p0)
 
 
@@ -1663,6 +1726,7 @@ def squareplus_grad_inplace(g, x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.squareplus_grad_inplace(g[s:e], x[s:e], p0)
 
 
@@ -1672,6 +1736,7 @@ def swish(x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.swish(x[s:e], out[s:e], p0)
 
 
@@ -1681,6 +1746,7 @@ def swish_inplace(x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.swish_inplace(x[s:e], p0)
 
 
@@ -1690,6 +1756,7 @@ def swish_grad(g, x, out, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.swish_grad(g[s:e], x[s:e], out[s:e], p0)
 
 
@@ -1699,6 +1766,7 @@ def swish_grad_inplace(g, x, block, p0):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.swish_grad_inplace(g[s:e], x[s:e], p0)
 
 
@@ -1708,6 +1776,7 @@ def tanh(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanh(x[s:e], out[s:e])
 
 
@@ -1717,6 +1786,7 @@ def tanh_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanh_inplace(x[s:e])
 
 
@@ -1726,6 +1796,7 @@ def tanh_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanh_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -1735,6 +1806,7 @@ def tanh_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanh_grad_inplace(g[s:e], x[s:e])
 
 
@@ -1744,6 +1816,7 @@ def tanh_grad_result(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanh_grad_result(g[s:e], x[s:e], out[s:e])
 
 
@@ -1753,6 +1826,7 @@ def tanh_grad_result_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanh_grad_result_inplace(g[s:e], x[s:e])
 
 
@@ -1762,6 +1836,7 @@ def tanhshrink(x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanhshrink(x[s:e], out[s:e])
 
 
@@ -1771,6 +1846,7 @@ def tanhshrink_inplace(x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanhshrink_inplace(x[s:e])
 
 
@@ -1780,6 +1856,7 @@ def tanhshrink_grad(g, x, out, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanhshrink_grad(g[s:e], x[s:e], out[s:e])
 
 
@@ -1789,6 +1866,7 @@ def tanhshrink_grad_inplace(g, x, block):
     for b in prange((n + block - 1) // block):
         s = b * block
         e = min(s + block, n)
+        wide()
         L.tanhshrink_grad_inplace(g[s:e], x[s:e])
 
 
@@ -1862,6 +1940,7 @@ def glu(a, b, out, rows, n, sa, sb, sout, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.glu(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -1871,6 +1950,7 @@ def glu_f32(a, b, out, rows, n, sa, sb, sout, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.glu_f32(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -1880,6 +1960,7 @@ def glu_inplace(a, b, rows, n, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.glu_inplace(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
 
 
@@ -1889,6 +1970,7 @@ def glu_inplace_f32(a, b, rows, n, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.glu_inplace_f32(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
 
 
@@ -1898,6 +1980,7 @@ def glu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.glu_grad(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
 
 
@@ -1907,6 +1990,7 @@ def glu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.glu_grad_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
 
 
@@ -1916,6 +2000,7 @@ def glu_grad_inplace(g, a, b, rows, n, sg, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.glu_grad_inplace(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -1925,6 +2010,7 @@ def glu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.glu_grad_inplace_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -1934,6 +2020,7 @@ def swiglu(a, b, out, rows, n, sa, sb, sout, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.swiglu(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -1943,6 +2030,7 @@ def swiglu_f32(a, b, out, rows, n, sa, sb, sout, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.swiglu_f32(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -1952,6 +2040,7 @@ def swiglu_inplace(a, b, rows, n, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.swiglu_inplace(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
 
 
@@ -1961,6 +2050,7 @@ def swiglu_inplace_f32(a, b, rows, n, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.swiglu_inplace_f32(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
 
 
@@ -1970,6 +2060,7 @@ def swiglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.swiglu_grad(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
 
 
@@ -1979,6 +2070,7 @@ def swiglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.swiglu_grad_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
 
 
@@ -1988,6 +2080,7 @@ def swiglu_grad_inplace(g, a, b, rows, n, sg, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.swiglu_grad_inplace(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -1997,6 +2090,7 @@ def swiglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.swiglu_grad_inplace_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -2006,6 +2100,7 @@ def geglu(a, b, out, rows, n, sa, sb, sout, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -2015,6 +2110,7 @@ def geglu_f32(a, b, out, rows, n, sa, sb, sout, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_f32(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -2024,6 +2120,7 @@ def geglu_inplace(a, b, rows, n, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_inplace(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
 
 
@@ -2033,6 +2130,7 @@ def geglu_inplace_f32(a, b, rows, n, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_inplace_f32(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
 
 
@@ -2042,6 +2140,7 @@ def geglu_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_grad(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
 
 
@@ -2051,6 +2150,7 @@ def geglu_grad_f32(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_grad_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
 
 
@@ -2060,6 +2160,7 @@ def geglu_grad_inplace(g, a, b, rows, n, sg, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_grad_inplace(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -2069,6 +2170,7 @@ def geglu_grad_inplace_f32(g, a, b, rows, n, sg, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_grad_inplace_f32(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -2078,6 +2180,7 @@ def geglu_tanh(a, b, out, rows, n, sa, sb, sout, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_tanh(a[r * sa + s:], b[r * sb + s:], out[r * sout + s:], 1, min(block, n - s), 0, 0, 0)
 
 
@@ -2087,6 +2190,7 @@ def geglu_tanh_inplace(a, b, rows, n, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_tanh_inplace(a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0)
 
 
@@ -2096,6 +2200,7 @@ def geglu_tanh_grad(g, a, b, da, db, rows, n, sg, sa, sb, sda, sdb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_tanh_grad(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], da[r * sda + s:], db[r * sdb + s:], 1, min(block, n - s), 0, 0, 0, 0, 0)
 
 
@@ -2105,6 +2210,7 @@ def geglu_tanh_grad_inplace(g, a, b, rows, n, sg, sa, sb, block):
     for t in prange(rows * nb):
         r = t // nb
         s = (t - r * nb) * block
+        wide()
         L.geglu_tanh_grad_inplace(g[r * sg + s:], a[r * sa + s:], b[r * sb + s:], 1, min(block, n - s), 0, 0, 0)
 
 

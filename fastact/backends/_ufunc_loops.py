@@ -13,9 +13,11 @@ from numba import carray
 
 from fastact.backends import _cpu_loops as L
 from fastact.backends import _ufunc_steps as U
+from fastact.backends._width import wide
 
 
 def celu__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4:
@@ -27,6 +29,7 @@ def celu__float32(args, dims, steps, data):
 
 
 def celu__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8:
@@ -38,6 +41,7 @@ def celu__float64(args, dims, steps, data):
 
 
 def celu_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
@@ -49,6 +53,7 @@ def celu_grad__float32(args, dims, steps, data):
 
 
 def celu_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
@@ -60,6 +65,7 @@ def celu_grad__float64(args, dims, steps, data):
 
 
 def celu_grad_result__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
@@ -71,6 +77,7 @@ def celu_grad_result__float32(args, dims, steps, data):
 
 
 def celu_grad_result__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
@@ -82,6 +89,7 @@ def celu_grad_result__float64(args, dims, steps, data):
 
 
 def elu__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4:
@@ -93,6 +101,7 @@ def elu__float32(args, dims, steps, data):
 
 
 def elu__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8:
@@ -104,6 +113,7 @@ def elu__float64(args, dims, steps, data):
 
 
 def elu_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
@@ -115,6 +125,7 @@ def elu_grad__float32(args, dims, steps, data):
 
 
 def elu_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
@@ -126,6 +137,7 @@ def elu_grad__float64(args, dims, steps, data):
 
 
 def elu_grad_result__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
@@ -137,6 +149,7 @@ def elu_grad_result__float32(args, dims, steps, data):
 
 
 def elu_grad_result__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
@@ -148,6 +161,7 @@ def elu_grad_result__float64(args, dims, steps, data):
 
 
 def gelu__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.gelu(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -158,6 +172,7 @@ def gelu__float32(args, dims, steps, data):
 
 
 def gelu__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.gelu(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -168,6 +183,7 @@ def gelu__float64(args, dims, steps, data):
 
 
 def gelu_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.gelu_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -178,6 +194,7 @@ def gelu_grad__float32(args, dims, steps, data):
 
 
 def gelu_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.gelu_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -188,6 +205,7 @@ def gelu_grad__float64(args, dims, steps, data):
 
 
 def gelu_tanh__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.gelu_tanh(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -198,6 +216,7 @@ def gelu_tanh__float32(args, dims, steps, data):
 
 
 def gelu_tanh__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.gelu_tanh(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -208,6 +227,7 @@ def gelu_tanh__float64(args, dims, steps, data):
 
 
 def gelu_tanh_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.gelu_tanh_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -218,6 +238,7 @@ def gelu_tanh_grad__float32(args, dims, steps, data):
 
 
 def gelu_tanh_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.gelu_tanh_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -506,6 +527,7 @@ def leaky_relu_grad_result__float64(args, dims, steps, data):
 
 
 def logsigmoid__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.logsigmoid(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -516,6 +538,7 @@ def logsigmoid__float32(args, dims, steps, data):
 
 
 def logsigmoid__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.logsigmoid(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -526,6 +549,7 @@ def logsigmoid__float64(args, dims, steps, data):
 
 
 def logsigmoid_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.logsigmoid_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -536,6 +560,7 @@ def logsigmoid_grad__float32(args, dims, steps, data):
 
 
 def logsigmoid_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.logsigmoid_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -546,6 +571,7 @@ def logsigmoid_grad__float64(args, dims, steps, data):
 
 
 def mish__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.mish(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -556,6 +582,7 @@ def mish__float32(args, dims, steps, data):
 
 
 def mish__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.mish(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -566,6 +593,7 @@ def mish__float64(args, dims, steps, data):
 
 
 def mish_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.mish_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -576,6 +604,7 @@ def mish_grad__float32(args, dims, steps, data):
 
 
 def mish_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.mish_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -650,6 +679,7 @@ def prelu_weight_grad__float64(args, dims, steps, data):
 
 
 def quick_gelu__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.quick_gelu(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -660,6 +690,7 @@ def quick_gelu__float32(args, dims, steps, data):
 
 
 def quick_gelu__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.quick_gelu(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -670,6 +701,7 @@ def quick_gelu__float64(args, dims, steps, data):
 
 
 def quick_gelu_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.quick_gelu_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -680,6 +712,7 @@ def quick_gelu_grad__float32(args, dims, steps, data):
 
 
 def quick_gelu_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.quick_gelu_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -876,6 +909,7 @@ def rrelu_noise__float64(args, dims, steps, data):
 
 
 def selu__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.selu(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -886,6 +920,7 @@ def selu__float32(args, dims, steps, data):
 
 
 def selu__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.selu(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -896,6 +931,7 @@ def selu__float64(args, dims, steps, data):
 
 
 def selu_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.selu_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -906,6 +942,7 @@ def selu_grad__float32(args, dims, steps, data):
 
 
 def selu_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.selu_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -916,6 +953,7 @@ def selu_grad__float64(args, dims, steps, data):
 
 
 def selu_grad_result__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.selu_grad_result(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -926,6 +964,7 @@ def selu_grad_result__float32(args, dims, steps, data):
 
 
 def selu_grad_result__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.selu_grad_result(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -936,6 +975,7 @@ def selu_grad_result__float64(args, dims, steps, data):
 
 
 def sigmoid__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.sigmoid(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -946,6 +986,7 @@ def sigmoid__float32(args, dims, steps, data):
 
 
 def sigmoid__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.sigmoid(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -956,6 +997,7 @@ def sigmoid__float64(args, dims, steps, data):
 
 
 def sigmoid_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.sigmoid_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -966,6 +1008,7 @@ def sigmoid_grad__float32(args, dims, steps, data):
 
 
 def sigmoid_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.sigmoid_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -976,6 +1019,7 @@ def sigmoid_grad__float64(args, dims, steps, data):
 
 
 def sigmoid_grad_result__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.sigmoid_grad_result(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -986,6 +1030,7 @@ def sigmoid_grad_result__float32(args, dims, steps, data):
 
 
 def sigmoid_grad_result__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.sigmoid_grad_result(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -996,6 +1041,7 @@ def sigmoid_grad_result__float64(args, dims, steps, data):
 
 
 def silu__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.silu(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -1006,6 +1052,7 @@ def silu__float32(args, dims, steps, data):
 
 
 def silu__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.silu(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -1016,6 +1063,7 @@ def silu__float64(args, dims, steps, data):
 
 
 def silu_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.silu_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -1026,6 +1074,7 @@ def silu_grad__float32(args, dims, steps, data):
 
 
 def silu_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.silu_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -1036,6 +1085,7 @@ def silu_grad__float64(args, dims, steps, data):
 
 
 def softplus__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 2, np.float32)
     if steps[0] == 4 and steps[1] == 4:
@@ -1047,6 +1097,7 @@ def softplus__float32(args, dims, steps, data):
 
 
 def softplus__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 2, np.float64)
     if steps[0] == 8 and steps[1] == 8:
@@ -1058,6 +1109,7 @@ def softplus__float64(args, dims, steps, data):
 
 
 def softplus_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 2, np.float32)
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
@@ -1069,6 +1121,7 @@ def softplus_grad__float32(args, dims, steps, data):
 
 
 def softplus_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 2, np.float64)
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
@@ -1146,6 +1199,7 @@ def softshrink_grad_result__float64(args, dims, steps, data):
 
 
 def softsign__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.softsign(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -1156,6 +1210,7 @@ def softsign__float32(args, dims, steps, data):
 
 
 def softsign__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.softsign(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -1166,6 +1221,7 @@ def softsign__float64(args, dims, steps, data):
 
 
 def softsign_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.softsign_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -1176,6 +1232,7 @@ def softsign_grad__float32(args, dims, steps, data):
 
 
 def softsign_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.softsign_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -1186,6 +1243,7 @@ def softsign_grad__float64(args, dims, steps, data):
 
 
 def softsign_grad_result__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.softsign_grad_result(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -1196,6 +1254,7 @@ def softsign_grad_result__float32(args, dims, steps, data):
 
 
 def softsign_grad_result__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.softsign_grad_result(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -1326,6 +1385,7 @@ def squared_relu_grad__float64(args, dims, steps, data):
 
 
 def squareplus__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4:
@@ -1337,6 +1397,7 @@ def squareplus__float32(args, dims, steps, data):
 
 
 def squareplus__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8:
@@ -1348,6 +1409,7 @@ def squareplus__float64(args, dims, steps, data):
 
 
 def squareplus_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
@@ -1359,6 +1421,7 @@ def squareplus_grad__float32(args, dims, steps, data):
 
 
 def squareplus_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
@@ -1370,6 +1433,7 @@ def squareplus_grad__float64(args, dims, steps, data):
 
 
 def swish__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4:
@@ -1381,6 +1445,7 @@ def swish__float32(args, dims, steps, data):
 
 
 def swish__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8:
@@ -1392,6 +1457,7 @@ def swish__float64(args, dims, steps, data):
 
 
 def swish_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float32)
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
@@ -1403,6 +1469,7 @@ def swish_grad__float32(args, dims, steps, data):
 
 
 def swish_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     p = carray(data, 1, np.float64)
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
@@ -1414,6 +1481,7 @@ def swish_grad__float64(args, dims, steps, data):
 
 
 def tanh__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.tanh(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -1424,6 +1492,7 @@ def tanh__float32(args, dims, steps, data):
 
 
 def tanh__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.tanh(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -1434,6 +1503,7 @@ def tanh__float64(args, dims, steps, data):
 
 
 def tanh_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.tanh_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -1444,6 +1514,7 @@ def tanh_grad__float32(args, dims, steps, data):
 
 
 def tanh_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.tanh_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -1454,6 +1525,7 @@ def tanh_grad__float64(args, dims, steps, data):
 
 
 def tanh_grad_result__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.tanh_grad_result(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -1464,6 +1536,7 @@ def tanh_grad_result__float32(args, dims, steps, data):
 
 
 def tanh_grad_result__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.tanh_grad_result(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
@@ -1474,6 +1547,7 @@ def tanh_grad_result__float64(args, dims, steps, data):
 
 
 def tanhshrink__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4:
         L.tanhshrink(carray(args[0], n, np.float32), carray(args[1], n, np.float32))
@@ -1484,6 +1558,7 @@ def tanhshrink__float32(args, dims, steps, data):
 
 
 def tanhshrink__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8:
         L.tanhshrink(carray(args[0], n, np.float64), carray(args[1], n, np.float64))
@@ -1494,6 +1569,7 @@ def tanhshrink__float64(args, dims, steps, data):
 
 
 def tanhshrink_grad__float32(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 4 and steps[1] == 4 and steps[2] == 4:
         L.tanhshrink_grad(carray(args[0], n, np.float32), carray(args[1], n, np.float32), carray(args[2], n, np.float32))
@@ -1504,6 +1580,7 @@ def tanhshrink_grad__float32(args, dims, steps, data):
 
 
 def tanhshrink_grad__float64(args, dims, steps, data):
+    wide()
     n = dims[0]
     if steps[0] == 8 and steps[1] == 8 and steps[2] == 8:
         L.tanhshrink_grad(carray(args[0], n, np.float64), carray(args[1], n, np.float64), carray(args[2], n, np.float64))
