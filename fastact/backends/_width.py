@@ -3,9 +3,9 @@
 On x86 CPUs with AVX-512, LLVM's loop vectorizer uses 256-bit vectors by default for the
 Intel cores that have them (the CPU models carry LLVM's ``prefer-256-bit`` tuning): 512-bit
 instructions once lowered those cores' clock for every program on them. The transcendental
-kernels are bound by their arithmetic (polynomials, divides, selects), and 16 float32 lanes
-instead of 8 make their loops 1.1-1.6x faster on the AVX-512 Xeon this project is measured on
-(docs/serial.md); the memory-bound piecewise-linear loops gain nothing and keep the default.
+kernels are bound by their arithmetic (polynomials, divides, selects): 16 float32 lanes instead
+of 8 make most of their loops 1.2-1.8x faster on the AVX-512 Xeon of docs/serial.md. The
+memory-bound piecewise-linear loops keep the default.
 
 :func:`wide` asks for the wider vectors in the one function being compiled, with LLVM's
 ``"prefer-vector-width"="512"`` function attribute (what clang's ``-mprefer-vector-width=512``
