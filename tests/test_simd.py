@@ -29,8 +29,9 @@ LIBM = re.compile(
 #: a masked store: AVX's vmaskmov, or an AVX-512 vmov into memory under a mask register (a masked
 #: vmov between registers is a blend, which AVX-512 code uses for every select)
 MASKED_STORE = re.compile(r"\bv(?:p?maskmov\w+)|\bvmov\w+\s+%[xyz]mm\d+, [^\n]*\)\s*\{%k[1-7]\}")
-HOST_AVX2 = bool(llvm.get_host_cpu_features().get("avx2", False))
-HOST_AVX512 = bool(llvm.get_host_cpu_features().get("avx512f", False))
+_HOST_FEATURES = llvm.get_host_cpu_features()
+HOST_AVX2 = bool(_HOST_FEATURES.get("avx2", False))
+HOST_AVX512 = bool(_HOST_FEATURES.get("avx512f", False))
 #: (loop, dtype): every loop in float32 and float64; the in-place forms (the same generated body
 #: writing its first input) in float32, the width where LLVM emitted masked stores before
 #: ``freeze``

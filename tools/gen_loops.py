@@ -132,19 +132,18 @@ def _gated_loops():
 
 
 def _wide_line(loop, indent=4):
-    """``wide()`` as a statement at ``indent`` where ``loop`` asks for 512-bit vectors
-    (:func:`_wide`), else nothing."""
-    return f"{' ' * indent}wide()\n" if loop in _wide() else ""
+    """``wide()`` as a statement at ``indent`` where ``loop`` (a kernel's loop, or its in-place
+    or float32 fast form) asks for 512-bit vectors, else nothing: the loops of the kernels of
+    fastact.backends._width.wide_kernels."""
+    kernel = loop.removesuffix("_f32").removesuffix("_inplace")
+    return f"{' ' * indent}wide()\n" if kernel in _wide_kernels() else ""
 
 
 @cache
-def _wide():
-    """The loops that ask for 512-bit vectors: every loop of the kernels of
-    fastact.backends._width.wide_kernels, with their in-place and float32 fast forms."""
+def _wide_kernels():
     from fastact.backends._width import wide_kernels
 
-    return frozenset(f"{k}{suffix}" for k in wide_kernels()
-                     for suffix in ("", "_inplace", "_f32", "_inplace_f32"))
+    return wide_kernels()
 
 
 def _gated_signature(ins, outs, params, extra=()):
