@@ -222,6 +222,18 @@ def test_grad_bias_is_accurate():
     assert gb[0] == np.float32(math.fsum(g32[:, 0].astype(np.float64)))
 
 
+
+def test_grad_bias_cancelling_across_threads():
+    """The parallel backend's ranges each sum part of the rows; where their sums cancel (the
+    last row undoes the others), adding the ranges' totals plainly loses the small result."""
+    rng = np.random.default_rng(7)
+    g = rng.standard_normal((64, 300)) * 1e3
+    g[-1] = -g[:-1].sum(0) + rng.standard_normal(300) * 1e-9
+    ref = np.array([math.fsum(col) for col in g.T])
+    for backend in ("cpu", "parallel"):
+        _, gb = fastact.relu_grad(g, np.ones_like(g), bias=np.zeros(300), backend=backend)
+        np.testing.assert_allclose(gb, ref, rtol=1e-15, atol=0)
+
 def test_dtypes():
     x = _x((10, 12))
     # a Python scalar is weak (NumPy's x + 0.5 is float32); a float64 bias promotes

@@ -312,8 +312,9 @@ geometry: ``rows`` runs of ``n`` contiguous elements, row ``r`` at ``r * s``; it
 at element ``((r0 + r) // d % q) * sq`` of the compact bias ``b`` and runs along the row
 (``sn == 1``) or is that one element (``sn == 0``: repeated into the scratch ``h``), ``r0``
 being the first row's index in the whole array. A row is taken CHUNK elements at a time. A
-gradient's loop also sums grad_input into the bias gradient's sums ``acc`` (where ``red``: see
-fastact.backends._bias_steps.accumulate) a chunk of GRAD_CHUNK elements at a time, and takes
+gradient's loop computes a chunk of GRAD_CHUNK elements of ROWS rows, then adds them into the
+bias gradient's sums ``acc`` (where ``red``: see fastact.backends._bias_steps.accumulate_rows),
+and takes
 ``add``: False where its second input is the forward's output (``result=``), which needs no
 bias added.
 ``<loop>_inplace`` writes the first input (x, or grad_output). The loops release the GIL: the
@@ -325,7 +326,14 @@ from numba import njit
 
 from fastact import kernels as K
 from fastact.backends import _cpu_loops as L
-from fastact.backends._bias_steps import CHUNK, GRAD_CHUNK, accumulate, add_to
+from fastact.backends._bias_steps import (
+    CHUNK,
+    GRAD_CHUNK,
+    ROWS,
+    accumulate,
+    accumulate_rows,
+    add_to,
+)
 from fastact.backends._width import wide
 from fastact.kernels._bits import freeze, narrow, widen
 from fastact.kernels._jit import FASTMATH
@@ -380,11 +388,13 @@ def bias_source() -> str:
            "        for c in range(0, n, CHUNK):\n"
            "            e = min(c + CHUNK, n)\n"
            "            bs = b[k + c:k + e] if sn else h[:e - c]\n")
-    grad_row = ("    for r in range(rows):\n"
-                "        k = ((r0 + r) // d % q) * sq\n"
+    grad_row = ("    for ra in range(0, rows, ROWS):\n"
+                "        rb = min(ra + ROWS, rows)\n"
                 "        for c in range(0, n, GRAD_CHUNK):\n"
                 "            e = min(c + GRAD_CHUNK, n)\n"
-                "            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]\n")
+                "            for r in range(ra, rb):\n"
+                "                k = ((r0 + r) // d % q) * sq\n"
+                "                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]\n")
     for name, params, grad in _bias_loops():
         extra = "".join(", " + p for p in params)
         parts.append(_biased_loops(name, KERNELS[name][0].py_func.__name__, params, grad))
@@ -400,19 +410,19 @@ def bias_source() -> str:
                 body = row + step
             else:
                 arrays = "g, x, b, acc, h" if inplace else "g, x, b, out, acc, h"
-                o = "gc" if inplace else "out[r * s + c:r * s + e]"
                 step = ("if not add:\n"
                         f"    L.{name}{suffix}(gc, xc{'' if inplace else ', o'}{extra})\n"
                         "else:\n"
                         "    if not sn:\n"
                         "        h[:e - c] = b[k]\n"
                         "    bs = b[k + c:k + e] if sn else h[:e - c]\n"
-                        f"    _{name}_b{suffix}(gc, xc, bs{'' if inplace else ', o'}{extra})\n"
-                        "if red:\n"
-                        "    accumulate(o, acc, k + c * sn, sn)\n")
+                        f"    _{name}_b{suffix}(gc, xc, bs{'' if inplace else ', o'}{extra})\n")
                 sig = f"{arrays}, {geometry}, add, red{extra}"
-                body = grad_row + " " * 12 + f"o = {o}\n" + "".join(
-                    " " * 12 + line + "\n" for line in step.splitlines())
+                body = (grad_row + ("" if inplace else " " * 16 + "o = out[r * s + c:r * s + e]\n")
+                        + "".join(" " * 16 + line + "\n" for line in step.splitlines())
+                        + "            if red:\n"
+                        f"                accumulate_rows({'g' if inplace else 'out'}, acc, s, "
+                        "ra, rb, c, e, r0, d, q, sq, sn)\n")
             head = f"def {name}_bias{suffix}({sig}):"
             if len(head) > 100:  # the scalar parameters on a line of their own
                 head = f"def {name}_bias{suffix}({sig[:-len(extra)]},\n        {extra[2:]}):"

@@ -8,8 +8,9 @@ geometry: ``rows`` runs of ``n`` contiguous elements, row ``r`` at ``r * s``; it
 at element ``((r0 + r) // d % q) * sq`` of the compact bias ``b`` and runs along the row
 (``sn == 1``) or is that one element (``sn == 0``: repeated into the scratch ``h``), ``r0``
 being the first row's index in the whole array. A row is taken CHUNK elements at a time. A
-gradient's loop also sums grad_input into the bias gradient's sums ``acc`` (where ``red``: see
-fastact.backends._bias_steps.accumulate) a chunk of GRAD_CHUNK elements at a time, and takes
+gradient's loop computes a chunk of GRAD_CHUNK elements of ROWS rows, then adds them into the
+bias gradient's sums ``acc`` (where ``red``: see fastact.backends._bias_steps.accumulate_rows),
+and takes
 ``add``: False where its second input is the forward's output (``result=``), which needs no
 bias added.
 ``<loop>_inplace`` writes the first input (x, or grad_output). The loops release the GIL: the
@@ -21,7 +22,14 @@ from numba import njit
 
 from fastact import kernels as K
 from fastact.backends import _cpu_loops as L
-from fastact.backends._bias_steps import CHUNK, GRAD_CHUNK, accumulate, add_to
+from fastact.backends._bias_steps import (
+    CHUNK,
+    GRAD_CHUNK,
+    ROWS,
+    accumulate,
+    accumulate_rows,
+    add_to,
+)
 from fastact.backends._width import wide
 from fastact.kernels._bits import freeze, narrow, widen
 from fastact.kernels._jit import FASTMATH
@@ -90,41 +98,44 @@ def _celu_grad_b_inplace(g, x, bs, p0):
 @njit(**_OPTIONS)
 def celu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.celu_grad(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _celu_grad_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.celu_grad(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _celu_grad_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def celu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.celu_grad_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _celu_grad_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.celu_grad_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _celu_grad_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -146,41 +157,44 @@ def _celu_grad_result_b_inplace(g, x, bs, p0):
 @njit(**_OPTIONS)
 def celu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.celu_grad_result(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _celu_grad_result_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.celu_grad_result(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _celu_grad_result_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def celu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.celu_grad_result_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _celu_grad_result_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.celu_grad_result_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _celu_grad_result_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -244,41 +258,44 @@ def _elu_grad_b_inplace(g, x, bs, p0):
 @njit(**_OPTIONS)
 def elu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.elu_grad(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _elu_grad_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.elu_grad(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _elu_grad_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def elu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.elu_grad_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _elu_grad_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.elu_grad_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _elu_grad_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -300,41 +317,44 @@ def _elu_grad_result_b_inplace(g, x, bs, p0):
 @njit(**_OPTIONS)
 def elu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.elu_grad_result(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _elu_grad_result_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.elu_grad_result(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _elu_grad_result_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def elu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.elu_grad_result_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _elu_grad_result_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.elu_grad_result_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _elu_grad_result_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -398,41 +418,44 @@ def _gelu_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def gelu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.gelu_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _gelu_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.gelu_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _gelu_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def gelu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.gelu_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _gelu_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.gelu_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _gelu_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -496,41 +519,44 @@ def _gelu_tanh_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def gelu_tanh_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.gelu_tanh_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _gelu_tanh_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.gelu_tanh_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _gelu_tanh_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def gelu_tanh_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.gelu_tanh_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _gelu_tanh_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.gelu_tanh_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _gelu_tanh_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -587,40 +613,43 @@ def _hardshrink_grad_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def hardshrink_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.hardshrink_grad(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardshrink_grad_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.hardshrink_grad(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardshrink_grad_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def hardshrink_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.hardshrink_grad_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardshrink_grad_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.hardshrink_grad_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardshrink_grad_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -639,41 +668,44 @@ def _hardshrink_grad_result_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def hardshrink_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.hardshrink_grad_result(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardshrink_grad_result_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.hardshrink_grad_result(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardshrink_grad_result_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def hardshrink_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red,
         p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.hardshrink_grad_result_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardshrink_grad_result_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.hardshrink_grad_result_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardshrink_grad_result_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -730,40 +762,43 @@ def _hardsigmoid_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def hardsigmoid_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.hardsigmoid_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardsigmoid_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.hardsigmoid_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardsigmoid_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def hardsigmoid_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.hardsigmoid_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardsigmoid_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.hardsigmoid_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardsigmoid_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -820,40 +855,43 @@ def _hardswish_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def hardswish_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.hardswish_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardswish_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.hardswish_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardswish_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def hardswish_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.hardswish_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardswish_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.hardswish_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardswish_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -910,40 +948,43 @@ def _hardtanh_grad_b_inplace(g, x, bs, p0, p1):
 
 @njit(**_OPTIONS)
 def hardtanh_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0, p1):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.hardtanh_grad(gc, xc, o, p0, p1)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardtanh_grad_b(gc, xc, bs, o, p0, p1)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.hardtanh_grad(gc, xc, o, p0, p1)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardtanh_grad_b(gc, xc, bs, o, p0, p1)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def hardtanh_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0, p1):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.hardtanh_grad_inplace(gc, xc, p0, p1)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardtanh_grad_b_inplace(gc, xc, bs, p0, p1)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.hardtanh_grad_inplace(gc, xc, p0, p1)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardtanh_grad_b_inplace(gc, xc, bs, p0, p1)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -962,41 +1003,44 @@ def _hardtanh_grad_result_b_inplace(g, x, bs, p0, p1):
 
 @njit(**_OPTIONS)
 def hardtanh_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0, p1):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.hardtanh_grad_result(gc, xc, o, p0, p1)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardtanh_grad_result_b(gc, xc, bs, o, p0, p1)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.hardtanh_grad_result(gc, xc, o, p0, p1)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardtanh_grad_result_b(gc, xc, bs, o, p0, p1)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def hardtanh_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red,
         p0, p1):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.hardtanh_grad_result_inplace(gc, xc, p0, p1)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _hardtanh_grad_result_b_inplace(gc, xc, bs, p0, p1)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.hardtanh_grad_result_inplace(gc, xc, p0, p1)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _hardtanh_grad_result_b_inplace(gc, xc, bs, p0, p1)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1053,40 +1097,43 @@ def _leaky_relu_grad_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def leaky_relu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.leaky_relu_grad(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _leaky_relu_grad_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.leaky_relu_grad(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _leaky_relu_grad_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def leaky_relu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.leaky_relu_grad_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _leaky_relu_grad_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.leaky_relu_grad_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _leaky_relu_grad_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1105,41 +1152,44 @@ def _leaky_relu_grad_result_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def leaky_relu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.leaky_relu_grad_result(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _leaky_relu_grad_result_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.leaky_relu_grad_result(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _leaky_relu_grad_result_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def leaky_relu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red,
         p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.leaky_relu_grad_result_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _leaky_relu_grad_result_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.leaky_relu_grad_result_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _leaky_relu_grad_result_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1203,41 +1253,44 @@ def _logsigmoid_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def logsigmoid_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.logsigmoid_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _logsigmoid_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.logsigmoid_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _logsigmoid_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def logsigmoid_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.logsigmoid_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _logsigmoid_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.logsigmoid_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _logsigmoid_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1301,41 +1354,44 @@ def _mish_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def mish_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.mish_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _mish_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.mish_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _mish_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def mish_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.mish_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _mish_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.mish_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _mish_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1392,40 +1448,43 @@ def _prelu_grad_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def prelu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.prelu_grad(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _prelu_grad_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.prelu_grad(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _prelu_grad_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def prelu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.prelu_grad_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _prelu_grad_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.prelu_grad_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _prelu_grad_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1444,40 +1503,43 @@ def _prelu_weight_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def prelu_weight_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.prelu_weight_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _prelu_weight_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.prelu_weight_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _prelu_weight_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def prelu_weight_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.prelu_weight_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _prelu_weight_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.prelu_weight_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _prelu_weight_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1541,41 +1603,44 @@ def _quick_gelu_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def quick_gelu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.quick_gelu_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _quick_gelu_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.quick_gelu_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _quick_gelu_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def quick_gelu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.quick_gelu_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _quick_gelu_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.quick_gelu_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _quick_gelu_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1670,40 +1735,43 @@ def _relu6_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def relu6_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.relu6_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _relu6_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.relu6_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _relu6_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def relu6_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.relu6_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _relu6_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.relu6_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _relu6_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1722,40 +1790,43 @@ def _relu6_grad_result_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def relu6_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.relu6_grad_result(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _relu6_grad_result_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.relu6_grad_result(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _relu6_grad_result_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def relu6_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.relu6_grad_result_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _relu6_grad_result_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.relu6_grad_result_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _relu6_grad_result_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1774,40 +1845,43 @@ def _relu_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def relu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.relu_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _relu_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.relu_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _relu_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def relu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.relu_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _relu_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.relu_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _relu_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1826,40 +1900,43 @@ def _relu_grad_result_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def relu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.relu_grad_result(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _relu_grad_result_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.relu_grad_result(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _relu_grad_result_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def relu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.relu_grad_result_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _relu_grad_result_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.relu_grad_result_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _relu_grad_result_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -1916,40 +1993,43 @@ def _rrelu_grad_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def rrelu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.rrelu_grad(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _rrelu_grad_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.rrelu_grad(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _rrelu_grad_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def rrelu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.rrelu_grad_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _rrelu_grad_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.rrelu_grad_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _rrelu_grad_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2013,41 +2093,44 @@ def _selu_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def selu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.selu_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _selu_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.selu_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _selu_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def selu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.selu_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _selu_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.selu_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _selu_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2069,41 +2152,44 @@ def _selu_grad_result_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def selu_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.selu_grad_result(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _selu_grad_result_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.selu_grad_result(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _selu_grad_result_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def selu_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.selu_grad_result_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _selu_grad_result_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.selu_grad_result_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _selu_grad_result_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2167,41 +2253,44 @@ def _sigmoid_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def sigmoid_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.sigmoid_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _sigmoid_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.sigmoid_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _sigmoid_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def sigmoid_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.sigmoid_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _sigmoid_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.sigmoid_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _sigmoid_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2223,41 +2312,44 @@ def _sigmoid_grad_result_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def sigmoid_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.sigmoid_grad_result(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _sigmoid_grad_result_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.sigmoid_grad_result(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _sigmoid_grad_result_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def sigmoid_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.sigmoid_grad_result_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _sigmoid_grad_result_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.sigmoid_grad_result_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _sigmoid_grad_result_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2321,41 +2413,44 @@ def _silu_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def silu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.silu_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _silu_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.silu_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _silu_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def silu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.silu_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _silu_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.silu_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _silu_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2419,41 +2514,44 @@ def _softplus_grad_b_inplace(g, x, bs, p0, p1):
 @njit(**_OPTIONS)
 def softplus_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0, p1):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.softplus_grad(gc, xc, o, p0, p1)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softplus_grad_b(gc, xc, bs, o, p0, p1)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.softplus_grad(gc, xc, o, p0, p1)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softplus_grad_b(gc, xc, bs, o, p0, p1)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def softplus_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0, p1):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.softplus_grad_inplace(gc, xc, p0, p1)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softplus_grad_b_inplace(gc, xc, bs, p0, p1)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.softplus_grad_inplace(gc, xc, p0, p1)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softplus_grad_b_inplace(gc, xc, bs, p0, p1)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2510,40 +2608,43 @@ def _softshrink_grad_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def softshrink_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.softshrink_grad(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softshrink_grad_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.softshrink_grad(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softshrink_grad_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def softshrink_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.softshrink_grad_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softshrink_grad_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.softshrink_grad_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softshrink_grad_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2562,41 +2663,44 @@ def _softshrink_grad_result_b_inplace(g, x, bs, p0):
 
 @njit(**_OPTIONS)
 def softshrink_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.softshrink_grad_result(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softshrink_grad_result_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.softshrink_grad_result(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softshrink_grad_result_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def softshrink_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red,
         p0):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.softshrink_grad_result_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softshrink_grad_result_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.softshrink_grad_result_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softshrink_grad_result_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2660,41 +2764,44 @@ def _softsign_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def softsign_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.softsign_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softsign_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.softsign_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softsign_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def softsign_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.softsign_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softsign_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.softsign_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softsign_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2716,41 +2823,44 @@ def _softsign_grad_result_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def softsign_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.softsign_grad_result(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softsign_grad_result_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.softsign_grad_result(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softsign_grad_result_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def softsign_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.softsign_grad_result_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _softsign_grad_result_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.softsign_grad_result_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _softsign_grad_result_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2807,40 +2917,43 @@ def _sparse_plus_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def sparse_plus_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.sparse_plus_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _sparse_plus_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.sparse_plus_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _sparse_plus_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def sparse_plus_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.sparse_plus_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _sparse_plus_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.sparse_plus_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _sparse_plus_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2897,40 +3010,43 @@ def _sparse_sigmoid_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def sparse_sigmoid_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.sparse_sigmoid_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _sparse_sigmoid_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.sparse_sigmoid_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _sparse_sigmoid_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def sparse_sigmoid_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.sparse_sigmoid_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _sparse_sigmoid_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.sparse_sigmoid_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _sparse_sigmoid_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -2987,40 +3103,43 @@ def _squared_relu_grad_b_inplace(g, x, bs):
 
 @njit(**_OPTIONS)
 def squared_relu_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.squared_relu_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _squared_relu_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.squared_relu_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _squared_relu_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def squared_relu_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.squared_relu_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _squared_relu_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.squared_relu_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _squared_relu_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -3084,41 +3203,44 @@ def _squareplus_grad_b_inplace(g, x, bs, p0):
 @njit(**_OPTIONS)
 def squareplus_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.squareplus_grad(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _squareplus_grad_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.squareplus_grad(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _squareplus_grad_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def squareplus_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.squareplus_grad_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _squareplus_grad_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.squareplus_grad_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _squareplus_grad_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -3182,41 +3304,44 @@ def _swish_grad_b_inplace(g, x, bs, p0):
 @njit(**_OPTIONS)
 def swish_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.swish_grad(gc, xc, o, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _swish_grad_b(gc, xc, bs, o, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.swish_grad(gc, xc, o, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _swish_grad_b(gc, xc, bs, o, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def swish_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.swish_grad_inplace(gc, xc, p0)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _swish_grad_b_inplace(gc, xc, bs, p0)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.swish_grad_inplace(gc, xc, p0)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _swish_grad_b_inplace(gc, xc, bs, p0)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -3280,41 +3405,44 @@ def _tanh_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def tanh_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.tanh_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _tanh_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.tanh_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _tanh_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def tanh_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.tanh_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _tanh_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.tanh_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _tanh_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -3336,41 +3464,44 @@ def _tanh_grad_result_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def tanh_grad_result_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.tanh_grad_result(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _tanh_grad_result_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.tanh_grad_result(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _tanh_grad_result_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def tanh_grad_result_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.tanh_grad_result_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _tanh_grad_result_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.tanh_grad_result_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _tanh_grad_result_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -3434,41 +3565,44 @@ def _tanhshrink_grad_b_inplace(g, x, bs):
 @njit(**_OPTIONS)
 def tanhshrink_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.tanhshrink_grad(gc, xc, o)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _tanhshrink_grad_b(gc, xc, bs, o)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.tanhshrink_grad(gc, xc, o)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _tanhshrink_grad_b(gc, xc, bs, o)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def tanhshrink_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red):
     wide()
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.tanhshrink_grad_inplace(gc, xc)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _tanhshrink_grad_b_inplace(gc, xc, bs)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.tanhshrink_grad_inplace(gc, xc)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _tanhshrink_grad_b_inplace(gc, xc, bs)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
@@ -3525,40 +3659,43 @@ def _threshold_grad_b_inplace(g, x, bs, p0, p1):
 
 @njit(**_OPTIONS)
 def threshold_grad_bias(g, x, b, out, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0, p1):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = out[r * s + c:r * s + e]
-            if not add:
-                L.threshold_grad(gc, xc, o, p0, p1)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _threshold_grad_b(gc, xc, bs, o, p0, p1)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                o = out[r * s + c:r * s + e]
+                if not add:
+                    L.threshold_grad(gc, xc, o, p0, p1)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _threshold_grad_b(gc, xc, bs, o, p0, p1)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(out, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 @njit(**_OPTIONS)
 def threshold_grad_bias_inplace(g, x, b, acc, h, rows, n, s, r0, d, q, sq, sn, add, red, p0, p1):
-    for r in range(rows):
-        k = ((r0 + r) // d % q) * sq
+    for ra in range(0, rows, ROWS):
+        rb = min(ra + ROWS, rows)
         for c in range(0, n, GRAD_CHUNK):
             e = min(c + GRAD_CHUNK, n)
-            gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
-            o = gc
-            if not add:
-                L.threshold_grad_inplace(gc, xc, p0, p1)
-            else:
-                if not sn:
-                    h[:e - c] = b[k]
-                bs = b[k + c:k + e] if sn else h[:e - c]
-                _threshold_grad_b_inplace(gc, xc, bs, p0, p1)
+            for r in range(ra, rb):
+                k = ((r0 + r) // d % q) * sq
+                gc, xc = g[r * s + c:r * s + e], x[r * s + c:r * s + e]
+                if not add:
+                    L.threshold_grad_inplace(gc, xc, p0, p1)
+                else:
+                    if not sn:
+                        h[:e - c] = b[k]
+                    bs = b[k + c:k + e] if sn else h[:e - c]
+                    _threshold_grad_b_inplace(gc, xc, bs, p0, p1)
             if red:
-                accumulate(o, acc, k + c * sn, sn)
+                accumulate_rows(g, acc, s, ra, rb, c, e, r0, d, q, sq, sn)
 
 
 # -- gated: f(x + bias) on the two halves of x ---------------------------------------------------

@@ -32,6 +32,10 @@ CHUNK = 2048
 #: chunks of 4096, 1.30x with 2048 (tiles of 4 rows), 1.60x with 1024 (tiles of 8 rows)
 GRAD_CHUNK = 4096
 
+#: rows of a gradient's chunk computed before their sums are added into the bias sums together:
+#: the float64 sums are then read and written once for every ROWS rows, not once a row
+ROWS = 4
+
 #: elements of a row-sum block whose additions may be reordered (vectorized partial sums); the
 #: blocks' sums are then added with compensation
 BLOCK = 256
@@ -81,3 +85,32 @@ def accumulate(o, acc, k, sn):
         t, e = two_sum(acc[0, k], bs)
         acc[0, k] = t
         acc[1, k] += e
+
+
+@njit(**_OPTIONS)
+def accumulate_rows(o, acc, s, ra, rb, c, e, r0, d, q, sq, sn):
+    """:func:`accumulate` the chunks ``c:e`` of rows ``ra:rb`` of ``o`` (row ``r`` at ``r * s``;
+    its bias at ``((r0 + r) // d % q) * sq``, as a bias loop's geometry). Four rows that share
+    their run of bias elements (``sn == 1``, float32 or bfloat16) are first added to one another
+    in float64, ``(o0 + o1) + (o2 + o3)``, and that into the sums, which are then read and
+    written once for the four rows (two roundings more per four terms: the bound of
+    :func:`accumulate` holds)."""
+    r = ra
+    while r < rb:
+        k = ((r0 + r) // d % q) * sq
+        if (sn and o.itemsize != 8 and r + 4 <= rb
+                and (q == 1 or (r0 + r) // d == (r0 + r + 3) // d)):
+            _add_rows4(o[r * s + c:r * s + e], o[(r + 1) * s + c:(r + 1) * s + e],
+                       o[(r + 2) * s + c:(r + 2) * s + e], o[(r + 3) * s + c:(r + 3) * s + e],
+                       acc[0, k + c:k + e])
+            r += 4
+        else:
+            accumulate(o[r * s + c:r * s + e], acc, k + c * sn, sn)
+            r += 1
+
+
+@njit(**_OPTIONS)
+def _add_rows4(o0, o1, o2, o3, t):
+    for i in range(t.size):
+        t[i] += ((np.float64(widen(o0[i])) + np.float64(widen(o1[i])))
+                 + (np.float64(widen(o2[i])) + np.float64(widen(o3[i]))))

@@ -257,7 +257,21 @@ def run_items(run, rows, n, itemsize, sums=None):
     for _ in _pool(n_threads).map(lambda i: run(groups[i], None if acc is None else acc[i]),
                                   range(ranges)):
         pass
-    return None if acc is None else np.sum([cpu.bias_total(a) for a in acc], axis=0)
+    return None if acc is None else cpu.bias_total(_merged(acc))
+
+
+def _merged(acc):
+    """The accumulators ``acc`` of the ranges (ranges, sums and compensations, bias elements)
+    added into one, with compensation (TwoSum): the per-range sums of a float64 gradient may
+    cancel, and their total keeps the ranges' accuracy."""
+    s, c = acc[0, 0].copy(), acc[0, 1].copy()
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, set aside by bias_total
+        for a in acc[1:]:
+            t = s + a[0]
+            v = t - s
+            c += ((s - (t - v)) + (a[0] - v)) + a[1]
+            s = t
+    return np.stack([s, c])
 
 
 def run_bias(loop, arrays, geometry, scalars, grad=None):
