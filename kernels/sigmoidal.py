@@ -250,9 +250,10 @@ def softplus_grad(g, x, beta, threshold):
 # -- tanhshrink: x - tanh(x) without its cancellation near 0 -------------------------------------
 
 #: below these |x|, tanhshrink is x**3 P(x**2) (P: TANHSHRINK_P64 / TANHSHRINK_P32); above,
-#: (|x| - 1) + 2e / (1 + e) with e = exp(-2|x|), whose terms cancel by at most a few bits there
+#: (|x| - 1) + 2e / (1 + e) with e = exp(-2|x|): float64's terms cancel by at most a few bits
+#: there, float32's not at all (from 1 on, both terms are positive)
 TANHSHRINK_SERIES64 = 0.75
-TANHSHRINK_SERIES32 = 0.25
+TANHSHRINK_SERIES32 = 1.0
 #: P(u) = (x - tanh x) / x**3, u = x**2, on [0, 0.75**2] (tools/fit_tanhshrink.py: relative
 #: error 0.5 * 2**-53)
 TANHSHRINK_P64 = (0.3333333333333333, -0.1333333333333251, 0.05396825396749151,
@@ -260,11 +261,13 @@ TANHSHRINK_P64 = (0.3333333333333333, -0.1333333333333251, 0.05396825396749151,
                   0.0014557798102785768, -0.0005897389749841442, 0.0002380725242379809,
                   -9.420911297802095e-05, 3.445079361558487e-05, -1.0019134045956342e-05,
                   1.6324995433032172e-06)
-#: P on [0, 0.25**2], for the float32 kernel evaluated in float64 (relative error 2e-11)
-TANHSHRINK_P32 = (0.33333333332701104, -0.13333332828408523, 0.053967606892478356,
-                  -0.021840359163279713, 0.0083239871496038)
+#: P on [0, 1] in float32 coefficients, for the float32 kernel's own arithmetic (relative error
+#: 0.5 * 2**-24: the first coefficient's rounding)
+TANHSHRINK_P32 = (0.3333333432674408, -0.13333351910114288, 0.0539676770567894,
+                  -0.021849140524864197, 0.0087443757802248, -0.0032662670128047466,
+                  0.0009623458608984947, -0.00015297302161343396)
 (_T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7, _T8, _T9, _T10, _T11, _T12) = TANHSHRINK_P64
-_U0, _U1, _U2, _U3, _U4 = TANHSHRINK_P32
+_U0, _U1, _U2, _U3, _U4, _U5, _U6, _U7 = (np.float32(c) for c in TANHSHRINK_P32)
 
 
 @kernel
@@ -276,13 +279,14 @@ def _tanhshrink_far(x, e):
 
 
 def _tanhshrink32(x):
-    # in float64 (the series, or the far form with exp_lean's float32-grade exponential), rounded
-    # once
-    d = np.float64(x)
-    u = d * d
-    near = d * u * (_U0 + u * (_U1 + u * (_U2 + u * (_U3 + u * _U4))))
-    far = _tanhshrink_far(d, exp_lean(-2.0 * abs(d)))
-    return np.float32(near if abs(d) < TANHSHRINK_SERIES32 else far)
+    # in float32: below 1 the series x (u P(u)), P by Horner's scheme (each step one FMA: fewer
+    # roundings than Estrin's); from 1 on the far form, whose two terms are positive
+    T = type(x)
+    u = x * x
+    p = _U0 + u * (_U1 + u * (_U2 + u * (_U3 + u * (_U4 + u * (_U5 + u * (_U6 + u * _U7))))))
+    near = x * (u * p)
+    far = _tanhshrink_far(x, exp_neg(T(-2) * abs(x)))
+    return near if abs(x) < T(TANHSHRINK_SERIES32) else far
 
 
 @kernel.by_dtype(float32=_tanhshrink32)

@@ -10,11 +10,12 @@ as ``x**3 P(x**2)`` with
 
 analytic on [0, c**2] with its nearest singularity at u = -(pi/2)**2 (tanh's poles), so a
 polynomial of modest degree in u fits it to the working precision: degree 12 on [0, 0.75**2] for
-float64, degree 4 on [0, 0.25**2] for float32 (evaluated in float64, rounded once). Beyond c the
-kernel uses ``(|x| - 1) + 2e / (1 + e)``, e = exp(-2|x|), which no longer cancels much.
+float64, degree 7 on [0, 1] for float32 (the float32 kernel's own arithmetic). Beyond c the
+kernel uses ``(|x| - 1) + 2e / (1 + e)``, e = exp(-2|x|), which no longer cancels much in
+float64 and not at all from 1 on (both terms positive), where float32's starts.
 The coefficients are a least-squares fit of the relative error at Chebyshev nodes (mpmath, 60
-digits), rounded to float64 one at a time with the later ones refitted to the rounded earlier
-ones. The printed errors are measured against mpmath on a dense grid.
+digits), rounded to the kernel's float type one at a time with the later ones refitted to the
+rounded earlier ones. The printed errors are measured against mpmath on a dense grid.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import numpy as np
 
 mp.mp.dps = 60
 
-#: (name, degree, cut-off c): P on [0, c**2]
-FITS = (("TANHSHRINK_P64", 12, 0.75), ("TANHSHRINK_P32", 4, 0.25))
+#: (name, degree, cut-off c, the coefficients' float type): P on [0, c**2]
+FITS = (("TANHSHRINK_P64", 12, 0.75, np.float64), ("TANHSHRINK_P32", 7, 1.0, np.float32))
 
 
 def P(u):
@@ -36,7 +37,7 @@ def P(u):
     return (x - mp.tanh(x)) / x**3
 
 
-def fit(degree, c, nodes=400):
+def fit(degree, c, ftype, nodes=400):
     top = mp.mpf(c) ** 2
     us = [top * (1 - mp.cos(mp.pi * (k + mp.mpf(0.5)) / nodes)) / 2 for k in range(nodes)]
     target = [P(u) for u in us]
@@ -47,7 +48,7 @@ def fit(degree, c, nodes=400):
         basis = mp.matrix([[u**i / y for i in range(j, degree + 1)]
                            for u, y in zip(us, target, strict=True)])
         sol = mp.lu_solve(basis.T * basis, basis.T * mp.matrix(res))
-        coef.append(float(sol[0]))
+        coef.append(float(ftype(float(sol[0]))))
     return coef
 
 
@@ -60,13 +61,15 @@ def max_error(coef, c, n=4001):
 
 
 def main():
-    for name, degree, c in FITS:
-        coef = fit(degree, c)
+    for name, degree, c, ftype in FITS:
+        coef = fit(degree, c, ftype)
         print(f"{name} = (")
         for cf in coef:
             print(f"    {cf!r},")
         print(")")
-        print(f"# on [0, {c}**2]: max relative error {max_error(coef, c) / 2**-53:.3f} * 2**-53")
+        unit = 2.0 ** -(np.finfo(ftype).nmant + 1)
+        print(f"# on [0, {c}**2]: max relative error {max_error(coef, c) / unit:.3f} * "
+              f"2**{int(np.log2(unit))}")
 
 
 if __name__ == "__main__":
