@@ -32,8 +32,9 @@ CHUNK = 2048
 #: chunks of 4096, 1.30x with 2048 (tiles of 4 rows), 1.60x with 1024 (tiles of 8 rows)
 GRAD_CHUNK = 4096
 
-#: rows of a gradient's chunk computed before their sums are added into the bias sums together:
-#: the float64 sums are then read and written once for every ROWS rows, not once a row
+#: rows of a gradient's chunk computed before their sums are added into the bias sums together
+#: (:func:`accumulate_rows`, four at a time): the float64 sums are then read and written once for
+#: every four rows, not once a row
 ROWS = 4
 
 #: elements of a row-sum block whose additions may be reordered (vectorized partial sums); the

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import hardware
 from .._dtypes import words
+from ..kernels._math import two_sum
 from . import cpu
 
 #: whether the gated kernels' float32 fast-form loops (``<loop>_f32``) exist here
@@ -264,13 +265,11 @@ def _merged(acc):
     """The accumulators ``acc`` of the ranges (ranges, sums and compensations, bias elements)
     added into one, with compensation (TwoSum): the per-range sums of a float64 gradient may
     cancel, and their total keeps the ranges' accuracy."""
-    s, c = acc[0, 0].copy(), acc[0, 1].copy()
+    s, c = acc[0, 0], acc[0, 1].copy()
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, set aside by bias_total
         for a in acc[1:]:
-            t = s + a[0]
-            v = t - s
-            c += ((s - (t - v)) + (a[0] - v)) + a[1]
-            s = t
+            s, e = two_sum.py_func(s, a[0])  # the kernel's arithmetic, on whole arrays
+            c += e + a[1]
     return np.stack([s, c])
 
 
