@@ -56,8 +56,8 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, l
     the two alternating).
 
     The smallest measured size where the parallel backend takes under CROSSOVER_GAIN of the
-    serial loop's time there and at the next two sizes (one noisy point on a shared machine
-    must not move the crossover by 8x). Returns (threshold, rows of (size, serial seconds,
+    serial loop's time, and under HOLD_GAIN at the next two sizes (one noisy point on a shared
+    machine must not move the crossover by 8x). Returns (threshold, rows of (size, serial seconds,
     parallel seconds)); the threshold is one past the largest size measured where the parallel
     backend never wins.
     """
@@ -77,21 +77,26 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, l
 
 
 #: the share of the serial loop's time the parallel loop (or the GPU, of the best CPU
-#: backend's) must stay under to count as a win: where the two are within noise of each
-#: other the serial loop is kept, which leaves the other cores free
-CROSSOVER_GAIN = 0.9
+#: backend's) must stay under to count as a win. Where the two are close the serial loop is
+#: kept, which leaves the other cores free: a parallel loop that wins by less than a quarter
+#: in the tune loses that, and more, whenever another process takes one of its cores; the
+#: serial loop kept there takes at most 1.25x the parallel one's time (docs/parallel.md)
+CROSSOVER_GAIN = 0.8
+#: the share it must stay under at the next two sizes: larger arrays that leave the caches
+#: gain less from more cores (bound by memory: relu on two cores, 0.7-0.8 of the serial time
+#: from 2**21 elements on), and a win there still keeps the parallel loop
+HOLD_GAIN = 0.9
 
 
 def _first_win(rows, sizes):
-    """The size from which the second timing wins (by CROSSOVER_GAIN): the first measured size
-    where it wins there and at the next two sizes, moved down to where the ratio of the two
-    timings crosses CROSSOVER_GAIN between the size before it and that one (interpolated in
-    log-size: the sizes are a factor 2 apart, and a crossover at 1.9x one of them should not
-    become 2x); one past the largest size where it never does."""
+    """The size from which the second timing wins: the first measured size where it takes
+    under CROSSOVER_GAIN of the first's time and under HOLD_GAIN at the next two sizes, moved
+    down to where the ratio of the two timings crosses CROSSOVER_GAIN between the size before
+    it and that one (interpolated in log-size: the sizes are a factor 2 apart, and a crossover
+    at 1.9x one of them should not become 2x); one past the largest size where it never does."""
     ratios = [b / a for _, a, b in rows]
-    wins = [r < CROSSOVER_GAIN for r in ratios]
     for i, (n, _, _) in enumerate(rows):
-        if all(wins[i:i + 3]):
+        if ratios[i] < CROSSOVER_GAIN and all(r < HOLD_GAIN for r in ratios[i + 1:i + 3]):
             if i == 0:
                 return n
             before, r0, r1 = rows[i - 1][0], ratios[i - 1], ratios[i]

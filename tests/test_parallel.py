@@ -182,20 +182,25 @@ def test_crossover_is_measured():
 
 
 def test_crossover_needs_a_margin_at_three_sizes_in_a_row():
-    """Parallel must take under CROSSOVER_GAIN of the serial time at a size and the next two:
-    a tie within noise (as a memory-bound loop on two cores shows for a while) keeps the serial
-    loop, and so does one winning size between losing ones."""
+    """Parallel must take under CROSSOVER_GAIN of the serial time at a size, and under
+    HOLD_GAIN at the next two: a tie within noise (as a memory-bound loop on two cores shows for
+    a while) keeps the serial loop, and so does one winning size between losing ones."""
     sizes = [1 << k for k in range(10, 17)]
 
     def win(ratios):
         return tuning._first_win([(n, 1.0, r) for n, r in zip(sizes, ratios, strict=True)],
                                  sizes)
 
-    # a tie, then wins: 0.9 crossed between 8192 (0.98) and 16384 (0.8)
-    assert win([1.0, 1.0, 0.97, 0.98, 0.8, 0.7, 0.6]) == round(8192 * 2 ** (4 / 9))
-    # a lone win: crossed between 4096 (1.1) and 8192 (0.8)
-    assert win([1.2, 0.8, 1.1, 0.8, 0.85, 0.7, 0.6]) == round(4096 * 2 ** (2 / 3))
-    assert win([0.95] * 7) == (1 << 16) + 1
+    assert (tuning.CROSSOVER_GAIN, tuning.HOLD_GAIN) == (0.8, 0.9)
+    # a tie, then wins: 0.8 crossed between 8192 (0.98) and 16384 (0.7)
+    assert win([1.0, 1.0, 0.97, 0.98, 0.7, 0.6, 0.5]) == round(8192 * 2 ** (9 / 14))
+    # a lone win: crossed between 4096 (1.1) and 8192 (0.7)
+    assert win([1.2, 0.7, 1.1, 0.7, 0.72, 0.6, 0.5]) == round(4096 * 2 ** (3 / 4))
+    # wins by less than the margin keep the serial loop
+    assert win([0.85] * 7) == (1 << 16) + 1
+    # a win that holds by less at larger (memory-bound) sizes: crossed between 2048 and 4096
+    assert win([1.2, 1.0, 0.7, 0.85, 0.88, 0.85, 0.85]) == round(2048 * 2 ** (2 / 3))
+    assert win([1.2, 1.0, 0.7, 0.85, 0.95, 0.85, 0.85]) == (1 << 16) + 1
     assert win([0.5] * 7) == 1 << 10
 
 
