@@ -18,6 +18,7 @@ its own dtype (one rounding).
 
 import numpy as np
 
+from ._bits import fma, scale_pow2, scale_pow2_neg, sign_select
 from ._jit import kernel
 from ._math import exp_neg_sq, pow2_wide, scale_pow2_far32, sigmoid_parts32
 from .gated import (
@@ -182,7 +183,7 @@ def swiglu_fast(a, b):
 @kernel
 def geglu_tail(a, b):
     """Whether (a, b) is in geglu_fast's tail (float32)."""
-    return not abs(a) <= f32(GATED_FAST_GELU32)
+    return not (abs(a) <= f32(GATED_FAST_GELU32) and abs(b) < f32(GATED_FAST_PRODUCT32))
 
 
 @kernel
@@ -197,8 +198,18 @@ def _gelu_times32(a, c):
 
 @kernel
 def geglu_fast(a, b):
-    """geglu for float32 (a, b) outside geglu_tail (float32 GELU, one rounding)."""
-    return _gelu_times32(a, b)
+    """geglu for float32 (a, b) outside geglu_tail, in float32 arithmetic: float32 GELU's
+    evaluation (gated.gelu_tail_parts32) up to its power of two, t = |a| Phi(-|a|) = w 2**k,
+    then gelu(a) b with one rounding after t's, as _gelu_times32 gives it in float64:
+    for a < 0 and -0.0, -(w b) 2**k (w b rounds once; the power of two is exact, or rounds once more
+    into the subnormals); for a >= 0, a - t = s + e exactly (Fast2Sum: a >= t), then s b + e b
+    in one FMA (e b is below 2**-24 of s b: its own rounding is far below the FMA's)."""
+    w, kf = gelu_tail_parts32(a)
+    lo = -scale_pow2(w * b, kf)  # |w b| < 2**123: no overflow before the power of two
+    t = scale_pow2_neg(w, kf)
+    s = a - t
+    hi = fma(s, b, ((a - s) - t) * b)
+    return sign_select(a, lo, hi)  # -0.0: lo, -(0 b) (NaN is in the tail)
 
 
 @kernel
