@@ -187,29 +187,26 @@ def geglu_tail(a, b):
 
 
 @kernel
-def _gelu_times32(a, c):
-    """gelu(a) * c for float32 ``a`` (|a| <= GATED_FAST_GELU32) and ``c``: float32 GELU's
-    evaluation (gated.gelu_tail_parts32) up to its power of two, then that power, the
-    subtraction from a and the product with c in float64: one rounding."""
+def _gelu_times_fast32(a, c):
+    """gelu(a) * c for float32 ``a`` (|a| <= GATED_FAST_GELU32) and ``c`` (|c| <
+    GATED_FAST_PRODUCT32) in float32 arithmetic, with one rounding after float32 GELU's
+    evaluation (gated.gelu_tail_parts32: |a| Phi(-|a|) = t = w 2**k), as a float64 evaluation
+    of the rest would give it: for a < 0 and -0.0, -(w c) 2**k (w c rounds once; the power of
+    two is exact, or rounds once more into the subnormals); for a >= 0, a - t = s + e exactly
+    (Fast2Sum: a >= t), then s c + e c in one FMA (e c is below 2**-24 of s c: its own rounding
+    is far below)."""
     w, kf = gelu_tail_parts32(a)
-    t = f64(w) * pow2_wide(kf)  # |a| Phi(-|a|)
-    return f32((-t if a < f32(0) else f64(a) - t) * f64(c))
+    lo = -scale_pow2(w * c, kf)  # |w c| < 2**123: no overflow before the power of two
+    t = scale_pow2_neg(w, kf)
+    s = a - t
+    hi = fma(s, c, ((a - s) - t) * c)
+    return sign_select(a, lo, hi)  # -0.0: lo, -(0 c)
 
 
 @kernel
 def geglu_fast(a, b):
-    """geglu for float32 (a, b) outside geglu_tail, in float32 arithmetic: float32 GELU's
-    evaluation (gated.gelu_tail_parts32) up to its power of two, t = |a| Phi(-|a|) = w 2**k,
-    then gelu(a) b with one rounding after t's, as _gelu_times32 gives it in float64:
-    for a < 0 and -0.0, -(w b) 2**k (w b rounds once; the power of two is exact, or rounds once more
-    into the subnormals); for a >= 0, a - t = s + e exactly (Fast2Sum: a >= t), then s b + e b
-    in one FMA (e b is below 2**-24 of s b: its own rounding is far below the FMA's)."""
-    w, kf = gelu_tail_parts32(a)
-    lo = -scale_pow2(w * b, kf)  # |w b| < 2**123: no overflow before the power of two
-    t = scale_pow2_neg(w, kf)
-    s = a - t
-    hi = fma(s, b, ((a - s) - t) * b)
-    return sign_select(a, lo, hi)  # -0.0: lo, -(0 b) (NaN is in the tail)
+    """geglu for float32 (a, b) outside geglu_tail, in float32 arithmetic."""
+    return _gelu_times_fast32(a, b)
 
 
 @kernel
@@ -243,18 +240,27 @@ def swiglu_grad_fast(g, a, b):
 @kernel
 def geglu_grad_tail(g, a, b):
     """Whether (g, a, b) is in geglu_grad_fast's tail (float32)."""
-    return not abs(a) <= f32(GATED_FAST_GELU32)
+    return not (abs(a) <= f32(GATED_FAST_GELU32) and abs(g) < f32(GATED_FAST_PRODUCT32)
+                and abs(g * b) < f32(GATED_FAST_PRODUCT32))
 
 
 @kernel
 def geglu_grad_fast(g, a, b):
-    """geglu_grad for float32 (g, a, b) outside geglu_grad_tail."""
-    # float32 GELU and its gradient up to their powers of two (gelu_tail_parts32,
-    # gelu_grad_parts32), the rest in float64: one rounding each
+    """geglu_grad for float32 (g, a, b) outside geglu_grad_tail, in float32 arithmetic: float32
+    GELU's gradient up to its power of two (gelu_grad_parts32: c = w 2**k, gelu'(a) = c for
+    a < 0, 1 - c otherwise), then g b gelu'(a) with one rounding after c's, as the float64
+    product would give it: g b = p + pe exactly (an FMA), for a < 0 (p w + pe w) 2**k, the power
+    of two applied last; for a >= 0, 1 - c = d + de exactly (Fast2Sum: |c| <= 1), then
+    p d + (pe d + p de) with the small terms' roundings far below the last FMA's. grad_up:
+    _gelu_times_fast32."""
     w, kf = gelu_grad_parts32(a)
-    c = f64(w) * pow2_wide(kf)
-    dg = c if a < f32(0) else 1.0 - c
-    return f32(f64(g) * f64(b) * dg), _gelu_times32(a, g)
+    p = g * b
+    pe = fma(g, b, -p)
+    lo = scale_pow2(fma(p, w, pe * w), kf)
+    c = scale_pow2_neg(w, kf)
+    d = f32(1) - c
+    hi = fma(p, d, fma(pe, d, p * ((f32(1) - d) - c)))
+    return sign_select(a, lo, hi), _gelu_times_fast32(a, g)
 
 
 @kernel
