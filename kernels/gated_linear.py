@@ -199,7 +199,7 @@ def _gelu_times_fast32(a, c):
     lo = -scale_pow2(w * c, kf)  # |w c| < 2**123: no overflow before the power of two
     t = scale_pow2_neg(w, kf)
     s = a - t
-    hi = fma(s, c, ((a - s) - t) * c)
+    hi = fma(s, c, ((a - s) - t) * c) if c != f32(0) else s * c  # (s c's signed zero)
     return sign_select(a, lo, hi)  # -0.0: lo, -(0 c)
 
 
@@ -260,7 +260,9 @@ def geglu_grad_fast(g, a, b):
     c = scale_pow2_neg(w, kf)
     d = f32(1) - c
     hi = fma(p, d, fma(pe, d, p * ((f32(1) - d) - c)))
-    return sign_select(a, lo, hi), _gelu_times_fast32(a, g)
+    # a zero g b: its signed zero times gelu'(a) (the sums above could turn -0 into +0)
+    gate = sign_select(a, lo, hi) if p != f32(0) else p * sign_select(a, c, d)
+    return gate, _gelu_times_fast32(a, g)
 
 
 @kernel

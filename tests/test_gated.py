@@ -90,6 +90,32 @@ def test_float32_within_the_bound_of_the_exact_product(name, params, ref):
 
 
 @pytest.mark.parametrize(("name", "params", "ref"), CASES, ids=IDS)
+def test_float32_zero_signs_are_the_float64_kernel_s(name, params, ref):
+    """Where a float32 result is zero, its sign is that of the float64 evaluation rounded to
+    float32 (the kernel itself, no fast form): zero gates, ups and grad_outputs of both signs,
+    against gates of both signs. No value is in a fast form's tail (which would send the whole
+    chunk to the kernel): the fast forms' compensated sums (a + b with b a correction term)
+    must not turn a -0 into +0."""
+    v = np.array([0.0, -0.0, 1e-30, -1e-30, 0.3, -0.3, 0.75, -0.75, 2.5, -2.5, 13.0, -13.0])
+    a, b = np.repeat(v, v.size), np.tile(v, v.size)
+    f, fg = getattr(fastact, name), getattr(fastact, f"{name}_grad")
+    for gv in (1.0, -1.0, 0.0, -0.0):
+        g = np.full(a.shape, gv)
+        with np.errstate(all="ignore"):
+            pairs = [(f(a.astype(np.float32), b.astype(np.float32), **params),
+                      f(a, b, **params), "forward")]
+            got = fg(g.astype(np.float32), a.astype(np.float32), b.astype(np.float32), **params)
+            want = fg(g, a, b, **params)
+        pairs += [(got[0], want[0], "grad_gate"), (got[1], want[1], "grad_up")]
+        for got32, want64, what in pairs:
+            want32 = want64.astype(np.float32)
+            zero = (got32 == 0) & (want32 == 0)
+            bad = np.flatnonzero(zero & (np.signbit(got32) != np.signbit(want32)))
+            assert not bad.size, (f"{name} {what} g={gv}: zero signs differ at a={a[bad[:3]]}, "
+                                  f"b={b[bad[:3]]}")
+
+
+@pytest.mark.parametrize(("name", "params", "ref"), CASES, ids=IDS)
 def test_float64_against_mpmath(name, params, ref):
     rng = np.random.default_rng(4)
     a = np.concatenate([rng.standard_normal(150) * 5, [-30.0, -20.0, 25.0, 0.3, -0.7]])
