@@ -83,8 +83,8 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, l
 #: serial loop kept there takes at most 1.25x the parallel one's time (docs/parallel.md)
 CROSSOVER_GAIN = 0.8
 #: the share it must stay under at the next two sizes: larger arrays that leave the caches
-#: gain less from more cores (bound by memory: relu on two cores, 0.7-0.8 of the serial time
-#: from 2**21 elements on), and a win there still keeps the parallel loop
+#: gain less from more cores (bound by memory, docs/parallel.md), and a win there still keeps
+#: the parallel loop
 HOLD_GAIN = 0.9
 
 

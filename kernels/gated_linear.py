@@ -20,7 +20,7 @@ import numpy as np
 
 from ._bits import fma, scale_pow2, scale_pow2_neg, sign_select
 from ._jit import kernel
-from ._math import exp_neg_sq, pow2_wide, scale_pow2_far32, sigmoid_parts32
+from ._math import exp_neg_sq, pow2_wide, scale_pow2_far32, sigmoid_parts32, two_prod
 from .gated import (
     _gelu_from,
     _gelu_grad_from,
@@ -254,8 +254,7 @@ def geglu_grad_fast(g, a, b):
     p d + (pe d + p de) with the small terms' roundings far below the last FMA's. grad_up:
     _gelu_times_fast32."""
     w, kf = gelu_grad_parts32(a)
-    p = g * b
-    pe = fma(g, b, -p)
+    p, pe = two_prod(g, b)
     lo = scale_pow2(fma(p, w, pe * w), kf)
     c = scale_pow2_neg(w, kf)
     d = f32(1) - c
