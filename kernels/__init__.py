@@ -10,14 +10,15 @@ selects a kernel instead: ``gelu`` and ``gelu_tanh``). The kernels are:
 - dtype-generic: float32 arguments give a float32 result computed in float32 (or in float64 and
   rounded once), float64 arguments a float64 result; parameters of the argument's type. Other
   types are not supported (a typing error for the kernels with a float32 form of their own);
-- ``@njit(inline="always")``: callable only from compiled code, where Numba inlines them, so a
+- ``@njit(forceinline=True)``: callable only from compiled code, where LLVM inlines them, so a
   loop calling them is vectorized (SIMD) as if the formula were written in it. They are callable
   from a user's ``@njit``, ``@vectorize`` and ``@cuda.jit`` functions (for a GPU, call
   :func:`register_cuda` once before compiling; the CUDA simulator needs nothing).
 
-An inlined kernel is compiled with its caller's options: compile the caller with
-``fastmath=FASTMATH`` (FMA contraction only: fastact's backends use exactly that) and
-``error_model="numpy"`` (Python's adds a zero-division check that stops vectorization) to get
+A kernel is compiled with fastact's own options, whatever its caller's. Compile the caller with
+the same two, as fastact's backends are: ``fastmath=FASTMATH`` (FMA contraction only), so that
+the caller's own arithmetic around the kernel rounds as fastact's does, and
+``error_model="numpy"`` (Python's adds a zero-division check that stops vectorization), to get
 fastact's results bit for bit and at its speed::
 
     from numba import njit
