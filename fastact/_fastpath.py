@@ -336,7 +336,7 @@ def make_forward(spec):
                 return new(x)
         if ((pick := paths(args, kwargs) if args or kwargs else loop_for) is not None
                 and type(x) is ndarray and x.ndim and x.flags.c_contiguous
-                and (par := route(x.size, x.dtype, backend)) is not None
+                and (par := route(x.size, x.dtype, backend, inplace)) is not None
                 and (entry := pick(x.dtype, par)) is not None):
             if inplace:
                 if out is None and x.flags.writeable:

@@ -74,8 +74,9 @@ def fast_form(spec, kernel, compute, fast_forms=True):
 
 
 def _run(spec, kernel, ops, compute, backend, shape, params):
-    impl = dispatch.backend_for(backend, spec, shape, compute)
-    written = _WRITTEN[len(ops.views), kernel.endswith("_inplace")]
+    inplace = kernel.endswith("_inplace")
+    impl = dispatch.backend_for(backend, spec, shape, compute, inplace)
+    written = _WRITTEN[len(ops.views), inplace]
     kernel = fast_form(spec, kernel, compute, impl.FAST_FORMS)
     impl.run_rows(kernel, ops.views, ops.rows, ops.n, ops.strides,
                   [compute.type(v) for v in spec.scalars(params)], compute.itemsize, written)

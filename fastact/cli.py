@@ -29,12 +29,31 @@ def _info(args) -> int:
         elif key == "caches":
             value = ", ".join(f"{k} {_fmt_bytes(v)}" for k, v in value.items()) or "unknown"
         elif key == "thresholds":
-            value = "; ".join(f"{fam}: " + ", ".join(f"{dt} >= {n}" for dt, n in d.items())
-                              for fam, d in value.items())
+            value = _fmt_thresholds(value)
         elif isinstance(value, list):
             value = ", ".join(map(str, value))
         print(f"{key:18s} {value}")
     return 0
+
+
+def _fmt_thresholds(table: dict) -> str:
+    """The thresholds in force in words: per family, the parallel ones (in place where the
+    profile has its own), then a tuned profile's GPU and streaming-store ones."""
+    from fastact.profiles import FAMILIES
+
+    def sizes(by_dtype):
+        return ", ".join(f"{dt} >= {'never' if n is None else n}" for dt, n in by_dtype.items())
+
+    parts = [f"{family}: {sizes(table[family])}" for family in FAMILIES]
+    parts += [f"{family} in place: {sizes(table['inplace'][family])}"
+              for family in FAMILIES if "inplace" in table]
+    parts += [f"{family} through the GPU: {sizes(table['cuda'][family])}"
+              for family in FAMILIES if table.get("cuda")]
+    if "streaming" in table:
+        streaming = table["streaming"]
+        parts.append("streaming stores: " + ("never" if streaming is None
+                                             else f">= {streaming} bytes"))
+    return "; ".join(parts)
 
 
 def _tune(args) -> int:
@@ -46,7 +65,8 @@ def _tune(args) -> int:
     table = profile["thresholds"]
     for family in FAMILIES:
         for dtype, n in table[family].items():
-            print(f"  {family:16s} {dtype}: parallel from {n} elements")
+            print(f"  {family:16s} {dtype}: parallel from {n} elements, "
+                  f"in place from {table['inplace'][family][dtype]}")
     for family, by_dtype in (table.get("cuda") or {}).items():
         for dtype, n in by_dtype.items():
             print(f"  {family:16s} {dtype}: host arrays through the GPU from "

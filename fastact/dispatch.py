@@ -11,7 +11,8 @@ machine with a GPU; none by default: the transfer rarely pays for an element-wis
 
 This module owns the dispatch state (the thresholds in force and where they come from, the
 :func:`use_backend` override); other modules reach it only through the functions here:
-:func:`thresholds`, :func:`reload_profile`, :func:`use_thresholds`, :func:`override`,
+:func:`thresholds`, :func:`threshold`, :func:`reload_profile`, :func:`use_thresholds`,
+:func:`override`,
 :func:`resolve`, :func:`choose`, :func:`backend_for` and :func:`router` (the public functions'
 fast-path decision). The tuned profile is read through :mod:`fastact.profiles`.
 """
@@ -138,11 +139,12 @@ def small_call_state():
 
 
 def router(family: str):
-    """``route(size, dtype, backend)`` for the public functions' fast path on a plain host array
-    of activation family ``family``: None where the general path must decide (an override is
-    active, a backend other than "auto" or "cpu" is named, the thresholds are not loaded yet, a
-    tuned profile may send this size to the GPU), else whether "auto" (or "cpu": never) runs it
-    on the parallel backend. ``dtype`` is float32, float64 or bfloat16."""
+    """``route(size, dtype, backend, inplace=False)`` for the public functions' fast path on a
+    plain host array of activation family ``family``: None where the general path must decide
+    (an override is active, a backend other than "auto" or "cpu" is named, the thresholds are
+    not loaded yet, a tuned profile may send this size to the GPU), else whether "auto" (or
+    "cpu": never) runs it on the parallel backend. ``dtype`` is float32, float64 or bfloat16;
+    ``inplace``: the call overwrites its input (:func:`threshold`)."""
     state = _state
     get_override = _override.get
     env_seen, environ_size = _env_seen, _environ_size
@@ -153,11 +155,13 @@ def router(family: str):
 
     def limits_of(table):
         gpu = (table.get("cuda") or {}).get(family, {})
+        inplace = table.get("inplace", table)[family]
         held[:] = [table, table[family]["float32"], table[family]["float64"],
-                   gpu.get("float32"), gpu.get("float64")]
+                   gpu.get("float32"), gpu.get("float64"), inplace["float32"],
+                   inplace["float64"]]
         return held
 
-    def route(size, dtype, backend):
+    def route(size, dtype, backend, inplace=False):
         if backend == "cpu":  # named: the serial loop, whatever the size or an override
             return False
         table = state["thresholds"]
@@ -177,7 +181,7 @@ def router(family: str):
         gpu = limits[4] if wide else limits[3]
         if gpu is not None and size >= gpu:
             return None  # a tuned profile may send this size to the GPU: the general path
-        if size < (limits[2] if wide else limits[1]):
+        if size < limits[(6 if wide else 5) if inplace else (2 if wide else 1)]:
             return False
         return parallel.usable()[0] and parallel.threads() > 1
 
@@ -205,15 +209,24 @@ def resolve(backend: str | None) -> str:
     return "auto"
 
 
-def choose(requested: str, spec, shape, dtype) -> tuple[str, str]:
-    """(concrete backend, reason) for a call."""
+def threshold(table: dict, family: str, kind: str, inplace: bool = False) -> int:
+    """The element count from which "auto" runs the parallel backend, in thresholds ``table``:
+    for a call that overwrites its input (``inplace``), the in-place threshold where the table
+    has one (a tuned profile: ``fastact tune`` times such calls on an input just written, as
+    the operation before leaves it, see :func:`fastact.tuning.crossover`), else the family's."""
+    return table.get("inplace", table)[family][kind] if inplace else table[family][kind]
+
+
+def choose(requested: str, spec, shape, dtype, inplace: bool = False) -> tuple[str, str]:
+    """(concrete backend, reason) for a call (``inplace``: one that overwrites its input)."""
     if requested != "auto":
         return requested, "requested"
     n = math.prod(shape)
     table, source = thresholds()
     kind = "float64" if dtype.itemsize > 4 or dtype.kind in "biu" else "float32"
-    limit = table[spec.family][kind]
-    where = f"{spec.family} {kind} threshold {limit} from {source}"
+    limit = threshold(table, spec.family, kind, inplace)
+    where = (f"{spec.family} {kind}{' in-place' if inplace and 'inplace' in table else ''} "
+             f"threshold {limit} from {source}")
     gpu = table.get("cuda", {}).get(spec.family, {}).get(kind)
     if gpu is not None and n >= gpu and backends.cuda.usable()[0]:
         return "cuda", f"{n} elements >= cuda host-streaming threshold {gpu} from {source}"
@@ -228,10 +241,10 @@ def choose(requested: str, spec, shape, dtype) -> tuple[str, str]:
     return "parallel", f"{threads} threads: {n} elements >= {where}"
 
 
-def backend_for(requested, spec, shape, dtype):
-    """The implementation module that runs the call."""
+def backend_for(requested, spec, shape, dtype, inplace=False):
+    """The implementation module that runs the call (``inplace``: it overwrites its input)."""
     if requested == "auto":
-        return backends.get(choose(requested, spec, shape, dtype)[0])
+        return backends.get(choose(requested, spec, shape, dtype, inplace)[0])
     return backends.get(requested)
 
 
@@ -251,9 +264,11 @@ def use_backend(name: str):
         _override.reset(token)
 
 
-def explain(x, name: str = "relu", backend: str | None = None, axis=-1) -> str:
+def explain(x, name: str = "relu", backend: str | None = None, axis=-1,
+            inplace: bool = False) -> str:
     """One line saying which backend would run ``name`` on ``x`` and why (for an axis-wise
-    activation, reduced along ``axis``: also how its rows lie in memory).
+    activation, reduced along ``axis``: also how its rows lie in memory; ``inplace``: for a
+    call that overwrites ``x``).
 
     >>> import numpy as np, fastact
     >>> fastact.explain(np.zeros(1000, np.float32), "gelu")  # doctest: +ELLIPSIS
@@ -266,7 +281,7 @@ def explain(x, name: str = "relu", backend: str | None = None, axis=-1) -> str:
                                           or getattr(x, "__cuda_ndarray__", False)):
         return _explain_device(x, name, requested)
     arr = x if isinstance(x, np.ndarray) else np.asarray(x)
-    chosen, why = choose(requested, ACTIVATIONS[name], arr.shape, arr.dtype)
+    chosen, why = choose(requested, ACTIVATIONS[name], arr.shape, arr.dtype, inplace)
     if requested != "auto":
         origin = "backend=" if backend is not None else (
             "use_backend()" if _override.get() else "FASTACT_BACKEND")

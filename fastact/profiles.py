@@ -76,24 +76,11 @@ def load_profile(path: Path | None = None) -> dict | None:
         if data.get("version") != PROFILE_VERSION:
             raise ValueError(f"version {data.get('version')!r}, expected {PROFILE_VERSION}")
         thresholds = data["thresholds"]
-        clean = {}
-        for family in FAMILIES:
-            clean[family] = {}
-            for dtype in DTYPES:
-                value = thresholds[family][dtype]
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise ValueError(f"threshold {family}/{dtype} is {value!r}")
-                clean[family][dtype] = value
+        clean = _table(thresholds, "")
+        if "inplace" in thresholds:  # the calls that overwrite their input
+            clean["inplace"] = _table(thresholds["inplace"], "inplace/")
         if "cuda" in thresholds:  # host-streaming thresholds (a GPU machine); None: never
-            clean["cuda"] = {}
-            for family in FAMILIES:
-                clean["cuda"][family] = {}
-                for dtype in DTYPES:
-                    value = thresholds["cuda"][family][dtype]
-                    if value is not None and (not isinstance(value, int) or isinstance(
-                            value, bool) or value < 0):
-                        raise ValueError(f"threshold cuda/{family}/{dtype} is {value!r}")
-                    clean["cuda"][family][dtype] = value
+            clean["cuda"] = _table(thresholds["cuda"], "cuda/", none_ok=True)
         if "streaming" in thresholds:  # output bytes from which stores stream; None: never
             value = thresholds["streaming"]
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)
@@ -109,6 +96,21 @@ def load_profile(path: Path | None = None) -> dict | None:
                       f"{data.get('fingerprint')}, this is {fp}; run `fastact tune`",
                       RuntimeWarning, stacklevel=3)
         return None
+    return clean
+
+
+def _table(part: dict, what: str, none_ok: bool = False) -> dict:
+    """{family: {dtype: elements}} of ``part``, each a non-negative int (or None, never, where
+    ``none_ok``); ValueError or KeyError where one is not."""
+    clean = {}
+    for family in FAMILIES:
+        clean[family] = {}
+        for dtype in DTYPES:
+            value = part[family][dtype]
+            if not (none_ok and value is None) and (
+                    not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise ValueError(f"threshold {what}{family}/{dtype} is {value!r}")
+            clean[family][dtype] = value
     return clean
 
 

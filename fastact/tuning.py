@@ -3,7 +3,9 @@
 ``fastact tune`` (or :func:`tune`) times the serial and the parallel backend on one cheap
 (piecewise-linear: relu) and one transcendental activation (sigmoid, the cheapest of them) for each
 dtype over sizes from 2**10 to 2**22 elements, and records for each the smallest size from which
-the parallel backend is faster (there and at the next two sizes); and from which output size the
+the parallel backend is faster (there and at the next two sizes), into another array and in place
+(the input just written, as the operation before an in-place call leaves it); and from which
+output size the
 parallel backend's streaming stores win on relu ``out=`` (:func:`streaming_crossover`, None where
 they never do: never assumed). The profile is stored and read
 by :mod:`fastact.profiles` (JSON, per machine, ``FASTACT_PROFILE=path`` to choose the file).
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,22 +39,26 @@ PROBES = {PIECEWISE_LINEAR: "relu", TRANSCENDENTAL: "sigmoid"}
 SIZES = tuple(1 << k for k in range(10, 23))
 
 
-def _median_times(a, b, budget=0.08, min_runs=7):
+def _median_times(a, b, budget=0.08, min_runs=7, setup=None):
     """The median times of calls ``a`` and ``b``, alternating (A/B/A/B): on a shared machine a
-    busy moment then slows both, where timing one after the other could credit it to one."""
+    busy moment then slows both, where timing one after the other could credit it to one.
+    ``setup``, where given, runs untimed before each call."""
     a(), b()  # warm: compiled, caches filled
     times = ([], [])
     start = time.perf_counter()
     while len(times[0]) < min_runs or (time.perf_counter() - start < budget
                                        and len(times[0]) < 200):
         for fn, into in ((a, times[0]), (b, times[1])):
+            if setup is not None:
+                setup()
             t = time.perf_counter()
             fn()
             into.append(time.perf_counter() - t)
     return tuple(float(np.median(t)) for t in times)
 
 
-def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, list]:
+def crossover(name: str, dtype: str, sizes=SIZES, progress=None,
+              inplace: bool = False) -> tuple[int, list]:
     """Smallest size from which ``parallel`` beats ``cpu`` on ``name`` (medians of timings,
     the two alternating).
 
@@ -60,6 +67,11 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, l
     machine must not move the crossover by 8x). Returns (threshold, rows of (size, serial seconds,
     parallel seconds)); the threshold is one past the largest size measured where the parallel
     backend never wins.
+
+    ``inplace``: each call overwrites its input, which this thread copies in first, untimed.
+    An in-place call finds its input as the operation before it wrote it, in this core's caches,
+    and a second thread must fetch its half from there; a serial loop, and a call into another
+    array (which the tune times on data both threads left in their own caches), do not.
     """
     rng = np.random.default_rng(0)
     x = rng.standard_normal(max(sizes)).astype(dtype)
@@ -68,8 +80,13 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None) -> tuple[int, l
     rows = []
     for n in sizes:
         xs, os_ = x[:n], out[:n]
-        serial, par = _median_times(lambda xs=xs, os_=os_: cpu.call(name, [xs], os_, dt),
-                                    lambda xs=xs, os_=os_: parallel.call(name, [xs], os_, dt))
+        if inplace:
+            setup = partial(np.copyto, os_, xs)
+            a, b = (partial(impl.call, name, [os_], os_, dt) for impl in (cpu, parallel))
+        else:
+            setup = None
+            a, b = (partial(impl.call, name, [xs], os_, dt) for impl in (cpu, parallel))
+        serial, par = _median_times(a, b, setup=setup)
         rows.append((n, serial, par))
         if progress is not None:
             progress()
@@ -195,7 +212,7 @@ def tune(path: str | os.PathLike | None = None, progress: bool | None = None) ->
     target = Path(path) if path is not None else profile_path(fp)
     show = sys.stderr.isatty() if progress is None else progress
     gpu = cuda.usable()[0] and not cuda.simulated()
-    total = (len(PROBES) * len(DTYPES) * (len(SIZES) + (len(GPU_SIZES) if gpu else 0))
+    total = (len(PROBES) * len(DTYPES) * (2 * len(SIZES) + (len(GPU_SIZES) if gpu else 0))
              + len(STREAM_SIZES))
     done = [0]
 
@@ -207,14 +224,16 @@ def tune(path: str | os.PathLike | None = None, progress: bool | None = None) ->
             sys.stderr.flush()
 
     start = time.perf_counter()
-    thresholds, measurements = {}, {}
+    thresholds, measurements = {"inplace": {}}, {}
     for family, name in PROBES.items():
-        thresholds[family] = {}
+        thresholds[family], thresholds["inplace"][family] = {}, {}
         for dtype in DTYPES:
-            thr, rows = crossover(name, dtype, progress=step)
-            thresholds[family][dtype] = thr
-            measurements[f"{name}/{dtype}"] = [
-                {"n": n, "cpu_s": s, "parallel_s": p} for n, s, p in rows]
+            for inplace, into, key in ((False, thresholds[family], f"{name}/{dtype}"),
+                                       (True, thresholds["inplace"][family],
+                                        f"{name}/{dtype}/inplace")):
+                into[dtype], rows = crossover(name, dtype, progress=step, inplace=inplace)
+                measurements[key] = [
+                    {"n": n, "cpu_s": s, "parallel_s": p} for n, s, p in rows]
     streaming, rows = streaming_crossover(progress=step)
     thresholds["streaming"] = streaming
     measurements["relu/float32/out/streaming"] = [

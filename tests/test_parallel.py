@@ -158,20 +158,59 @@ def test_tune_writes_a_profile_that_auto_uses(tmp_path, monkeypatch):
     prof = fastact.tune(progress=False)
     data = json.loads(path.read_text())
     assert data["fingerprint"] == tuning.fingerprint() and data["version"] == 1
-    assert data["thresholds"][PIECEWISE_LINEAR]["float32"] == 777
+    for family in tuning.PROBES:
+        for dtype in tuning.DTYPES:
+            assert data["thresholds"][family][dtype] == 777
+            assert data["thresholds"]["inplace"][family][dtype] == 888
+    assert "relu/float32/inplace" in data["measurements"]
     assert prof["path"] == str(path)
     try:
-        x = np.ones(777, np.float32)
-        assert "backend parallel" in fastact.explain(x, "relu")
+        x = np.ones(888, np.float32)
+        assert "backend parallel" in fastact.explain(x[:777], "relu")
         assert f"tuned profile {path}" in fastact.explain(x, "relu")
         assert "backend cpu" in fastact.explain(x[:776], "relu")
+        assert "backend cpu" in fastact.explain(x[:887], "relu", inplace=True)
+        assert "in-place threshold 888" in fastact.explain(x, "relu", inplace=True)
     finally:
         dispatch.reload_profile()
 
 
-def _fake_crossover(name, dtype, sizes=None, progress=None):
+def _fake_crossover(name, dtype, sizes=None, progress=None, inplace=False):
     progress()
-    return 777, [(1024, 2e-6, 1e-6)]
+    return 888 if inplace else 777, [(1024, 2e-6, 1e-6)]
+
+
+def test_inplace_calls_take_the_in_place_threshold(monkeypatch):
+    """A call that overwrites its input (inplace=True, or out= the input itself; forward,
+    gradient and gated) runs in parallel from the profile's in-place threshold, every other
+    call from its family's; a table without in-place thresholds (the built-in defaults) uses
+    the family's for both."""
+    table = {f: {"float32": 1000, "float64": 1000} for f in tuning.PROBES}
+    table["inplace"] = {f: {"float32": 5000, "float64": 5000} for f in tuning.PROBES}
+    x = np.linspace(-3, 3, 2000, dtype=np.float32)
+    g = np.ones_like(x)
+    launched = _launched(monkeypatch)
+    with dispatch.use_thresholds(table, "test table"):
+        assert "backend parallel" in fastact.explain(x, "relu")
+        line = fastact.explain(x, "relu", inplace=True)
+        assert "backend cpu" in line and "in-place threshold 5000" in line
+        fastact.relu(x)
+        fastact.relu_grad(g, x)
+        assert launched == ["relu", "relu_grad"]
+        y, h = x.copy(), g.copy()
+        fastact.relu(y, inplace=True)
+        fastact.sigmoid(y, out=y)
+        np.testing.assert_array_equal(y, fastact.sigmoid(np.maximum(x, 0), backend="cpu"))
+        fastact.relu_grad(h, x, inplace=True)
+        fastact.swiglu(y.reshape(20, 100), h.reshape(20, 100), inplace=True)
+        assert launched == ["relu", "relu_grad"]
+        y = np.linspace(-3, 3, 6000, dtype=np.float32)
+        fastact.relu(y, inplace=True)
+        assert launched[2:] == ["relu_inplace"]
+    limit = dispatch.DEFAULT_THRESHOLDS[PIECEWISE_LINEAR]["float32"]
+    with dispatch.use_thresholds(dispatch.DEFAULT_THRESHOLDS, "defaults"):
+        assert "backend parallel" in fastact.explain(np.ones(limit, np.float32), "relu",
+                                                     inplace=True)
 
 
 def test_crossover_is_measured():
@@ -328,6 +367,13 @@ def test_tune_cli(tmp_path):
                        timeout=300)
     assert r.returncode == 0, r.stderr
     assert f"wrote {path}" in r.stdout and path.exists() and "streaming stores" in r.stdout
+    assert "in place from" in r.stdout
+    # `fastact info` prints the tuned thresholds in force: every table of the profile
+    r = subprocess.run([sys.executable, "-m", "fastact.cli", "info"], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    line = next(v for v in r.stdout.splitlines() if v.startswith("thresholds "))
+    assert "piecewise-linear in place: float32 >= " in line and "streaming stores: " in line
 
 
 # -- chunked -------------------------------------------------------------------------------------
