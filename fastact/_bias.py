@@ -123,9 +123,10 @@ def bias_grad(sums, compact, order, b):
     return (total if order == "C" else total.T).reshape(b.shape)
 
 
-def backend_name(backend, spec, shape, compute):
-    """The name of the backend that runs the call."""
-    return dispatch.choose(backend, spec, shape, compute)[0] if backend == "auto" else backend
+def backend_name(backend, spec, shape, compute, inplace=False):
+    """The name of the backend that runs the call (``inplace``: it overwrites its input)."""
+    return (dispatch.choose(backend, spec, shape, compute, inplace)[0] if backend == "auto"
+            else backend)
 
 
 def _run(loop, arrays, geo, scalars, backend, grad=None):
@@ -158,7 +159,8 @@ def forward(spec, x, params, bias, out, inplace, backend, call, fusable=True):
         check_out(name, out, arr.shape, result)
     if out is not None and np.may_share_memory(b, out):
         b = b.copy()  # else written before it is read
-    where = backend_name(backend, spec, arr.shape, compute)
+    where = backend_name(backend, spec, arr.shape, compute,
+                         out is not None and same_memory(out, arr))
     plan = fused(arr, b, hd, compute, result, out) if fusable and where != "cuda" else None
     if plan is None:
         if out is not None and out.dtype == hd:
@@ -249,7 +251,7 @@ def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, call
         out = grad_output
     elif out is not None:
         check_out(name, out, shape, res_dtype)
-    where = backend_name(backend, spec, shape, compute)
+    where = backend_name(backend, spec, shape, compute, out is not None and same_memory(out, g))
     plan = None
     if fusable and g.shape == arr.shape and g.dtype == arr.dtype and where != "cuda":
         plan = fused(arr, b, hd, compute, res_dtype, out)

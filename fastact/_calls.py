@@ -34,7 +34,8 @@ def _kernel_args(spec, params, shape, compute):
 
 def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
     """Allocate if needed and run kernel ``ufname``; arrays and out are already checked."""
-    inplace = out is not None and out is arrays[0]  # (x, or grad_output, overwritten)
+    inplace = out is not None and out is arrays[0]  # x, or grad_output, overwritten (as the
+    # in-place loops: backends.cpu.plan)
     impl = dispatch.backend_for(backend, spec, shape, compute, inplace)
     if out is None:
         hardware.check_fits(spec.name, math.prod(shape) * result.itemsize)

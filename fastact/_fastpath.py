@@ -98,8 +98,8 @@ def _fast_path(spec, kernel_name, values=None):
     for one generated function with the kernel scalars ``values`` (Python numbers; None: the
     defaults'); ``new`` is, for the serial loop of float32 and float64 arrays, a ufunc
     (:func:`fastact.backends.cpu.loop_ufunc`) where this machine has one. ``route(size, dtype,
-    backend)`` (:func:`fastact.dispatch.router`) is None (take the general path), False (the
-    serial loop) or True (the parallel loop). The serial loops are entry points
+    backend, inplace=False)`` (:func:`fastact.dispatch.router`) is None (take the general path),
+    False (the serial loop) or True (the parallel loop). The serial loops are entry points
     (:func:`_entry_point`): the fast paths call them only with 1-D C-contiguous arrays."""
     tables = ({}, {})  # dtype -> entry, for the serial loops and the parallel ones
     if values is None:

@@ -42,7 +42,8 @@ def _fmt_thresholds(table: dict) -> str:
     from fastact.profiles import FAMILIES
 
     def sizes(by_dtype):
-        return ", ".join(f"{dt} >= {'never' if n is None else n}" for dt, n in by_dtype.items())
+        return ", ".join(f"{dt} never" if n is None else f"{dt} >= {n}"
+                         for dt, n in by_dtype.items())
 
     parts = [f"{family}: {sizes(table[family])}" for family in FAMILIES]
     parts += [f"{family} in place: {sizes(table['inplace'][family])}"

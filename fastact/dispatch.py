@@ -11,10 +11,9 @@ machine with a GPU; none by default: the transfer rarely pays for an element-wis
 
 This module owns the dispatch state (the thresholds in force and where they come from, the
 :func:`use_backend` override); other modules reach it only through the functions here:
-:func:`thresholds`, :func:`threshold`, :func:`reload_profile`, :func:`use_thresholds`,
-:func:`override`,
-:func:`resolve`, :func:`choose`, :func:`backend_for` and :func:`router` (the public functions'
-fast-path decision). The tuned profile is read through :mod:`fastact.profiles`.
+:func:`thresholds`, :func:`parallel_threshold`, :func:`reload_profile`, :func:`use_thresholds`,
+:func:`override`, :func:`resolve`, :func:`choose`, :func:`backend_for` and :func:`router` (the
+public functions' fast-path decision). The tuned profile is read through :mod:`fastact.profiles`.
 """
 
 from __future__ import annotations
@@ -76,8 +75,8 @@ backends.parallel.streaming_limit = streaming_bytes
 @contextlib.contextmanager
 def use_thresholds(table: dict, source: str):
     """Run the calls in this context with thresholds ``table`` ({family: {dtype: elements}},
-    optionally with "cuda" and "streaming" entries as in a tuned profile); the previous state
-    comes back after."""
+    optionally with "inplace", "cuda" and "streaming" entries as in a tuned profile); the
+    previous state comes back after."""
     before = dict(_state)
     _state.update(thresholds=table, source=source)
     try:
@@ -120,7 +119,8 @@ def serial_below(family: str, dtype: np.dtype) -> tuple[dict, int]:
     """(the thresholds table in force, n): while that table is in force, no override is active
     and FASTACT_BACKEND is unset, "auto" runs a host array of ``dtype`` (float32, float64 or
     bfloat16) of activation family ``family`` with fewer than n elements on the serial loop,
-    whatever the machine. The fast paths keep the pair and check the rest on each call (see
+    whatever the machine, unless the call overwrites its input (:func:`parallel_threshold`).
+    The fast paths keep the pair and check the rest on each call (see
     :func:`small_call_state`)."""
     table = thresholds()[0]
     key = "float64" if dtype.itemsize == 8 else "float32"
@@ -144,13 +144,14 @@ def router(family: str):
     (an override is active, a backend other than "auto" or "cpu" is named, the thresholds are
     not loaded yet, a tuned profile may send this size to the GPU), else whether "auto" (or
     "cpu": never) runs it on the parallel backend. ``dtype`` is float32, float64 or bfloat16;
-    ``inplace``: the call overwrites its input (:func:`threshold`)."""
+    ``inplace``: the call overwrites its input (:func:`parallel_threshold`)."""
     state = _state
     get_override = _override.get
     env_seen, environ_size = _env_seen, _environ_size
     parallel = backends.parallel
     # (the thresholds table, then this family's: float32's and float64's parallel thresholds,
-    # float32's and float64's GPU thresholds or None), read again when the table changes
+    # float32's and float64's GPU thresholds or None, float32's and float64's in-place
+    # parallel thresholds), read again when the table changes
     held = [None]
 
     def limits_of(table):
@@ -181,7 +182,7 @@ def router(family: str):
         gpu = limits[4] if wide else limits[3]
         if gpu is not None and size >= gpu:
             return None  # a tuned profile may send this size to the GPU: the general path
-        if size < limits[(6 if wide else 5) if inplace else (2 if wide else 1)]:
+        if size < limits[1 + wide + 4 * inplace]:  # (the parallel threshold for this call)
             return False
         return parallel.usable()[0] and parallel.threads() > 1
 
@@ -209,11 +210,13 @@ def resolve(backend: str | None) -> str:
     return "auto"
 
 
-def threshold(table: dict, family: str, kind: str, inplace: bool = False) -> int:
+def parallel_threshold(table: dict, family: str, kind: str, inplace: bool = False) -> int:
     """The element count from which "auto" runs the parallel backend, in thresholds ``table``:
-    for a call that overwrites its input (``inplace``), the in-place threshold where the table
-    has one (a tuned profile: ``fastact tune`` times such calls on an input just written, as
-    the operation before leaves it, see :func:`fastact.tuning.crossover`), else the family's."""
+    for a call that overwrites its input (``inplace``: an element-wise or gated call with
+    ``inplace=True`` or ``out=`` its first input, ``bias=`` included), the in-place threshold
+    where the table has one (a tuned profile: ``fastact tune`` times such calls on an input just
+    written, as the operation before leaves it, see :func:`fastact.tuning.crossover`), else the
+    family's. Axis-wise calls take the family's."""
     return table.get("inplace", table)[family][kind] if inplace else table[family][kind]
 
 
@@ -224,7 +227,7 @@ def choose(requested: str, spec, shape, dtype, inplace: bool = False) -> tuple[s
     n = math.prod(shape)
     table, source = thresholds()
     kind = "float64" if dtype.itemsize > 4 or dtype.kind in "biu" else "float32"
-    limit = threshold(table, spec.family, kind, inplace)
+    limit = parallel_threshold(table, spec.family, kind, inplace)
     where = (f"{spec.family} {kind}{' in-place' if inplace and 'inplace' in table else ''} "
              f"threshold {limit} from {source}")
     gpu = table.get("cuda", {}).get(spec.family, {}).get(kind)

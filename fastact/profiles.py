@@ -57,7 +57,8 @@ def profile_path(fp: dict | None = None) -> Path:
 
 
 def load_profile(path: Path | None = None) -> dict | None:
-    """The profile's thresholds {family: {dtype: elements}}, or None (with a warning if unusable).
+    """The profile's thresholds {family: {dtype: elements}} (and, where measured, "inplace" and
+    "cuda" tables of the same form, and "streaming"), or None (with a warning if unusable).
 
     A missing file is silent; an unreadable, malformed or foreign profile warns and is ignored.
     """

@@ -4,11 +4,10 @@
 (piecewise-linear: relu) and one transcendental activation (sigmoid, the cheapest of them) for each
 dtype over sizes from 2**10 to 2**22 elements, and records for each the smallest size from which
 the parallel backend is faster (there and at the next two sizes), into another array and in place
-(the input just written, as the operation before an in-place call leaves it); and from which
-output size the
-parallel backend's streaming stores win on relu ``out=`` (:func:`streaming_crossover`, None where
-they never do: never assumed). The profile is stored and read
-by :mod:`fastact.profiles` (JSON, per machine, ``FASTACT_PROFILE=path`` to choose the file).
+(the input just written, as the operation before an in-place call leaves it); and from which output
+size the parallel backend's streaming stores win on relu ``out=`` (:func:`streaming_crossover`,
+None where they never do: never assumed). The profile is stored and read by
+:mod:`fastact.profiles` (JSON, per machine, ``FASTACT_PROFILE=path`` to choose the file).
 """
 
 from __future__ import annotations
@@ -69,7 +68,7 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None,
     backend never wins.
 
     ``inplace``: each call overwrites its input, which this thread copies in first, untimed.
-    An in-place call finds its input as the operation before it wrote it, in this core's caches,
+    An in-place call finds its input as the operation before it left it, in this core's caches,
     and a second thread must fetch its half from there; a serial loop, and a call into another
     array (which the tune times on data both threads left in their own caches), do not.
     """

@@ -6,10 +6,10 @@ loops, the NumPy ufuncs) and a user's own ``@njit``, ``@vectorize`` and ``@cuda.
 inline them into their own loops: the math of an activation is written once.
 
 ``forceinline`` is LLVM's ``alwaysinline``: Numba types and lowers a kernel once per signature,
-and LLVM inlines the compiled kernel into each loop before vectorizing it. The loops get the same
-machine code as with Numba's own inlining (``inline="always"``, into the caller's Numba IR) at
-about half the compile time: that types the kernel, and every helper it calls, again in each
-caller.
+and LLVM inlines the compiled kernel into each loop before vectorizing it. Numba's own inlining
+(``inline="always"``, into the caller's Numba IR) gives the loops the same machine code, but
+types the kernel, and every helper it calls, again in each caller: about twice the compile
+time.
 """
 
 import inspect
@@ -115,8 +115,7 @@ def register_cuda():
 
     Call it before compiling a ``@cuda.jit`` function that uses the kernels for a GPU (the CUDA
     backend does; the simulator runs the CPU versions and needs nothing). numba-cuda keeps its
-    own registry of overloads, and types a CPU-registered ``inline="always"`` one with its
-    arguments missing.
+    own registry of overloads: it does not use the CPU's.
     """
     if not _CUDA_REGISTERED:
         try:

@@ -207,6 +207,16 @@ def test_inplace_calls_take_the_in_place_threshold(monkeypatch):
         y = np.linspace(-3, 3, 6000, dtype=np.float32)
         fastact.relu(y, inplace=True)
         assert launched[2:] == ["relu_inplace"]
+        # bias=: the fused loops, run on the parallel backend's thread pool
+        fused, real = [], parallel.run_bias
+        monkeypatch.setattr(parallel, "run_bias",
+                            lambda loop, *a, **k: fused.append(loop) or real(loop, *a, **k))
+        b = np.linspace(-1, 1, 100, dtype=np.float32)
+        h = x.reshape(20, 100)
+        fastact.relu(h, bias=b)
+        fastact.relu(h.copy(), bias=b, inplace=True)
+        fastact.relu_grad(g.reshape(20, 100).copy(), h, bias=b, inplace=True)
+        assert fused == ["relu_bias"]
     limit = dispatch.DEFAULT_THRESHOLDS[PIECEWISE_LINEAR]["float32"]
     with dispatch.use_thresholds(dispatch.DEFAULT_THRESHOLDS, "defaults"):
         assert "backend parallel" in fastact.explain(np.ones(limit, np.float32), "relu",
