@@ -156,10 +156,10 @@ def router(family: str):
 
     def limits_of(table):
         gpu = (table.get("cuda") or {}).get(family, {})
-        inplace = table.get("inplace", table)[family]
         held[:] = [table, table[family]["float32"], table[family]["float64"],
-                   gpu.get("float32"), gpu.get("float64"), inplace["float32"],
-                   inplace["float64"]]
+                   gpu.get("float32"), gpu.get("float64"),
+                   *(parallel_threshold(table, family, kind, True)
+                     for kind in ("float32", "float64"))]
         return held
 
     def route(size, dtype, backend, inplace=False):

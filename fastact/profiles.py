@@ -83,11 +83,7 @@ def load_profile(path: Path | None = None) -> dict | None:
         if "cuda" in thresholds:  # host-streaming thresholds (a GPU machine); None: never
             clean["cuda"] = _table(thresholds["cuda"], "cuda/", none_ok=True)
         if "streaming" in thresholds:  # output bytes from which stores stream; None: never
-            value = thresholds["streaming"]
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                      or value < 0):
-                raise ValueError(f"threshold streaming is {value!r}")
-            clean["streaming"] = value
+            clean["streaming"] = _count(thresholds["streaming"], "streaming", none_ok=True)
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         warnings.warn(f"fastact: ignoring the corrupted tuned profile {path} ({e}); "
                       "run `fastact tune` to rewrite it", RuntimeWarning, stacklevel=3)
@@ -100,19 +96,19 @@ def load_profile(path: Path | None = None) -> dict | None:
     return clean
 
 
+def _count(value, what: str, none_ok: bool = False):
+    """``value``, a non-negative int (or None, never, where ``none_ok``); ValueError if not."""
+    if not (none_ok and value is None) and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ValueError(f"threshold {what} is {value!r}")
+    return value
+
+
 def _table(part: dict, what: str, none_ok: bool = False) -> dict:
-    """{family: {dtype: elements}} of ``part``, each a non-negative int (or None, never, where
-    ``none_ok``); ValueError or KeyError where one is not."""
-    clean = {}
-    for family in FAMILIES:
-        clean[family] = {}
-        for dtype in DTYPES:
-            value = part[family][dtype]
-            if not (none_ok and value is None) and (
-                    not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise ValueError(f"threshold {what}{family}/{dtype} is {value!r}")
-            clean[family][dtype] = value
-    return clean
+    """{family: {dtype: elements}} of ``part``, each checked by :func:`_count`; ValueError or
+    KeyError where one is not there or not a count."""
+    return {family: {dtype: _count(part[family][dtype], f"{what}{family}/{dtype}", none_ok)
+                     for dtype in DTYPES} for family in FAMILIES}
 
 
 def save_profile(profile: dict, path: Path) -> None:

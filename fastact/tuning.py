@@ -79,13 +79,10 @@ def crossover(name: str, dtype: str, sizes=SIZES, progress=None,
     rows = []
     for n in sizes:
         xs, os_ = x[:n], out[:n]
-        if inplace:
-            setup = partial(np.copyto, os_, xs)
-            a, b = (partial(impl.call, name, [os_], os_, dt) for impl in (cpu, parallel))
-        else:
-            setup = None
-            a, b = (partial(impl.call, name, [xs], os_, dt) for impl in (cpu, parallel))
-        serial, par = _median_times(a, b, setup=setup)
+        src = os_ if inplace else xs  # in place: the output is the input, copied in first
+        serial, par = _median_times(
+            *(partial(impl.call, name, [src], os_, dt) for impl in (cpu, parallel)),
+            setup=partial(np.copyto, os_, xs) if inplace else None)
         rows.append((n, serial, par))
         if progress is not None:
             progress()
