@@ -348,24 +348,27 @@ def squareplus(x, b):
     return y if x < type(x)(0) else x + y  # (NaN: x + y)
 
 
-def _squareplus_grad32(g, x, b):
-    # in float64 (no overflow of x**2 + b for any float32 x and b; in float32 the six roundings
-    # reach the 4-ULP bound), rounded once
-    d64 = np.float64(x)
-    a = abs(d64)
-    s = math.sqrt(d64 * d64 + np.float64(b))
-    den = 2.0 * s * (s + a)
-    d = np.float64(b) / den if den > 0.0 else den / s  # (b = 0 and x = 0: NaN, as JAX)
-    return np.float32(np.float64(g) * (d if d64 < 0.0 else 1.0 - d))
-
-
-@kernel.by_dtype(float32=_squareplus_grad32)
+@kernel
 def squareplus_grad(g, x, b):
-    # squareplus'(x) = (1 + x / sqrt(x**2 + b)) / 2; on the negative side b / (2 s (s + |x|)) (no
-    # cancellation), and 1 minus that on the positive side (squareplus'(x) + squareplus'(-x) = 1)
-    n, s, c, k = _squareplus_neg(x, b)
-    d = n * (c / (2.0 * s)) * k
-    return g * (d if x < 0.0 else 1.0 - d)
+    # squareplus'(x) = (1 + x / sqrt(x**2 + b)) / 2: on the negative side b / (2 den) with
+    # den = s (s + |x|) = fma(|x|, s, s**2) and s**2 = fma(|x|, |x|, b) (no cancellation, four
+    # roundings to the quotient: 2.6 float32 ULP over every float32 x, docs/accuracy.md), and 1
+    # minus that on the positive side (squareplus'(x) + squareplus'(-x) = 1). x and b are scaled
+    # by c as in _squareplus_neg where x**2 + b could overflow; b c / den times c / 2 is the same
+    # quotient without overflow.
+    T = type(x)
+    f32 = T(1e-50) == T(0)  # (by x's type: 1e-50 is 0 only in float32)
+    big = T(SQUAREPLUS_BIG32) if f32 else T(SQUAREPLUS_BIG64)
+    c = (T(SQUAREPLUS_SCALE32) if f32 else T(SQUAREPLUS_SCALE64)) if (
+        abs(x) > big or b > big * big) else T(1)
+    a = c * abs(x)
+    t = fma(a, a, b * c * c)
+    den = fma(a, math.sqrt(t), t)
+    # den = 0 where b = 0 and x**2 underflows: the quotient is 0 there (0 / |x|); at x = 0 it
+    # stays 0 / 0 = NaN, as JAX's
+    den = den if den > T(0) else a
+    d = ((b * c) / den) * (c * T(0.5))
+    return g * (d if x < T(0) else T(1) - d)
 
 
 # -- gradients from the output y (torch's sigmoid_backward / tanh_backward take y) ----------------

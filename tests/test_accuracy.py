@@ -321,3 +321,15 @@ def test_squareplus_with_b_near_the_top_of_the_range(dtype, bs):
         eps = np.finfo(dtype).eps
         np.testing.assert_allclose(y, want, rtol=4 * eps, err_msg=f"b={b}")
         np.testing.assert_allclose(d, dwant, rtol=4 * eps, err_msg=f"b={b} gradient")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_squareplus_gradient_with_b_zero_where_x_squared_underflows(dtype):
+    """With b = 0, squareplus'(x) is 1 for x > 0 and 0 for x < 0 however small x is (x**2 may
+    underflow to 0), and NaN at x = 0 (0 / 0, as JAX's), on every backend."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    x = np.array([tiny, -tiny, 1e-30, -1e-30, 2.0, -2.0, 0.0, -0.0], dtype)
+    want = np.array([1, 0, 1, 0, 1, 0, np.nan, np.nan], dtype)
+    for backend in ("cpu", "parallel"):
+        d = fastact.squareplus_grad(np.ones_like(x), x, b=0.0, backend=backend)
+        np.testing.assert_array_equal(d, want, err_msg=backend)
