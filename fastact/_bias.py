@@ -38,7 +38,7 @@ from ._binding import (
     refuse_out_with_inplace,
 )
 from ._dtypes import LOOP_DTYPES, dtypes, is_bf16, storage, words
-from .backends.cpu import same_memory
+from .backends.cpu import overwrites, same_memory
 
 
 def _bias_array(name, bias, x, shape):
@@ -159,8 +159,7 @@ def forward(spec, x, params, bias, out, inplace, backend, call, fusable=True):
         check_out(name, out, arr.shape, result)
     if out is not None and np.may_share_memory(b, out):
         b = b.copy()  # else written before it is read
-    where = backend_name(backend, spec, arr.shape, compute,
-                         out is not None and same_memory(out, arr))
+    where = backend_name(backend, spec, arr.shape, compute, overwrites(out, arr))
     plan = fused(arr, b, hd, compute, result, out) if fusable and where != "cuda" else None
     if plan is None:
         if out is not None and out.dtype == hd:
@@ -251,7 +250,7 @@ def grad(spec, grad_output, x, params, bias, out, inplace, backend, result, call
         out = grad_output
     elif out is not None:
         check_out(name, out, shape, res_dtype)
-    where = backend_name(backend, spec, shape, compute, out is not None and same_memory(out, g))
+    where = backend_name(backend, spec, shape, compute, overwrites(out, g))
     plan = None
     if fusable and g.shape == arr.shape and g.dtype == arr.dtype and where != "cuda":
         plan = fused(arr, b, hd, compute, res_dtype, out)

@@ -20,6 +20,7 @@ from ._binding import (
     refuse_out_with_inplace,
 )
 from ._dtypes import F64, common_dtypes, dtype_of, dtypes, is_real
+from .backends.cpu import overwrites
 from .registry import ACTIVATIONS, ELEMENTWISE
 
 
@@ -34,9 +35,7 @@ def _kernel_args(spec, params, shape, compute):
 
 def _run(spec, ufname, arrays, extra, shape, compute, result, out, backend):
     """Allocate if needed and run kernel ``ufname``; arrays and out are already checked."""
-    inplace = out is not None and out is arrays[0]  # x, or grad_output, overwritten (as the
-    # in-place loops: backends.cpu.plan)
-    impl = dispatch.backend_for(backend, spec, shape, compute, inplace)
+    impl = dispatch.backend_for(backend, spec, shape, compute, overwrites(out, arrays[0]))
     if out is None:
         hardware.check_fits(spec.name, math.prod(shape) * result.itemsize)
         if compute != result:  # float16: computed by the float32 loop into a float16 output

@@ -181,10 +181,10 @@ def _fake_crossover(name, dtype, sizes=None, progress=None, inplace=False):
 
 
 def test_inplace_calls_take_the_in_place_threshold(monkeypatch):
-    """A call that overwrites its input (inplace=True, or out= the input itself; forward,
-    gradient and gated) runs in parallel from the profile's in-place threshold, every other
-    call from its family's; a table without in-place thresholds (the built-in defaults) uses
-    the family's for both."""
+    """A call that overwrites its input (inplace=True, or out= the input itself or a view of its
+    elements; forward, gradient, bias= and gated) runs in parallel from the profile's in-place
+    threshold, every other call from its family's; a table without in-place thresholds (the
+    built-in defaults) uses the family's for both."""
     table = {f: {"float32": 1000, "float64": 1000} for f in tuning.PROBES}
     table["inplace"] = {f: {"float32": 5000, "float64": 5000} for f in tuning.PROBES}
     x = np.linspace(-3, 3, 2000, dtype=np.float32)
@@ -204,9 +204,14 @@ def test_inplace_calls_take_the_in_place_threshold(monkeypatch):
         fastact.relu_grad(h, x, inplace=True)
         fastact.swiglu(y.reshape(20, 100), h.reshape(20, 100), inplace=True)
         assert launched == ["relu", "relu_grad"]
+        # out= another view of the input's own elements is in place too, forward and gradient
+        fastact.relu(y, out=y[...])
+        fastact.relu_grad(h, x, out=h.reshape(20, 100).reshape(-1))
+        assert launched == ["relu", "relu_grad"]
         y = np.linspace(-3, 3, 6000, dtype=np.float32)
         fastact.relu(y, inplace=True)
-        assert launched[2:] == ["relu_inplace"]
+        fastact.relu(y, out=y[...])
+        assert launched[2:] == ["relu_inplace", "relu_inplace"]
         # bias=: the fused loops, run on the parallel backend's thread pool
         fused, real = [], parallel.run_bias
         monkeypatch.setattr(parallel, "run_bias",
@@ -215,6 +220,8 @@ def test_inplace_calls_take_the_in_place_threshold(monkeypatch):
         h = x.reshape(20, 100)
         fastact.relu(h, bias=b)
         fastact.relu(h.copy(), bias=b, inplace=True)
+        hc = h.copy()
+        fastact.relu(hc, bias=b, out=hc[:])
         fastact.relu_grad(g.reshape(20, 100).copy(), h, bias=b, inplace=True)
         assert fused == ["relu_bias"]
     limit = dispatch.DEFAULT_THRESHOLDS[PIECEWISE_LINEAR]["float32"]

@@ -173,6 +173,15 @@ def same_memory(a, b):
                       and a.strides == b.strides and a.shape == b.shape)
 
 
+def overwrites(out, first):
+    """Whether writing ``out`` overwrites input ``first`` element for element (``out`` is it,
+    or a NumPy view of the same elements): the call runs in place, on the in-place loop and
+    with the in-place threshold (fastact.dispatch.parallel_threshold)."""
+    return out is not None and (out is first or (
+        type(out) is np.ndarray and type(first) is np.ndarray
+        and np.may_share_memory(first, out) and same_memory(first, out)))
+
+
 #: whether the gated kernels' float32 fast-form loops (``<loop>_f32``) exist here
 FAST_FORMS = True
 
@@ -201,8 +210,7 @@ def plan(name, args, out, dtype):
     if order is None:
         return None
     scalars = [dtype.type(p) for p in params]
-    if out is not None and (first is out or (
-            np.may_share_memory(first, out) and same_memory(first, out))):
+    if overwrites(out, first):
         return f"{name}_inplace", [words(a.ravel(order)) for a in arrays], scalars, out
     res = np.empty(first.shape, held, order=order) if out is None else out
     views = [words(a.ravel(order)) for a in (*arrays, res)]
