@@ -498,6 +498,8 @@ def _gelu_tanh_arg(x):
     s, se = two_prod(xc, xc)
     q, qe = two_prod(k_hi, s)
     qe += k_hi * se
+    if T(1e-50) == T(0):  # float32 (1e-50 is 0 only there): kKappa's rounding, 0 in float64
+        qe += T(kKappa - float(k_hi)) * s
     r = T(1) + q  # TwoSum: r + re == 1 + q exactly, whichever is larger
     bb = r - q
     re = ((q - (r - bb)) + (T(1) - bb)) + qe
@@ -508,9 +510,10 @@ def _gelu_tanh_arg(x):
     return z, ze
 
 
-# float32: in float64, where x**3 and z need no error-free transformations (for a float32 x, z's
-# float64 rounding is below 1e-7 of a float32 ULP of the result), rounded once. In float32, z's
-# rounding, amplified by exp, would exceed the 4-ULP bound many times over near x = -10.
+# The float32 gradient (and the tanh GeGLU's float32 terms): in float64, where x**3 and z need
+# no error-free transformations (for a float32 x, z's float64 rounding is below 1e-7 of a float32
+# ULP of the result), rounded once. In float32 the gradient's 1 + x s(-z) dz cancels near its
+# zero (x = -0.75), where float32 roundings of its terms come to hundreds of ULP.
 kTwoBeta = 2 * kBeta
 
 
@@ -545,27 +548,18 @@ def gelu_tanh_grad_wide(d):
     return y if d == d else d
 
 
-def _gelu_tanh32(x):
-    return np.float32(gelu_tanh_wide(np.float64(x)))
-
-
 def _gelu_tanh_grad32(g, x):
     return np.float32(np.float64(g) * gelu_tanh_grad_wide(np.float64(x)))
 
 
 @kernel
-def gelu_tanh64(x):
-    """gelu_tanh's float64 form (the by_dtype kernel's), callable as a plain kernel: the gated
-    kernels call it directly (a by_dtype kernel inlined into another costs compile time)."""
+def gelu_tanh(x):
+    """x sigmoid(z), z = 2 kBeta (x + kKappa x**3) to twice the working precision (its rounding,
+    amplified by exp, would reach tens of float32 ULP near x = -10), in the input's precision:
+    3.3 float32 ULP over every float32 x (docs/accuracy.md)."""
     z, ze = _gelu_tanh_arg(x)  # (a NaN x is clamped like a large one: returned below)
     y = x_sigmoid(x, z, ze)
-    return x if (x > GELU_LINEAR or x != x) else y
-
-
-@kernel.by_dtype(float32=_gelu_tanh32)
-def gelu_tanh(x):
-    """x sigmoid(z), z = 2 kBeta (x + kKappa x**3); float64: z to twice the working precision."""
-    return gelu_tanh64(x)
+    return x if (x > type(x)(GELU_LINEAR) or x != x) else y
 
 
 @kernel.by_dtype(float32=_gelu_tanh_grad32)
@@ -576,7 +570,8 @@ def gelu_tanh_grad(g, x):
 
 @kernel
 def gelu_tanh_grad64(g, x):
-    """gelu_tanh_grad's float64 form, as a plain kernel (see :func:`gelu_tanh64`)."""
+    """gelu_tanh_grad's float64 form, as a plain kernel: the gated kernels call it directly (a
+    by_dtype kernel inlined into another costs compile time)."""
     # s(z) + x * s(z) * s(-z) * dz/dx, dz/dx = 2 kBeta (1 + 3 kKappa x**2)
     z, ze = _gelu_tanh_arg(x)
     xc = x if abs(x) < GELU_TANH_CLAMP else math.copysign(GELU_TANH_CLAMP, x)

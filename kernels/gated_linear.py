@@ -29,7 +29,7 @@ from .gated import (
     _swish_grad_z,
     gelu_grad_parts32,
     gelu_tail_parts32,
-    gelu_tanh64,
+    gelu_tanh,
     gelu_tanh_grad64,
     gelu_tanh_grad_wide,
     gelu_tanh_wide,
@@ -123,7 +123,7 @@ def _geglu_tanh32(a, b):
 @kernel.by_dtype(float32=_geglu_tanh32)
 def geglu_tanh(a, b):
     """gelu_tanh(a) * b (torch's tanh approximation of GELU)."""
-    return gelu_tanh64(a) * b
+    return gelu_tanh(a) * b
 
 
 def _geglu_tanh_grad32(g, a, b):
@@ -135,7 +135,7 @@ def _geglu_tanh_grad32(g, a, b):
 @kernel.by_dtype(float32=_geglu_tanh_grad32)
 def geglu_tanh_grad(g, a, b):
     """(g b gelu_tanh'(a), g gelu_tanh(a))."""
-    return gelu_tanh_grad64(g * b, a), g * gelu_tanh64(a)
+    return gelu_tanh_grad64(g * b, a), g * gelu_tanh(a)
 
 
 # -- the fast float32 forms and where they hold ------------------------------------------------
