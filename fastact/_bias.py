@@ -159,7 +159,8 @@ def forward(spec, x, params, bias, out, inplace, backend, call, fusable=True):
         check_out(name, out, arr.shape, result)
     if out is not None and np.may_share_memory(b, out):
         b = b.copy()  # else written before it is read
-    where = backend_name(backend, spec, arr.shape, compute, overwrites(out, arr))
+    in_place = overwrites(out, arr)  # (into x's own elements: the in-place loop)
+    where = backend_name(backend, spec, arr.shape, compute, in_place)
     plan = fused(arr, b, hd, compute, result, out) if fusable and where != "cuda" else None
     if plan is None:
         if out is not None and out.dtype == hd:
@@ -177,7 +178,7 @@ def forward(spec, x, params, bias, out, inplace, backend, call, fusable=True):
     ufname = spec.kernels(params)[0]
     scalars = [compute.type(v) for v in spec.scalars(params)]
     bias_words = words(compact.ravel())
-    if same_memory(res, arr):
+    if in_place:
         _run(f"{ufname}_bias_inplace", [_flat(res, order), bias_words], geo, scalars, where)
     else:
         _run(f"{ufname}_bias", [_flat(arr, order), bias_words, _flat(res, order)], geo, scalars,

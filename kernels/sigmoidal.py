@@ -321,12 +321,10 @@ SQUAREPLUS_BIG64, SQUAREPLUS_SCALE64 = 2.0**500, 2.0**-600
 
 
 @kernel
-def _squareplus_neg(x, b):
-    """``(n, s, c, k)`` with ``s = c sqrt(x**2 + b)``, ``c`` 1 or the power of two that keeps
-    ``x**2 + b`` finite, and ``n = b / (s + c |x|)`` (``k = c``) or, where b itself is scaled
-    (b near the top of the range, where that quotient would overflow), ``n = b c / (s + c |x|)``
-    (``k = 1``): so that ``squareplus(-|x|) = n k / 2``, the negative side as a quotient, without
-    the cancellation of ``x + sqrt(x**2 + b)`` (0 where b = 0 and x = 0; for NaN ``s`` is NaN)."""
+def _squareplus_scaled(x, b):
+    """``(a, t, c, huge_b)``: ``a = c |x|`` and ``t = a**2 + b c**2`` (one fma), ``c`` 1 or the
+    power of two that keeps ``t`` finite: where |x| is above SQUAREPLUS_BIG or b (``huge_b``)
+    above its square."""
     T = type(x)
     f32 = T(1e-50) == T(0)  # (by x's type: 1e-50 is 0 only in float32)
     big = T(SQUAREPLUS_BIG32) if f32 else T(SQUAREPLUS_BIG64)
@@ -334,16 +332,27 @@ def _squareplus_neg(x, b):
     c = (T(SQUAREPLUS_SCALE32) if f32 else T(SQUAREPLUS_SCALE64)) if (
         abs(x) > big or huge_b) else T(1)
     a = c * abs(x)
-    s = math.sqrt(fma(a, a, b * c * c))
-    den = s + a
+    return a, fma(a, a, b * c * c), c, huge_b
+
+
+@kernel
+def _squareplus_neg(x, b):
+    """``(n, k)`` with ``n = b / (c sqrt(x**2 + b) + c |x|)`` (``k = c``, see
+    :func:`_squareplus_scaled`) or, where b itself is scaled (b near the top of the range, where
+    that quotient would overflow), ``n = b c / (...)`` (``k = 1``): so that
+    ``squareplus(-|x|) = n k / 2``, the negative side as a quotient, without the cancellation of
+    ``x + sqrt(x**2 + b)`` (0 where b = 0 and x = 0; NaN for a NaN x)."""
+    T = type(x)
+    a, t, c, huge_b = _squareplus_scaled(x, b)
+    den = math.sqrt(t) + a
     n = ((b * c if huge_b else b) / den) if den > T(0) else T(0)  # b c >= 2**50: no underflow
-    return n, s, c, (T(1) if huge_b else c)
+    return n, (T(1) if huge_b else c)
 
 
 @kernel
 def squareplus(x, b):
     # squareplus(x) = x + squareplus(-x): for x >= 0 the quotient is added to x (no cancellation)
-    n, _, _, k = _squareplus_neg(x, b)
+    n, k = _squareplus_neg(x, b)
     y = n * (k * type(x)(0.5))
     return y if x < type(x)(0) else x + y  # (NaN: x + y)
 
@@ -354,15 +363,9 @@ def squareplus_grad(g, x, b):
     # den = s (s + |x|) = fma(|x|, s, s**2) and s**2 = fma(|x|, |x|, b) (no cancellation, four
     # roundings to the quotient: 2.6 float32 ULP over every float32 x, docs/accuracy.md), and 1
     # minus that on the positive side (squareplus'(x) + squareplus'(-x) = 1). x and b are scaled
-    # by c as in _squareplus_neg where x**2 + b could overflow; b c / den times c / 2 is the same
-    # quotient without overflow.
+    # by c (_squareplus_scaled); b c / den times c / 2 is the same quotient without overflow.
     T = type(x)
-    f32 = T(1e-50) == T(0)  # (by x's type: 1e-50 is 0 only in float32)
-    big = T(SQUAREPLUS_BIG32) if f32 else T(SQUAREPLUS_BIG64)
-    c = (T(SQUAREPLUS_SCALE32) if f32 else T(SQUAREPLUS_SCALE64)) if (
-        abs(x) > big or b > big * big) else T(1)
-    a = c * abs(x)
-    t = fma(a, a, b * c * c)
+    a, t, c, _ = _squareplus_scaled(x, b)
     den = fma(a, math.sqrt(t), t)
     # den = 0 where b = 0 and x**2 underflows: the quotient is 0 there (0 / |x|); at x = 0 it
     # stays 0 / 0 = NaN, as JAX's
